@@ -1,0 +1,15 @@
+/**
+ * `@baton/core`: the connection layer every Baton client uses. Addresses (TCP and Unix
+ * sockets), protocols (gRPC, Connect, gRPC-Web), TLS and mutual TLS, bearer auth,
+ * deadlines, retries, one error hierarchy, resumable streams and pagination.
+ *
+ * @packageDocumentation
+ */
+export * from "./address.js";
+export * from "./call.js";
+export * from "./connection.js";
+export * from "./errors.js";
+export * from "./logger.js";
+export * from "./pagination.js";
+export * from "./resumable-stream.js";
+export * from "./retry.js";

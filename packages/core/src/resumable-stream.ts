@@ -1,0 +1,99 @@
+import { type BatonError, CanceledError, Code, toBatonError } from "./errors.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { backoffDelay, type RetryOptions, resolveRetryPolicy, sleep } from "./retry.js";
+
+/** How {@link resumableStream} opens, resumes and deduplicates a stream. */
+export interface ResumableStreamOptions<T, C> {
+  /**
+   * Opens the underlying stream from `cursor` (`undefined`: where the caller asked to
+   * start). Called again after every dropped connection. Must stop when `signal` aborts.
+   */
+  open(cursor: C | undefined, signal: AbortSignal): AsyncIterable<T>;
+  /** The cursor that resumes the stream just after `item` (e.g. its id + 1, or its time). */
+  cursorAfter(item: T): C;
+  /**
+   * A unique key per item. Items whose key was already delivered are dropped, so a resume
+   * cursor that overlaps (a timestamp, an inclusive id) never yields duplicates.
+   */
+  keyOf?: (item: T) => string;
+  /** Stops the stream; the iterator then throws {@link CanceledError}. */
+  signal?: AbortSignal;
+  /** Consecutive reconnects without receiving an item before giving up. 0: never give up. Default 10. */
+  maxReconnects?: number;
+  /** Backoff between reconnects (initial, max, multiplier, jitter). */
+  backoff?: RetryOptions;
+  /** Which failures mean "the connection dropped, resume". Default: UNAVAILABLE and an unexpected end of the transport. */
+  isResumable?: (err: BatonError) => boolean;
+  /** How many recent keys are remembered for deduplication. Default 10000. */
+  dedupeWindow?: number;
+  /** Where reconnects are logged. */
+  logger?: Logger;
+}
+
+const droppedMessage =
+  /(stream|socket|connection|session).*(clos|reset|destroy|hang up|end)|premature|ECONNRESET|EPIPE|missing trailer|RST_STREAM|GOAWAY/i;
+
+/** The default test for "the connection dropped": UNAVAILABLE, or an INTERNAL/UNKNOWN transport failure. */
+export function isDroppedConnection(err: BatonError): boolean {
+  if (err.code === Code.Unavailable) return true;
+  if (err.code === Code.Internal || err.code === Code.Unknown) return droppedMessage.test(err.message);
+  return false;
+}
+
+/**
+ * Wraps a server stream of items with ids into an `AsyncIterable` that survives dropped
+ * connections: it reopens the stream from the cursor after the last item it delivered, and
+ * drops items it has already delivered, so the consumer sees no loss and no duplicates.
+ * `break` (or `signal`) cancels the underlying call.
+ *
+ * @throws {BatonError} the failure that ended the stream, when it is not resumable or
+ *   `maxReconnects` consecutive attempts failed.
+ */
+export function resumableStream<T, C>(options: ResumableStreamOptions<T, C>): AsyncIterable<T> {
+  const policy = resolveRetryPolicy(options.backoff ?? { initialBackoffMs: 50, maxBackoffMs: 2000 });
+  const maxReconnects = options.maxReconnects ?? 10;
+  const isResumable = options.isResumable ?? isDroppedConnection;
+  const logger = options.logger ?? silentLogger;
+  const window = Math.max(1, options.dedupeWindow ?? 10_000);
+  return {
+    async *[Symbol.asyncIterator]() {
+      const seen = new Set<string>();
+      let cursor: C | undefined;
+      let failures = 0;
+      for (;;) {
+        if (options.signal?.aborted)
+          throw new CanceledError("the stream was cancelled", { cause: options.signal.reason });
+        const controller = new AbortController();
+        const onAbort = () => controller.abort(options.signal?.reason);
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        try {
+          for await (const item of options.open(cursor, controller.signal)) {
+            failures = 0;
+            cursor = options.cursorAfter(item);
+            const key = options.keyOf?.(item);
+            if (key !== undefined) {
+              if (seen.has(key)) continue;
+              seen.add(key);
+              if (seen.size > window) seen.delete(seen.values().next().value as string);
+            }
+            yield item;
+          }
+          return;
+        } catch (err) {
+          if (options.signal?.aborted) throw new CanceledError("the stream was cancelled", { cause: err });
+          const be = toBatonError(err);
+          failures++;
+          if (!isResumable(be) || (maxReconnects > 0 && failures > maxReconnects)) throw be;
+          const delay = backoffDelay(failures, policy);
+          logger.warn("stream dropped, resuming", { attempt: failures, delayMs: delay, error: be.message });
+          await sleep(delay, options.signal).catch((reason: unknown) => {
+            throw new CanceledError("the stream was cancelled", { cause: reason });
+          });
+        } finally {
+          options.signal?.removeEventListener("abort", onAbort);
+          controller.abort();
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { createContextKey, type Interceptor } from "@connectrpc/connect";
+import { type BatonError, Code, toBatonError } from "./errors.js";
+import { type Logger, silentLogger } from "./logger.js";
+
+/** How failed calls are retried. Every field is optional; defaults are safe. */
+export interface RetryOptions {
+  /** Total attempts including the first. Default 4. */
+  maxAttempts?: number;
+  /** Delay before the first retry, in ms. Default 100. */
+  initialBackoffMs?: number;
+  /** Upper bound of any single delay, in ms. Default 5000. */
+  maxBackoffMs?: number;
+  /** Growth factor between delays. Default 2. */
+  multiplier?: number;
+  /** Fraction of each delay that is randomised (0 to 1). Default 0.2. */
+  jitter?: number;
+  /**
+   * Codes that are retried. Default `[Code.Unavailable]`; RESOURCE_EXHAUSTED is also
+   * retried whenever the server says when to retry (Retry-After or gRPC pushback).
+   */
+  retryableCodes?: readonly Code[];
+}
+
+/** A {@link RetryOptions} with every field filled in. */
+export type RetryPolicy = Required<RetryOptions>;
+
+/** The default policy: transient failures only, 4 attempts, 100 ms doubling to 5 s, 20% jitter. */
+export const defaultRetryPolicy: RetryPolicy = Object.freeze({
+  maxAttempts: 4,
+  initialBackoffMs: 100,
+  maxBackoffMs: 5000,
+  multiplier: 2,
+  jitter: 0.2,
+  retryableCodes: Object.freeze([Code.Unavailable]),
+});
+
+/**
+ * Fills in a retry policy. `false` (or `maxAttempts: 1`) switches retries off.
+ *
+ * @throws {RangeError} on a negative or non-finite setting.
+ */
+export function resolveRetryPolicy(options: RetryOptions | false | undefined): RetryPolicy {
+  if (options === false) return { ...defaultRetryPolicy, maxAttempts: 1 };
+  const p: RetryPolicy = { ...defaultRetryPolicy, ...options };
+  for (const k of ["maxAttempts", "initialBackoffMs", "maxBackoffMs", "multiplier", "jitter"] as const) {
+    if (!Number.isFinite(p[k]) || p[k] < 0) throw new RangeError(`retry.${k} must be a finite number >= 0`);
+  }
+  if (p.maxAttempts < 1) throw new RangeError("retry.maxAttempts must be at least 1");
+  if (p.jitter > 1) throw new RangeError("retry.jitter must be between 0 and 1");
+  return p;
+}
+
+/**
+ * The delay before retry number `retry` (1 for the first retry): exponential, capped, with
+ * jitter; a server's own retry delay wins when it gave one.
+ */
+export function backoffDelay(
+  retry: number,
+  policy: RetryPolicy,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
+  if (retryAfterMs !== undefined) return retryAfterMs;
+  const base = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** (retry - 1));
+  return Math.round(base * (1 - policy.jitter * random()));
+}
+
+/** Whether an error may be retried under the policy (the call's safety is checked separately). */
+export function isRetryableError(err: BatonError, policy: RetryPolicy): boolean {
+  if (err.code === Code.ResourceExhausted) return err.retryable;
+  return policy.retryableCodes.includes(err.code);
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Marks a call as safe to retry because it carries an idempotency key: pass
+ * `contextValues: createContextValues().set(idempotencyKey, key)` in the call options.
+ * The same request (and so the same key) is sent on every attempt.
+ */
+export const idempotencyKey = createContextKey<string | undefined>(undefined, {
+  description: "baton idempotency key",
+});
+
+/**
+ * Retries unary calls that failed transiently, when the call is safe to repeat: its method
+ * is declared `NO_SIDE_EFFECTS`/`IDEMPOTENT`, or it carries an {@link idempotencyKey}.
+ * Streams are not retried here; resumable streams handle their own reconnects.
+ */
+export function retryInterceptor(policy: RetryPolicy, logger: Logger = silentLogger): Interceptor {
+  return (next) => async (req) => {
+    if (req.stream || policy.maxAttempts <= 1) return next(req);
+    const level = req.method.idempotency;
+    const safe =
+      level === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS ||
+      level === MethodOptions_IdempotencyLevel.IDEMPOTENT ||
+      req.contextValues.get(idempotencyKey) !== undefined;
+    if (!safe) return next(req);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await next(req);
+      } catch (err) {
+        const be = toBatonError(err);
+        if (attempt >= policy.maxAttempts || req.signal.aborted || !isRetryableError(be, policy)) throw err;
+        const delay = backoffDelay(attempt, policy, be.retryAfterMs);
+        logger.warn("retrying call", { method: req.method.name, attempt, delayMs: delay, code: Code[be.code] });
+        await sleep(delay, req.signal);
+      }
+    }
+  };
+}

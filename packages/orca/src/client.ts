@@ -1,0 +1,137 @@
+import {
+  type CallOptions,
+  type Connection,
+  type ConnectionOptions,
+  callOrThrow,
+  connectCallOptions,
+  InvalidArgumentError,
+  idempotencyKey,
+  resolveConnection,
+} from "@baton/core";
+import { type Client, createClient, createContextValues } from "@connectrpc/connect";
+import { BudgetView } from "./budget.js";
+import { mapOrcaError } from "./errors.js";
+import { Orchestrator } from "./gen/orca/v1/orca_v1_pb.js";
+import { buildEnvelope, RunHandle, type TaskInput } from "./run-handle.js";
+
+/** The address `OrcaClient` dials when none is given (the seed's `localhost:50051`). */
+export const DEFAULT_ORCA_ADDRESS = "127.0.0.1:50051";
+
+/** Options of {@link OrcaClient}: a connection's options (address optional), or a shared connection. */
+export type OrcaClientOptions =
+  | (Omit<ConnectionOptions, "address"> & { address?: string })
+  | { connection: Connection };
+
+/** A budget for a new run; omitted or 0 limits are unlimited. */
+export interface BudgetInput {
+  /** Maximum tokens. */
+  maxTokens?: number;
+  /** Maximum cost in micros. */
+  maxCostMicros?: number;
+}
+
+/** What `runs.start()` takes. */
+export interface StartRunInput {
+  /** The workflow to run; ORCA uses it as the run id. */
+  workflowId: string;
+  /** The first task (same defaults as `RunHandle.submit`). */
+  task?: TaskInput;
+  /** The run's budget. */
+  budget?: BudgetInput;
+}
+
+/** The `runs` resource of {@link OrcaClient}. */
+export class Runs {
+  readonly #raw: Client<typeof Orchestrator>;
+
+  /** @internal */
+  constructor(raw: Client<typeof Orchestrator>) {
+    this.#raw = raw;
+  }
+
+  /**
+   * Starts a run (or joins it: the same request again returns the same run) and returns
+   * its handle. Safe to retry: the request, with its generated task id, is reused.
+   *
+   * @throws {AlreadyExistsError} when a run with that workflow id exists with another budget or task.
+   * @throws {BudgetExceededError} when the initial task's usage exceeds the budget.
+   * @throws {InvalidArgumentError} on an empty workflow id or a bad task.
+   */
+  async start(input: StartRunInput, options: CallOptions = {}): Promise<RunHandle> {
+    const budget = {
+      maxTokens: nonNegative("budget.maxTokens", input.budget?.maxTokens),
+      maxCostMicros: nonNegative("budget.maxCostMicros", input.budget?.maxCostMicros),
+    };
+    const initialTask = input.task ? buildEnvelope(input.task) : undefined;
+    const ctx = createContextValues().set(idempotencyKey, `start:${input.workflowId}`);
+    const res = await callOrThrow(
+      () =>
+        this.#raw.startRun(
+          { workflowId: input.workflowId, budget, ...(initialTask ? { initialTask } : {}) },
+          connectCallOptions(options, ctx),
+        ),
+      mapOrcaError,
+    );
+    const view = new BudgetView({ maxTokens: Number(budget.maxTokens), maxCostMicros: Number(budget.maxCostMicros) });
+    if (input.task?.usage)
+      view.charge({ tokens: input.task.usage.tokens ?? 0, costMicros: input.task.usage.costMicros ?? 0 });
+    return new RunHandle(this.#raw, res.runId, view);
+  }
+
+  /**
+   * A handle on an existing run. Makes no call; pass the budget if you know it, otherwise
+   * the handle learns it from the run's events.
+   */
+  getHandle(runId: string, budget?: BudgetInput): RunHandle {
+    return new RunHandle(this.#raw, runId, new BudgetView(budget ?? {}));
+  }
+}
+
+/**
+ * The ORCA client.
+ *
+ * @example
+ * ```ts
+ * const orca = new OrcaClient({ address: "localhost:50051", token: process.env.ORCA_TOKEN });
+ * const run = await orca.runs.start({ workflowId: "wf-1", budget: { maxTokens: 1000 } });
+ * await run.submit({ payload: { prompt: "hi" }, usage: { tokens: 128 } });
+ * for await (const ev of run.events({ max: 5 })) console.log(ev.id, ev.kind);
+ * orca.close();
+ * ```
+ */
+export class OrcaClient {
+  /** The generated Connect client, for anything the idiomatic layer does not cover. */
+  readonly raw: Client<typeof Orchestrator>;
+  /** Runs: start, get handles. */
+  readonly runs: Runs;
+  /** The connection calls go through. */
+  readonly connection: Connection;
+  readonly #owned: boolean;
+
+  /** @throws {InvalidArgumentError} on an unusable address or option combination. */
+  constructor(options: OrcaClientOptions = {}) {
+    const resolved = resolveConnection(
+      "connection" in options ? options : { ...options, address: options.address ?? DEFAULT_ORCA_ADDRESS },
+    );
+    this.connection = resolved.connection;
+    this.#owned = resolved.owned;
+    this.raw = createClient(Orchestrator, this.connection.transport);
+    this.runs = new Runs(this.raw);
+  }
+
+  /** Closes the connection if this client created it. */
+  close(): void {
+    if (this.#owned) this.connection.close();
+  }
+
+  /** `using orca = new OrcaClient()` closes it at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function nonNegative(name: string, v: number | undefined): bigint {
+  if (v === undefined) return 0n;
+  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  return BigInt(v);
+}

@@ -1,0 +1,337 @@
+import { randomUUID } from "node:crypto";
+import {
+  type BatonError,
+  type CallOptions,
+  Code,
+  callOrThrow,
+  connectCallOptions,
+  InvalidArgumentError,
+  idempotencyKey,
+  NotFoundError,
+  resumableStream,
+  streamOrThrow,
+} from "@baton/core";
+import { create } from "@bufbuild/protobuf";
+import { type Client, createContextValues } from "@connectrpc/connect";
+import type { BudgetView } from "./budget.js";
+import { mapOrcaError } from "./errors.js";
+import { type Envelope, EnvelopeSchema, type Orchestrator } from "./gen/orca/v1/orca_v1_pb.js";
+
+/** The envelope protocol version this client speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Usage to charge against the run's budget. */
+export interface UsageInput {
+  /** Tokens consumed. */
+  tokens?: number;
+  /** Cost in micros. */
+  costMicros?: number;
+}
+
+/** A task to submit. Everything but the payload has a sensible default. */
+export interface TaskInput {
+  /** The payload; JSON-encoded for you. Use `payloadJson` to send pre-encoded JSON. */
+  payload?: unknown;
+  /** Pre-encoded JSON payload (wins over `payload`). */
+  payloadJson?: string;
+  /** Unique id, used to deduplicate retries. Default: a random UUID, reused on every retry. */
+  id?: string;
+  /** Envelope kind. Default `agent_task`; `agent_result`/`agent_error` report results. */
+  kind?: string;
+  /** The agent that should handle the task (or that produced a result). */
+  agent?: string;
+  /** The task this one answers (for results). */
+  parentId?: string;
+  /** Trace id. Default: the run's trace id if the handle has one, else empty. */
+  traceId?: string;
+  /** How long the orchestrator may take, in ms from `tsMs`. 0 or unset: no limit. */
+  timeoutMs?: number;
+  /** Creation time in Unix ms. Default: now. */
+  tsMs?: number;
+  /** Usage hints charged against the budget. */
+  usage?: UsageInput;
+}
+
+/** What `submit()` returns. */
+export interface SubmittedTask {
+  /** The task's envelope id (generated when not given). */
+  id: string;
+  /** Whether the orchestrator accepted it (a duplicate id is accepted too). */
+  accepted: boolean;
+}
+
+/** Event kinds the reference server emits; real servers may add others. */
+export type RunEventKind =
+  | "start_run"
+  | "task_enqueued"
+  | "usage_update"
+  | "budget_warning"
+  | "budget_exceeded"
+  | "agent_result"
+  | "agent_error"
+  | "task_timeout"
+  | (string & {});
+
+/** One event of a run. */
+export interface RunEvent {
+  /** Per-run sequence number. */
+  id: number;
+  /** What happened. */
+  kind: RunEventKind;
+  /** The run. */
+  runId: string;
+  /** The envelope this event is about (a task id), if any. */
+  parentId: string;
+  /** Trace id. */
+  traceId: string;
+  /** Who produced the event. */
+  agent: string;
+  /** The decoded JSON payload (`undefined` when empty, the raw text when not JSON). */
+  payload: unknown;
+  /** Event time, Unix ms. */
+  tsMs: number;
+  /** Usage carried by the event, if any. */
+  usage: { tokens: number; costMicros: number } | undefined;
+  /** The raw envelope. */
+  envelope: Envelope;
+}
+
+/** Options of {@link RunHandle.events}. */
+export interface EventsOptions extends Omit<CallOptions, "timeoutMs"> {
+  /** First event id to deliver (inclusive). Default 1: the whole history. */
+  from?: number;
+  /** Only events at or after this time (Unix ms or a Date). */
+  since?: number | Date;
+  /** Stop after this many events. */
+  max?: number;
+  /**
+   * Keep streaming new events live (default true). With `false` the stream ends after the
+   * replay on servers that support it (baton-server does, via the `orca-follow` header);
+   * others keep following, so pair it with `max` or a signal there.
+   */
+  follow?: boolean;
+  /** Consecutive reconnect attempts after dropped connections. Default 10; 0: unlimited. */
+  maxReconnects?: number;
+}
+
+/** The result of a task. */
+export type RunResult =
+  | { ok: true; kind: "agent_result"; payload: unknown; envelope: Envelope }
+  | { ok: false; kind: "agent_error"; error: unknown; envelope: Envelope };
+
+/** Options of {@link RunHandle.result}. */
+export interface ResultOptions extends CallOptions {
+  /** Wait (watching the run's events) until the result exists instead of throwing NotFound. */
+  wait?: boolean;
+}
+
+/**
+ * A handle on one run: submit tasks, follow its events, fetch results and watch its
+ * budget. Making a handle costs nothing; every method is one call.
+ */
+export class RunHandle {
+  /** The run id. */
+  readonly runId: string;
+  /** The run's budget as the client knows it. */
+  readonly budgetView: BudgetView;
+  readonly #raw: Client<typeof Orchestrator>;
+  readonly #charged = new Set<string>();
+
+  /** @internal Use `orca.runs.start()` or `orca.runs.getHandle()`. */
+  constructor(raw: Client<typeof Orchestrator>, runId: string, budget: BudgetView) {
+    this.#raw = raw;
+    this.runId = runId;
+    this.budgetView = budget;
+  }
+
+  /** The budget snapshot: limits, usage so far and what remains. */
+  get budget() {
+    return this.budgetView.snapshot();
+  }
+
+  /**
+   * Submits a task. Fills in a unique `id` (reused on retries, so a retried submit is
+   * deduplicated), `ts_ms`, `protocol_version` and the JSON payload; charges `usage`.
+   *
+   * @throws {BudgetExceededError} when the usage would exceed a limit (`err.limit` says which).
+   * @throws {NotFoundError} when the run does not exist.
+   * @throws {InvalidArgumentError} when the payload is not serialisable JSON.
+   */
+  async submit(task: TaskInput = {}, options: CallOptions = {}): Promise<SubmittedTask> {
+    const envelope = buildEnvelope(task);
+    const ctx = createContextValues().set(idempotencyKey, envelope.id);
+    try {
+      const res = await callOrThrow(
+        () => this.#raw.submitTask({ runId: this.runId, task: envelope }, connectCallOptions(options, ctx)),
+        mapOrcaError,
+      );
+      if (res.accepted && !this.#charged.has(envelope.id)) {
+        this.#charged.add(envelope.id);
+        this.budgetView.charge({ tokens: task.usage?.tokens ?? 0, costMicros: task.usage?.costMicros ?? 0 });
+      }
+      return { id: envelope.id, accepted: res.accepted };
+    } catch (err) {
+      if ((err as BatonError).code === Code.ResourceExhausted)
+        this.budgetView.markExceeded((err as { limit?: string }).limit);
+      throw err;
+    }
+  }
+
+  /**
+   * The run's events as an `AsyncIterable`: the history from `from`, then live events. A
+   * dropped connection is resumed from the last event seen, with no loss and no
+   * duplicates. `break` cancels the call. Budget events update {@link RunHandle.budget}.
+   *
+   * @throws {NotFoundError} when the run does not exist.
+   */
+  events(options: EventsOptions = {}): AsyncIterable<RunEvent> {
+    const { from = 1, since, max, follow = true, signal, headers, maxReconnects } = options;
+    if (!Number.isInteger(from) || from < 0) throw new InvalidArgumentError("from must be a non-negative integer");
+    if (max !== undefined && (!Number.isInteger(max) || max < 0))
+      throw new InvalidArgumentError("max must be a non-negative integer");
+    const sinceMs = since instanceof Date ? since.getTime() : (since ?? 0);
+    let delivered = 0;
+    const stream = resumableStream<RunEvent, number>({
+      open: (cursor, sig) => {
+        const remaining = max ? max - delivered : 0;
+        const call = this.#raw.streamEvents(
+          { runId: this.runId, startEventId: BigInt(cursor ?? from), sinceTsMs: BigInt(sinceMs), maxEvents: remaining },
+          { signal: sig, headers: { ...headers, ...(follow ? {} : { "orca-follow": "false" }) } },
+        );
+        return mapStream(call, (r) => toRunEvent(this.runId, r.event));
+      },
+      cursorAfter: (ev) => ev.id + 1,
+      keyOf: (ev) => String(ev.id),
+      ...(signal ? { signal } : {}),
+      ...(maxReconnects === undefined ? {} : { maxReconnects }),
+    });
+    const budget = this.budgetView;
+    return {
+      async *[Symbol.asyncIterator]() {
+        if (max === 0) return;
+        for await (const ev of streamOrThrow(stream, mapOrcaError)) {
+          budget.applyEvent(ev.kind, ev.payload);
+          delivered++;
+          yield ev;
+          if (max !== undefined && delivered >= max) return;
+        }
+      },
+    };
+  }
+
+  /**
+   * The latest result (`agent_result` or `agent_error`) of a task.
+   *
+   * @throws {NotFoundError} when there is no result yet (unless `wait` is set).
+   */
+  async result(parentId: string, options: ResultOptions = {}): Promise<RunResult> {
+    const fetch = () =>
+      callOrThrow(
+        () => this.#raw.fetchResult({ runId: this.runId, parentId }, connectCallOptions(options)),
+        mapOrcaError,
+      );
+    let res: Awaited<ReturnType<typeof fetch>>;
+    try {
+      res = await fetch();
+    } catch (err) {
+      if (!options.wait || !(err instanceof NotFoundError) || /run .* not found/.test(err.message)) throw err;
+      await this.#waitForResult(parentId, options);
+      res = await fetch();
+    }
+    const envelope = res.result ?? create(EnvelopeSchema);
+    const payload = decodePayload(envelope.payloadJson);
+    return envelope.kind === "agent_error"
+      ? { ok: false, kind: "agent_error", error: payload, envelope }
+      : { ok: true, kind: "agent_result", payload, envelope };
+  }
+
+  async #waitForResult(parentId: string, options: CallOptions): Promise<void> {
+    const controller = new AbortController();
+    const signals = [
+      controller.signal,
+      options.signal,
+      options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+    ];
+    const signal = AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+    try {
+      for await (const ev of this.events({ signal })) {
+        if (
+          ev.parentId === parentId &&
+          (ev.kind === "agent_result" || ev.kind === "agent_error" || ev.kind === "task_timeout")
+        )
+          return;
+      }
+    } finally {
+      controller.abort();
+    }
+  }
+}
+
+/** Builds the wire envelope for a task, filling what the caller should not have to. */
+export function buildEnvelope(task: TaskInput, now: () => number = Date.now): Envelope {
+  let payloadJson = task.payloadJson;
+  if (payloadJson === undefined) {
+    if (task.payload === undefined) payloadJson = "{}";
+    else {
+      try {
+        payloadJson = JSON.stringify(task.payload);
+      } catch (err) {
+        throw new InvalidArgumentError(`task payload is not JSON-serialisable: ${(err as Error).message}`);
+      }
+      if (payloadJson === undefined) throw new InvalidArgumentError("task payload is not JSON-serialisable");
+    }
+  }
+  const u64 = (name: string, v: number | undefined) => {
+    if (v === undefined) return 0n;
+    if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return BigInt(v);
+  };
+  return create(EnvelopeSchema, {
+    id: task.id ?? randomUUID(),
+    parentId: task.parentId ?? "",
+    traceId: task.traceId ?? "",
+    agent: task.agent ?? "",
+    kind: task.kind ?? "agent_task",
+    payloadJson,
+    timeoutMs: u64("timeoutMs", task.timeoutMs),
+    protocolVersion: PROTOCOL_VERSION,
+    tsMs: task.tsMs === undefined ? BigInt(now()) : u64("tsMs", task.tsMs),
+    ...(task.usage
+      ? {
+          usage: {
+            tokens: u64("usage.tokens", task.usage.tokens),
+            costMicros: u64("usage.costMicros", task.usage.costMicros),
+          },
+        }
+      : {}),
+  });
+}
+
+function toRunEvent(runId: string, envelope: Envelope | undefined): RunEvent {
+  const e = envelope ?? create(EnvelopeSchema);
+  return {
+    id: Number(e.id),
+    kind: e.kind,
+    runId,
+    parentId: e.parentId,
+    traceId: e.traceId,
+    agent: e.agent,
+    payload: decodePayload(e.payloadJson),
+    tsMs: Number(e.tsMs),
+    usage: e.usage ? { tokens: Number(e.usage.tokens), costMicros: Number(e.usage.costMicros) } : undefined,
+    envelope: e,
+  };
+}
+
+function decodePayload(json: string): unknown {
+  if (json === "") return undefined;
+  try {
+    return JSON.parse(json);
+  } catch {
+    return json;
+  }
+}
+
+async function* mapStream<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncGenerator<B> {
+  for await (const a of source) yield fn(a);
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { Logger } from "@baton/core";
+import { type BatonServer, type ServerOptions, startServer } from "./server.js";
+
+/** The `baton-server --help` text. */
+export const USAGE = `Usage: baton-server [options]
+
+The Baton reference server: every orchestrator contract (gRPC, gRPC-Web, Connect, REST)
+on every address, HTTP/1.1 and HTTP/2 on the same port.
+
+Options:
+  --listen ADDR         127.0.0.1:PORT or unix:///path (repeatable; default 127.0.0.1:50051)
+  --token T             require "authorization: Bearer T" on every gRPC call
+  --tls-cert FILE       serve TLS with this certificate (PEM) ...
+  --tls-key FILE        ... and this private key (PEM)
+  --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA
+  --set KEY=VALUE       a module setting (repeatable)
+  --config FILE         JSON file with any of the options above (flags win)
+  --quiet               log nothing but errors
+  --help                show this text
+`;
+
+/** Parses command-line flags into server options. @throws {Error} on bad flags. */
+export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quiet?: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: "string", multiple: true },
+      token: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-client-ca": { type: "string" },
+      set: { type: "string", multiple: true },
+      config: { type: "string" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const file = values.config ? (JSON.parse(readFileSync(values.config, "utf8")) as Record<string, unknown>) : {};
+  const pick = <T>(flag: T | undefined, key: string): T | undefined => flag ?? (file[key] as T | undefined);
+  const cert = pick(values["tls-cert"], "tlsCert");
+  const key = pick(values["tls-key"], "tlsKey");
+  const clientCa = pick(values["tls-client-ca"], "tlsClientCa");
+  if ((cert === undefined) !== (key === undefined)) throw new Error("--tls-cert and --tls-key go together");
+  if (clientCa !== undefined && cert === undefined) throw new Error("--tls-client-ca needs --tls-cert and --tls-key");
+  const settings: Record<string, string> = { ...((file.settings as Record<string, string> | undefined) ?? {}) };
+  for (const kv of values.set ?? []) {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new Error(`--set wants KEY=VALUE, got ${kv}`);
+    settings[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const listen = values.listen ?? (file.listen as string[] | undefined);
+  const token = pick(values.token, "token");
+  return {
+    ...(listen ? { listen } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(cert !== undefined && key !== undefined
+      ? {
+          tls: {
+            cert: readFileSync(cert),
+            key: readFileSync(key),
+            ...(clientCa ? { clientCa: readFileSync(clientCa) } : {}),
+          },
+        }
+      : {}),
+    settings,
+    ...(values.help ? { help: true } : {}),
+    ...(values.quiet ? { quiet: true } : {}),
+  };
+}
+
+/** A logger writing one line per record to stderr. */
+export function stderrLogger(quiet: boolean): Logger {
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    process.stderr.write(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
+  };
+  const noop = () => {};
+  return { debug: noop, info: quiet ? noop : line("info"), warn: quiet ? noop : line("warn"), error: line("error") };
+}
+
+/** Runs the CLI: starts the server, prints its addresses, stops cleanly on SIGINT/SIGTERM. */
+export async function main(argv: string[]): Promise<BatonServer | undefined> {
+  let options: ReturnType<typeof parseCli>;
+  try {
+    options = parseCli(argv);
+  } catch (err) {
+    process.stderr.write(`baton-server: ${(err as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return undefined;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return undefined;
+  }
+  const server = await startServer({ ...options, logger: stderrLogger(options.quiet ?? false) });
+  for (const a of server.addresses) process.stdout.write(`baton-server listening on ${a}\n`);
+  const stop = (signal: string) => {
+    process.stdout.write(`baton-server: ${signal}, shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`baton-server: shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  return server;
+}

@@ -1,0 +1,24 @@
+/**
+ * `@baton/server`: the Baton reference server. One process speaking every orchestrator
+ * contract with real state and rules, for examples, tests and local development.
+ *
+ * @packageDocumentation
+ */
+export { bearerAuthInterceptor, safeEqual } from "./auth.js";
+export { main, parseCli, USAGE } from "./cli.js";
+export { KeyedMutex } from "./keyed-mutex.js";
+export { type Listener, listen, type ServerTlsOptions } from "./listen.js";
+export type {
+  AnyRequest,
+  AnyResponse,
+  ModuleContext,
+  ModuleFactory,
+  ServerOptionsView,
+  ServiceModule,
+} from "./module.js";
+export { defaultModules } from "./modules.js";
+export { Notifier } from "./notifier.js";
+export { createOrcaModule, type OrcaModule } from "./orca/module.js";
+export { BUDGET_LIMIT_TRAILER, FOLLOW_HEADER, OrcaService, PROTOCOL_VERSION, WARNING_RATIO } from "./orca/service.js";
+export { MemoryOrcaStore, type OrcaStore, type RunBudget, type RunRecord } from "./orca/store.js";
+export { type BatonServer, type ServerOptions, startServer } from "./server.js";

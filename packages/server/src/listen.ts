@@ -1,0 +1,154 @@
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { parseAddress } from "@baton/core";
+
+/** A request handler for both HTTP versions. */
+export type Handler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+/** TLS settings of the server. */
+export interface ServerTlsOptions {
+  /** Server certificate (PEM). */
+  cert: string | Buffer;
+  /** Server private key (PEM). */
+  key: string | Buffer;
+  /** CA of client certificates; when set, clients must present a valid certificate (mutual TLS). */
+  clientCa?: string | Buffer;
+}
+
+/** A socket the server listens on. */
+export interface Listener {
+  /** The address as a client would dial it (`127.0.0.1:PORT`, `https://…`, `unix:///path`). */
+  readonly address: string;
+  /** Destroys every open connection (tests use this to simulate a dropped network). */
+  dropConnections(): void;
+  /** Stops accepting, ends connections and removes the socket file. */
+  close(): Promise<void>;
+}
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+
+/**
+ * Listens on one address (`host:port` or `unix:///path`), serving HTTP/1.1 and HTTP/2 on
+ * the same socket: cleartext connections are told apart by the HTTP/2 preface, TLS ones by
+ * ALPN.
+ */
+export async function listen(spec: string, handler: Handler, tls?: ServerTlsOptions): Promise<Listener> {
+  const addr = parseAddress(spec);
+  const sockets = new Set<net.Socket>();
+  let outer: net.Server;
+  let h2: http2.Http2Server | http2.Http2SecureServer;
+  let h1: http.Server | undefined;
+  if (tls) {
+    h2 = http2.createSecureServer({
+      cert: tls.cert,
+      key: tls.key,
+      allowHTTP1: true,
+      ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    });
+    h2.on("request", handler);
+    outer = h2 as unknown as net.Server;
+    // Count TLS sockets too, so drop/close reach them.
+    h2.on("secureConnection", (s: net.Socket) => track(s));
+  } else {
+    h2 = http2.createServer();
+    h2.on("request", handler);
+    h1 = http.createServer(handler);
+    h1.keepAliveTimeout = 30_000;
+    const inner1 = h1;
+    const inner2 = h2;
+    outer = net.createServer((socket) => {
+      track(socket);
+      socket.once("readable", () => {
+        const head: Buffer | null = socket.read(H2_PREFACE.length) ?? socket.read();
+        if (head === null) return; // closed before sending anything
+        socket.unshift(head);
+        const isH2 =
+          head.length >= H2_PREFACE.length
+            ? head.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)
+            : H2_PREFACE.subarray(0, head.length).equals(head);
+        (isH2 ? inner2 : inner1).emit("connection", socket);
+      });
+    });
+  }
+  function track(s: net.Socket) {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  }
+  // HTTP/2 sessions per socket, so shutdown can send GOAWAY instead of cutting calls.
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  h2.on("sessionError", () => {});
+  outer.on("tlsClientError", () => {});
+
+  let display: string;
+  if (addr.socketPath !== undefined) {
+    const path = addr.socketPath;
+    await removeStaleSocket(path);
+    await new Promise<void>((resolve, reject) => {
+      outer.once("error", reject);
+      outer.listen(path, () => {
+        outer.off("error", reject);
+        resolve();
+      });
+    });
+    display = `unix://${path}`;
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      outer.once("error", reject);
+      outer.listen(addr.port ?? 0, addr.host, () => {
+        outer.off("error", reject);
+        resolve();
+      });
+    });
+    const bound = outer.address() as net.AddressInfo;
+    const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+    display = tls ? `https://${host}:${bound.port}` : `${host}:${bound.port}`;
+  }
+
+  return {
+    address: display,
+    dropConnections() {
+      for (const s of sockets) s.destroy();
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => outer.close(() => resolve()));
+      for (const session of sessions) session.close();
+      h1?.closeIdleConnections();
+      // Give in-flight calls a moment to finish, then cut what is left (streams that never end).
+      const timer = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, 500);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      if (addr.socketPath !== undefined) rmSync(addr.socketPath, { force: true });
+    },
+  };
+}
+
+/** Removes a socket file left behind by a dead server; refuses when a live one answers. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (!statSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (alive) throw new Error(`another server is listening on ${path}`);
+  rmSync(path, { force: true });
+}
+
+/** Reads a PEM file for the TLS options. */
+export const readPem = (file: string): Buffer => readFileSync(file);

@@ -1,0 +1,48 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Logger } from "@baton/core";
+import type { ConnectRouter } from "@connectrpc/connect";
+
+/** A request either HTTP version delivers. */
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+/** A response of either HTTP version. */
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+
+/** What every service module gets from the server. */
+export interface ModuleContext {
+  /** Where the module logs. */
+  logger: Logger;
+  /** Server-wide options (flags), for modules that read their own settings. */
+  options: ServerOptionsView;
+}
+
+/** The server options a module may read. */
+export interface ServerOptionsView {
+  /** `--token`: the bearer token every gRPC call needs, if set. */
+  token: string | undefined;
+  /** Free-form module settings (`--set key=value` and config file), by key. */
+  settings: ReadonlyMap<string, string>;
+}
+
+/**
+ * One orchestrator's contract in the reference server. A module adds gRPC/Connect
+ * services to the router, and/or serves REST requests.
+ */
+export interface ServiceModule {
+  /** Short name, e.g. `orca`. */
+  readonly name: string;
+  /** Registers the module's gRPC/Connect/gRPC-Web services. */
+  routes?(router: ConnectRouter): void;
+  /**
+   * Serves a plain HTTP request (REST). Returns true when it handled the request, false
+   * to let the next module (and finally a 404) have it.
+   */
+  handleHttp?(req: AnyRequest, res: AnyResponse): Promise<boolean>;
+  /** Called once the server listens. */
+  start?(): Promise<void> | void;
+  /** Releases timers, children and other resources. */
+  close?(): Promise<void> | void;
+}
+
+/** Creates a module from the server context. */
+export type ModuleFactory = (ctx: ModuleContext) => ServiceModule;

@@ -1,0 +1,5 @@
+import type { ModuleFactory } from "./module.js";
+import { createOrcaModule } from "./orca/module.js";
+
+/** Every contract the reference server speaks, in the order REST routes are tried. */
+export const defaultModules: ModuleFactory[] = [createOrcaModule];

@@ -1,0 +1,47 @@
+/**
+ * Wakes stream handlers when a topic (a run, a session) reaches a new sequence number.
+ * `publish` is synchronous, and `wait` checks the latest number before sleeping, so a
+ * publish between a read and a wait is never missed.
+ */
+export class Notifier {
+  readonly #latest = new Map<string, number>();
+  readonly #waiters = new Map<string, Set<(woke: boolean) => void>>();
+  #closed = false;
+
+  /** Records that `topic` reached `seq` and wakes its waiters. */
+  publish(topic: string, seq: number): void {
+    if (seq > (this.#latest.get(topic) ?? 0)) this.#latest.set(topic, seq);
+    const waiters = this.#waiters.get(topic);
+    if (!waiters) return;
+    this.#waiters.delete(topic);
+    for (const wake of waiters) wake(true);
+  }
+
+  /**
+   * Resolves true once `topic` has reached `seq`, false when `signal` aborts or the notifier
+   * closes.
+   */
+  wait(topic: string, seq: number, signal?: AbortSignal): Promise<boolean> {
+    if ((this.#latest.get(topic) ?? 0) >= seq) return Promise.resolve(true);
+    if (this.#closed || signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const set = this.#waiters.get(topic) ?? new Set();
+      this.#waiters.set(topic, set);
+      const done = (woke: boolean) => {
+        set.delete(done);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(woke);
+      };
+      const onAbort = () => done(false);
+      set.add(done);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Wakes every waiter with false and refuses new waits. */
+  closeAll(): void {
+    this.#closed = true;
+    for (const set of this.#waiters.values()) for (const wake of [...set]) wake(false);
+    this.#waiters.clear();
+  }
+}

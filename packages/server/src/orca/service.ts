@@ -1,0 +1,339 @@
+import {
+  type Envelope,
+  EnvelopeSchema,
+  type FetchResultRequest,
+  FetchResultResponseSchema,
+  Orchestrator,
+  type StartRunRequest,
+  StartRunResponseSchema,
+  type StreamEventsRequest,
+  type StreamEventsResponse,
+  StreamEventsResponseSchema,
+  type SubmitTaskRequest,
+  SubmitTaskResponseSchema,
+} from "@baton/orca/wire";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { KeyedMutex } from "../keyed-mutex.js";
+import { Notifier } from "../notifier.js";
+import type { OrcaStore, RunBudget, RunRecord } from "./store.js";
+
+/** The envelope protocol version the orchestrator accepts. */
+export const PROTOCOL_VERSION = 1;
+/** Usage share of a limit at which a `budget_warning` event is emitted. */
+export const WARNING_RATIO = 0.8;
+/** Request header: `false` ends StreamEvents after the replay instead of following live. */
+export const FOLLOW_HEADER = "orca-follow";
+/** Trailer naming the exhausted limit on RESOURCE_EXHAUSTED. */
+export const BUDGET_LIMIT_TRAILER = "orca-budget-limit";
+
+const RESULT_KINDS = new Set(["agent_result", "agent_error"]);
+const READ_BATCH = 256;
+
+/**
+ * The rules of the ORCA orchestrator: runs keyed by workflow id, budgets charged from
+ * usage hints without ever overspending, deduplicated envelopes, task deadlines, and a
+ * per-run event log that StreamEvents replays and follows.
+ */
+export class OrcaService {
+  readonly #store: OrcaStore;
+  readonly #locks = new KeyedMutex();
+  readonly #notifier = new Notifier();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #now: () => number;
+  #closed = false;
+
+  constructor(store: OrcaStore, now: () => number = Date.now) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  /** The connect-es implementation of `orca.v1.Orchestrator`. */
+  impl(): ServiceImpl<typeof Orchestrator> {
+    return {
+      startRun: (req) => this.startRun(req),
+      submitTask: (req) => this.submitTask(req),
+      streamEvents: (req, ctx) => this.streamEvents(req, ctx),
+      fetchResult: (req) => this.fetchResult(req),
+    };
+  }
+
+  /** Stops task timers and wakes every waiting stream so it can end. */
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#notifier.closeAll();
+  }
+
+  async startRun(req: StartRunRequest) {
+    if (req.workflowId === "") throw invalid("workflow_id is required");
+    const runId = req.workflowId;
+    if (req.initialTask) this.#validateEnvelope(req.initialTask, "initial_task");
+    const startKey = JSON.stringify({
+      budget: [String(req.budget?.maxTokens ?? 0n), String(req.budget?.maxCostMicros ?? 0n)],
+      task: req.initialTask
+        ? [req.initialTask.id, req.initialTask.kind, req.initialTask.agent, req.initialTask.payloadJson]
+        : null,
+    });
+    return this.#locks.run(runId, async () => {
+      const existing = await this.#store.getRun(runId);
+      if (existing) {
+        if (existing.startKey !== startKey) {
+          throw new ConnectError(
+            `run ${runId} already exists with a different budget or initial task`,
+            Code.AlreadyExists,
+          );
+        }
+        return create(StartRunResponseSchema, { runId });
+      }
+      const run: RunRecord = {
+        runId,
+        startKey,
+        createdAtMs: this.#now(),
+        budget: {
+          maxTokens: req.budget?.maxTokens ?? 0n,
+          maxCostMicros: req.budget?.maxCostMicros ?? 0n,
+          usedTokens: 0n,
+          usedCostMicros: 0n,
+          warned: [],
+        },
+      };
+      await this.#store.putRun(run);
+      await this.#emit(runId, "start_run", {
+        payload: {
+          workflow_id: req.workflowId,
+          budget: { max_tokens: Number(run.budget.maxTokens), max_cost_micros: Number(run.budget.maxCostMicros) },
+        },
+      });
+      if (req.initialTask) await this.#accept(run, req.initialTask);
+      return create(StartRunResponseSchema, { runId });
+    });
+  }
+
+  async submitTask(req: SubmitTaskRequest) {
+    if (req.runId === "") throw invalid("run_id is required");
+    if (!req.task) throw invalid("task is required");
+    const task = req.task;
+    this.#validateEnvelope(task, "task");
+    return this.#locks.run(req.runId, async () => {
+      const run = await this.#store.getRun(req.runId);
+      if (!run) throw new ConnectError(`run ${req.runId} not found`, Code.NotFound);
+      // A duplicate id was accepted before: accept again, change nothing.
+      if (await this.#store.hasEnvelope(run.runId, task.id))
+        return create(SubmitTaskResponseSchema, { accepted: true });
+      await this.#accept(run, task);
+      return create(SubmitTaskResponseSchema, { accepted: true });
+    });
+  }
+
+  async *streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
+    if (req.runId === "") throw invalid("run_id is required");
+    if (!(await this.#store.getRun(req.runId))) throw new ConnectError(`run ${req.runId} not found`, Code.NotFound);
+    const follow = ctx.requestHeader.get(FOLLOW_HEADER)?.toLowerCase() !== "false";
+    let next = req.startEventId > 0n ? req.startEventId : 1n;
+    let sent = 0;
+    for (;;) {
+      const batch = await this.#store.readEvents(req.runId, next, READ_BATCH);
+      for (const event of batch) {
+        next = BigInt(event.id) + 1n;
+        if (req.sinceTsMs > 0n && event.tsMs < req.sinceTsMs) continue;
+        yield create(StreamEventsResponseSchema, { event });
+        sent++;
+        if (req.maxEvents > 0 && sent >= req.maxEvents) return;
+      }
+      if (batch.length === READ_BATCH) continue;
+      if (!follow || this.#closed) return;
+      // Wait for the event with id `next`, the client going away, or shutdown.
+      const woke = await this.#notifier.wait(req.runId, Number(next), ctx.signal);
+      if (!woke) return;
+    }
+  }
+
+  async fetchResult(req: FetchResultRequest) {
+    if (req.runId === "") throw invalid("run_id is required");
+    if (req.parentId === "") throw invalid("parent_id is required");
+    if (!(await this.#store.getRun(req.runId))) throw new ConnectError(`run ${req.runId} not found`, Code.NotFound);
+    const result = await this.#store.getResult(req.runId, req.parentId);
+    if (!result) throw new ConnectError(`no result yet for task ${req.parentId} in run ${req.runId}`, Code.NotFound);
+    return create(FetchResultResponseSchema, { result });
+  }
+
+  #validateEnvelope(env: Envelope, field: string): void {
+    if (env.id === "") throw invalid(`${field}.id is required`);
+    if (env.protocolVersion !== PROTOCOL_VERSION) {
+      throw new ConnectError(
+        `${field}.protocol_version ${env.protocolVersion} is not supported (want ${PROTOCOL_VERSION})`,
+        Code.FailedPrecondition,
+      );
+    }
+    if (env.payloadJson !== "") {
+      try {
+        JSON.parse(env.payloadJson);
+      } catch (err) {
+        throw invalid(`${field}.payload_json is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    if (env.timeoutMs > 0n) {
+      const start = env.tsMs > 0n ? env.tsMs : BigInt(this.#now());
+      if (BigInt(this.#now()) > start + env.timeoutMs) {
+        throw new ConnectError(`${field} ${env.id} expired: ts_ms + timeout_ms is in the past`, Code.DeadlineExceeded);
+      }
+    }
+  }
+
+  /** Charges and records an envelope; the caller holds the run's lock. */
+  async #accept(run: RunRecord, env: Envelope): Promise<void> {
+    const tokens = env.usage?.tokens ?? 0n;
+    const cost = env.usage?.costMicros ?? 0n;
+    const isResult = RESULT_KINDS.has(env.kind);
+    if (isResult && env.parentId === "") throw invalid(`an ${env.kind} needs parent_id`);
+    const b = run.budget;
+    const over = exceeded(b, tokens, cost);
+    if (over) {
+      await this.#emit(run.runId, "budget_exceeded", {
+        parentId: env.id,
+        traceId: env.traceId,
+        payload: {
+          limit: over.limit,
+          requested: Number(over.requested),
+          used: Number(over.used),
+          max: Number(over.max),
+          task_id: env.id,
+        },
+      });
+      throw new ConnectError(
+        `budget exceeded: ${over.limit} (used ${over.used} + requested ${over.requested} > ${over.max})`,
+        Code.ResourceExhausted,
+        { [BUDGET_LIMIT_TRAILER]: over.limit },
+      );
+    }
+    const now = BigInt(this.#now());
+    const stored = create(EnvelopeSchema, { ...env, tsMs: env.tsMs > 0n ? env.tsMs : now });
+    await this.#store.putEnvelope(run.runId, stored);
+    if (isResult) {
+      await this.#store.putResult(run.runId, env.parentId, stored);
+      await this.#emit(run.runId, env.kind, {
+        parentId: env.parentId,
+        traceId: env.traceId,
+        agent: env.agent,
+        payloadJson: env.payloadJson,
+        usage: env.usage,
+      });
+    } else {
+      await this.#emit(run.runId, "task_enqueued", {
+        parentId: env.id,
+        traceId: env.traceId,
+        agent: env.agent,
+        payload: {
+          task_id: env.id,
+          kind: env.kind,
+          payload: env.payloadJson === "" ? null : JSON.parse(env.payloadJson),
+        },
+      });
+      if (env.timeoutMs > 0n) this.#armTimeout(run.runId, stored);
+    }
+    if (tokens > 0n || cost > 0n) {
+      b.usedTokens += tokens;
+      b.usedCostMicros += cost;
+      await this.#store.putRun(run);
+      await this.#emit(run.runId, "usage_update", {
+        parentId: env.id,
+        payload: {
+          task_id: env.id,
+          tokens: Number(tokens),
+          cost_micros: Number(cost),
+          tokens_used: Number(b.usedTokens),
+          cost_micros_used: Number(b.usedCostMicros),
+          max_tokens: Number(b.maxTokens),
+          max_cost_micros: Number(b.maxCostMicros),
+        },
+      });
+      for (const [limit, used, max] of [
+        ["max_tokens", b.usedTokens, b.maxTokens],
+        ["max_cost_micros", b.usedCostMicros, b.maxCostMicros],
+      ] as const) {
+        if (max > 0n && Number(used) >= Number(max) * WARNING_RATIO && !b.warned.includes(limit)) {
+          b.warned.push(limit);
+          await this.#store.putRun(run);
+          await this.#emit(run.runId, "budget_warning", { payload: { limit, used: Number(used), max: Number(max) } });
+        }
+      }
+    }
+  }
+
+  /** A task with no result by its deadline gets an `agent_error` result and a `task_timeout` event. */
+  #armTimeout(runId: string, task: Envelope): void {
+    const due = Number(task.tsMs + task.timeoutMs) - this.#now();
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        void this.#locks.run(runId, async () => {
+          if (this.#closed || (await this.#store.getResult(runId, task.id))) return;
+          const payload = {
+            error: "deadline_exceeded",
+            message: `task ${task.id} had no result within ${task.timeoutMs} ms`,
+          };
+          const result = create(EnvelopeSchema, {
+            id: `timeout-${task.id}`,
+            parentId: task.id,
+            traceId: task.traceId,
+            agent: "orchestrator",
+            kind: "agent_error",
+            payloadJson: JSON.stringify(payload),
+            protocolVersion: PROTOCOL_VERSION,
+            tsMs: BigInt(this.#now()),
+          });
+          await this.#store.putResult(runId, task.id, result);
+          await this.#emit(runId, "task_timeout", { parentId: task.id, traceId: task.traceId, payload });
+        });
+      },
+      Math.max(0, due),
+    );
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  async #emit(
+    runId: string,
+    kind: string,
+    fields: {
+      parentId?: string;
+      traceId?: string;
+      agent?: string;
+      payload?: unknown;
+      payloadJson?: string;
+      usage?: Envelope["usage"];
+    },
+  ): Promise<Envelope> {
+    const event = create(EnvelopeSchema, {
+      parentId: fields.parentId ?? "",
+      traceId: fields.traceId ?? "",
+      agent: fields.agent ?? "orchestrator",
+      kind,
+      payloadJson: fields.payloadJson ?? JSON.stringify(fields.payload ?? {}),
+      protocolVersion: PROTOCOL_VERSION,
+      tsMs: BigInt(this.#now()),
+      ...(fields.usage ? { usage: fields.usage } : {}),
+    });
+    const stored = await this.#store.appendEvent(runId, event);
+    this.#notifier.publish(runId, Number(stored.id));
+    return stored;
+  }
+}
+
+function exceeded(b: RunBudget, tokens: bigint, cost: bigint) {
+  if (b.maxTokens > 0n && b.usedTokens + tokens > b.maxTokens) {
+    return { limit: "max_tokens", used: b.usedTokens, requested: tokens, max: b.maxTokens };
+  }
+  if (b.maxCostMicros > 0n && b.usedCostMicros + cost > b.maxCostMicros) {
+    return { limit: "max_cost_micros", used: b.usedCostMicros, requested: cost, max: b.maxCostMicros };
+  }
+  return undefined;
+}
+
+function invalid(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
+export { Orchestrator };

@@ -1,0 +1,119 @@
+import { type Logger, silentLogger } from "@baton/core";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { bearerAuthInterceptor } from "./auth.js";
+import { type Handler, type Listener, listen, type ServerTlsOptions } from "./listen.js";
+import type { AnyRequest, AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
+import { defaultModules } from "./modules.js";
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** Addresses to listen on: `127.0.0.1:PORT` (0 picks a free port) or `unix:///path`. Default `127.0.0.1:50051`. */
+  listen?: string[];
+  /** When set, every gRPC call needs `authorization: Bearer <token>`. */
+  token?: string;
+  /** Serve TLS (and mutual TLS with `clientCa`). */
+  tls?: ServerTlsOptions;
+  /** Module settings (`--set key=value`), read by the modules that know them. */
+  settings?: Record<string, string>;
+  /** Which modules to run. Default: every contract the server speaks. */
+  modules?: ModuleFactory[];
+  /** Where the server logs. Default: nowhere. */
+  logger?: Logger;
+}
+
+/** A running reference server. */
+export interface BatonServer {
+  /** The addresses it listens on, as clients dial them. */
+  readonly addresses: readonly string[];
+  /** The running modules, by name (tests reach their stores through these). */
+  readonly modules: ReadonlyMap<string, ServiceModule>;
+  /** Destroys every open connection without stopping (simulates a network drop). */
+  dropConnections(): void;
+  /** Stops listening, ends connections, removes socket files. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** gRPC health checks stay reachable without a token, as load balancers expect. */
+const unauthenticatedServices = new Set(["grpc.health.v1.Health"]);
+
+/**
+ * Starts the reference server: every module's gRPC, gRPC-Web and Connect services plus
+ * REST, on every listen address, HTTP/1.1 and HTTP/2 on each.
+ *
+ * @throws {Error} when an address cannot be listened on.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<BatonServer> {
+  const logger = options.logger ?? silentLogger;
+  const settings = new Map(Object.entries(options.settings ?? {}));
+  const ctx = { logger, options: { token: options.token, settings } };
+  const modules = (options.modules ?? defaultModules).map((factory) => factory(ctx));
+
+  const interceptors: Interceptor[] = [errorBoundary(logger)];
+  if (options.token !== undefined) {
+    interceptors.push(bearerAuthInterceptor(options.token, (s) => unauthenticatedServices.has(s)));
+  }
+  const rest = modules.filter((m) => m.handleHttp);
+  const handler: Handler = connectNodeAdapter({
+    routes: (router: ConnectRouter) => {
+      for (const m of modules) m.routes?.(router);
+    },
+    interceptors,
+    fallback: (req, res) => {
+      void (async () => {
+        for (const m of rest) if (await m.handleHttp?.(req as AnyRequest, res as AnyResponse)) return;
+        res.writeHead(404, { "content-type": "application/problem+json" });
+        res.end(
+          JSON.stringify({
+            type: "about:blank",
+            title: "Not Found",
+            status: 404,
+            detail: `no route for ${req.method} ${req.url}`,
+          }),
+        );
+      })().catch((err: unknown) => {
+        logger.error("request failed", { error: String(err) });
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
+        res.end(JSON.stringify({ type: "about:blank", title: "Internal Server Error", status: 500 }));
+      });
+    },
+  }) as Handler;
+
+  const listeners: Listener[] = [];
+  try {
+    for (const spec of options.listen ?? ["127.0.0.1:50051"]) listeners.push(await listen(spec, handler, options.tls));
+    for (const m of modules) await m.start?.();
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    for (const m of modules) await m.close?.();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    addresses: listeners.map((l) => l.address),
+    modules: new Map(modules.map((m) => [m.name, m])),
+    dropConnections() {
+      for (const l of listeners) l.dropConnections();
+    },
+    close() {
+      closing ??= (async () => {
+        for (const m of modules) await m.close?.();
+        await Promise.all(listeners.map((l) => l.close()));
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Turns unexpected exceptions into INTERNAL (logged), so a bug never crashes the process. */
+function errorBoundary(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      if (err instanceof ConnectError) throw err;
+      logger.error("handler failed", { method: req.method.name, error: String(err) });
+      throw new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    }
+  };
+}
