@@ -29,9 +29,13 @@ try {
     const image = join(dir, `${t.module.replaceAll("/", "_")}.json`);
     run(bin("buf"), ["build", t.module, "-o", image], { cwd: root });
     process.stdout.write(`wire-check ${t.module} vs ${t.contract}${t.only.length ? ` (${t.only.join(" ")})` : ""}: `);
-    run(process.execPath, [tool, image, join(shared, "contracts", t.contract), ...(t.only.length ? ["--only", ...t.only] : [])], {
-      cwd: root,
-    });
+    run(
+      process.execPath,
+      [tool, image, join(shared, "contracts", t.contract), ...(t.only.length ? ["--only", ...t.only] : [])],
+      {
+        cwd: root,
+      },
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -15,6 +15,11 @@ Options:
   --tls-cert FILE       serve TLS with this certificate (PEM) ...
   --tls-key FILE        ... and this private key (PEM)
   --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA
+  --container-runtime R baaaht containers: "record" (default; records the lifecycle, runs
+                        nothing) or "process" (runs the command as a local child process)
+  --service-account ID:SECRET:WORKSPACE[,WORKSPACE...]
+                        Portarium client credentials allowed to get tokens (repeatable)
+  --jwt-secret S        Portarium HS256 signing secret (default: random per process)
   --set KEY=VALUE       a module setting (repeatable)
   --config FILE         JSON file with any of the options above (flags win)
   --quiet               log nothing but errors
@@ -32,6 +37,9 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
       "tls-key": { type: "string" },
       "tls-client-ca": { type: "string" },
       set: { type: "string", multiple: true },
+      "container-runtime": { type: "string" },
+      "service-account": { type: "string", multiple: true },
+      "jwt-secret": { type: "string" },
       config: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -52,6 +60,22 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
     if (i <= 0) throw new Error(`--set wants KEY=VALUE, got ${kv}`);
     settings[kv.slice(0, i)] = kv.slice(i + 1);
   }
+  const runtime = pick(values["container-runtime"], "containerRuntime");
+  if (runtime !== undefined) {
+    if (runtime !== "record" && runtime !== "process")
+      throw new Error(`--container-runtime must be record or process, got ${runtime}`);
+    settings["baaaht.containerRuntime"] = runtime;
+  }
+  const accounts = values["service-account"] ?? (file.serviceAccounts as string[] | undefined);
+  if (accounts) {
+    for (const a of accounts) {
+      if (!/^[^:]+:[^:]+:[^:]+$/.test(a))
+        throw new Error(`--service-account wants ID:SECRET:WORKSPACE[,WORKSPACE], got ${a}`);
+    }
+    settings["portarium.serviceAccounts"] = accounts.join("\n");
+  }
+  const jwtSecret = pick(values["jwt-secret"], "jwtSecret");
+  if (jwtSecret !== undefined) settings["portarium.jwtSecret"] = jwtSecret;
   const listen = values.listen ?? (file.listen as string[] | undefined);
   const token = pick(values.token, "token");
   return {

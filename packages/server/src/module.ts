@@ -20,7 +20,11 @@ export interface ModuleContext {
 export interface ServerOptionsView {
   /** `--token`: the bearer token every gRPC call needs, if set. */
   token: string | undefined;
-  /** Free-form module settings (`--set key=value` and config file), by key. */
+  /**
+   * Module settings by key: `--set key=value`, the config file's `settings`, and the
+   * dedicated flags (`baaaht.containerRuntime`; `portarium.serviceAccounts`, one
+   * `ID:SECRET:WS[,WS]` per line; `portarium.jwtSecret`).
+   */
   settings: ReadonlyMap<string, string>;
 }
 
