@@ -252,6 +252,14 @@ export function toBatonError(err: unknown): BatonError {
     return new CanceledError("the operation was cancelled", { cause: err });
   }
   const ce = ConnectError.from(err);
+  const dial = connectionFailure(err);
+  if (dial) {
+    return new UnavailableError(`could not connect: ${dial.message}`, {
+      cause: err,
+      detail: dial.message,
+      retryable: dial.retryable,
+    });
+  }
   const metadata = new Headers(ce.metadata);
   const retryAfterMs = parseRetryAfter(metadata);
   const Cls = errorClassForCode(ce.code);
@@ -272,4 +280,38 @@ export function isAbortError(err: unknown): boolean {
   return (
     err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError") && !(err instanceof ConnectError)
   );
+}
+
+/** Socket errors that mean "the server could not be reached" (worth retrying). */
+const TRANSIENT_SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOENT",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+]);
+
+/**
+ * Finds, in an error's cause chain, a failure to establish the connection: a socket error
+ * (transient) or a TLS handshake or verification failure (not transient: retrying will not
+ * fix a certificate). gRPC reports both as UNAVAILABLE.
+ */
+function connectionFailure(err: unknown): { message: string; retryable: boolean } | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 6 && e instanceof Error; depth++) {
+    if (e instanceof BatonError && e.code === Code.Unavailable) return { message: e.message, retryable: e.retryable };
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (TRANSIENT_SOCKET_CODES.has(code)) return { message: e.message, retryable: true };
+      if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL_)/.test(code)) {
+        return { message: e.message, retryable: false };
+      }
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -33,9 +33,14 @@ export interface ResumableStreamOptions<T, C> {
 const droppedMessage =
   /(stream|socket|connection|session).*(clos|reset|destroy|hang up|end)|premature|ECONNRESET|EPIPE|missing trailer|RST_STREAM|GOAWAY/i;
 
-/** The default test for "the connection dropped": UNAVAILABLE, or an INTERNAL/UNKNOWN transport failure. */
+/**
+ * The default test for "the connection dropped": UNAVAILABLE; CANCELED that the caller did
+ * not ask for (a connection the server cut resets its HTTP/2 streams with CANCEL); or an
+ * INTERNAL/UNKNOWN transport failure.
+ */
 export function isDroppedConnection(err: BatonError): boolean {
-  if (err.code === Code.Unavailable) return true;
+  if (err.code === Code.Unavailable) return err.retryable;
+  if (err.code === Code.Canceled) return true;
   if (err.code === Code.Internal || err.code === Code.Unknown) return droppedMessage.test(err.message);
   return false;
 }

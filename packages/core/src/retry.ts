@@ -1,5 +1,5 @@
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { createContextKey, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { type BatonError, Code, toBatonError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 
@@ -107,21 +107,37 @@ export const idempotencyKey = createContextKey<string | undefined>(undefined, {
  */
 export function retryInterceptor(policy: RetryPolicy, logger: Logger = silentLogger): Interceptor {
   return (next) => async (req) => {
-    if (req.stream || policy.maxAttempts <= 1) return next(req);
+    if (req.stream) return next(req);
+    const attempt = () =>
+      next(req).catch((err: unknown) => {
+        // An HTTP/2 stream the server side reset with CANCEL, while the caller did not
+        // cancel, is a dropped connection: report it as UNAVAILABLE, as gRPC does.
+        if (err instanceof ConnectError && err.code === Code.Canceled && !req.signal.aborted) {
+          throw new ConnectError(
+            `connection dropped: ${err.rawMessage}`,
+            Code.Unavailable,
+            err.metadata,
+            undefined,
+            err,
+          );
+        }
+        throw err;
+      });
+    if (policy.maxAttempts <= 1) return attempt();
     const level = req.method.idempotency;
     const safe =
       level === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS ||
       level === MethodOptions_IdempotencyLevel.IDEMPOTENT ||
       req.contextValues.get(idempotencyKey) !== undefined;
-    if (!safe) return next(req);
-    for (let attempt = 1; ; attempt++) {
+    if (!safe) return attempt();
+    for (let n = 1; ; n++) {
       try {
-        return await next(req);
+        return await attempt();
       } catch (err) {
         const be = toBatonError(err);
-        if (attempt >= policy.maxAttempts || req.signal.aborted || !isRetryableError(be, policy)) throw err;
-        const delay = backoffDelay(attempt, policy, be.retryAfterMs);
-        logger.warn("retrying call", { method: req.method.name, attempt, delayMs: delay, code: Code[be.code] });
+        if (n >= policy.maxAttempts || req.signal.aborted || !isRetryableError(be, policy)) throw err;
+        const delay = backoffDelay(n, policy, be.retryAfterMs);
+        logger.warn("retrying call", { method: req.method.name, attempt: n, delayMs: delay, code: Code[be.code] });
         await sleep(delay, req.signal);
       }
     }
