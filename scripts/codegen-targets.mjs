@@ -4,8 +4,17 @@
 /** buf modules: proto/<module> generates into packages/<pkg>/src/gen. */
 export const bufTargets = [{ module: "proto/orca", pkg: "packages/orca" }];
 
-/** OpenAPI documents: openapi-typescript output files. */
-export const openapiTargets = [];
+/**
+ * OpenAPI documents: openapi-typescript output files (`out`), and the document itself as a
+ * TypeScript module (`document`) for code that validates against it at runtime.
+ */
+export const openapiTargets = [
+  {
+    spec: "openapi/portarium-control-plane.v1.yaml",
+    out: "packages/portarium/src/gen/portarium-control-plane.v1.ts",
+    document: "packages/portarium/src/gen/openapi-document.ts",
+  },
+];
 
 /** Every directory that holds generated code (for the drift check). */
 export const generatedDirs = [

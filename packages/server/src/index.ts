@@ -21,4 +21,15 @@ export { Notifier } from "./notifier.js";
 export { createOrcaModule, type OrcaModule } from "./orca/module.js";
 export { BUDGET_LIMIT_TRAILER, FOLLOW_HEADER, OrcaService, PROTOCOL_VERSION, WARNING_RATIO } from "./orca/service.js";
 export { MemoryOrcaStore, type OrcaStore, type RunBudget, type RunRecord } from "./orca/store.js";
+export { HttpProblem, MAX_BODY_BYTES, PROBLEM_TYPE_BASE } from "./portarium/http.js";
+export { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./portarium/jwt.js";
+export {
+  createPortariumModule,
+  type PortariumModule,
+  parseServiceAccounts,
+  type ServiceAccount,
+} from "./portarium/module.js";
+export { OpenApiRouter } from "./portarium/openapi.js";
+export { decodeCursor, encodeCursor, PortariumService } from "./portarium/service.js";
+export { MemoryPortariumStore, type PortariumStore, type Table } from "./portarium/store.js";
 export { type BatonServer, type ServerOptions, startServer } from "./server.js";

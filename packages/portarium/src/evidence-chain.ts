@@ -1,0 +1,62 @@
+import { createHash } from "node:crypto";
+import type { components } from "./gen/portarium-control-plane.v1.js";
+
+type EvidenceEntry = components["schemas"]["EvidenceEntryV1"];
+
+/**
+ * Serialises a JSON value with object keys sorted at every level and no whitespace, so
+ * the same value always hashes the same way, whatever order its keys were written in.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+/**
+ * The `hashSha256` of an evidence entry: SHA-256 (lowercase hex) of the canonical JSON of
+ * the entry without `hashSha256` and `signatureBase64`. `previousHash` is included, which
+ * is what chains each entry to the one before it.
+ */
+export function evidenceEntryHash(entry: Omit<EvidenceEntry, "hashSha256"> & { hashSha256?: string }): string {
+  const { hashSha256: _hash, signatureBase64: _sig, ...rest } = entry;
+  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
+}
+
+/** Why {@link verifyEvidenceChain} rejected a chain. */
+export interface EvidenceChainProblem {
+  /** Index of the first entry that does not verify. */
+  index: number;
+  /** The entry's id. */
+  evidenceId: string;
+  /** What is wrong with it. */
+  reason: string;
+}
+
+/**
+ * Verifies a workspace's evidence log, oldest entry first: every entry's `hashSha256`
+ * matches its content, and every `previousHash` is the hash of the entry before it (the
+ * first entry has none, unless `previousHash` of a truncated chain is given).
+ *
+ * @returns `undefined` when the chain is intact, otherwise the first problem found.
+ */
+export function verifyEvidenceChain(
+  entries: readonly EvidenceEntry[],
+  previousHash?: string,
+): EvidenceChainProblem | undefined {
+  let prev = previousHash;
+  for (const [index, entry] of entries.entries()) {
+    if (entry.previousHash !== prev) {
+      return { index, evidenceId: entry.evidenceId, reason: `previousHash ${entry.previousHash} != ${prev}` };
+    }
+    const hash = evidenceEntryHash(entry);
+    if (hash !== entry.hashSha256) {
+      return { index, evidenceId: entry.evidenceId, reason: `hashSha256 ${entry.hashSha256} != computed ${hash}` };
+    }
+    prev = entry.hashSha256;
+  }
+  return undefined;
+}

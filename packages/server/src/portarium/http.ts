@@ -1,0 +1,126 @@
+import type { AnyRequest, AnyResponse } from "../module.js";
+
+/** Base of the `type` URI of every problem the module answers. */
+export const PROBLEM_TYPE_BASE = "urn:baton:portarium:problem:";
+
+const titles: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  500: "Internal Server Error",
+};
+
+/** An error answered as `application/problem+json` (RFC 9457). */
+export class HttpProblem extends Error {
+  /** The HTTP status. */
+  readonly status: number;
+  /** The slug appended to {@link PROBLEM_TYPE_BASE}. */
+  readonly slug: string;
+  /** Per-field messages, for validation failures. */
+  readonly errors: Record<string, string[]> | undefined;
+  /** Extra response headers (`WWW-Authenticate`, `Allow`). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    slug: string,
+    detail: string,
+    extra: { errors?: Record<string, string[]>; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.status = status;
+    this.slug = slug;
+    this.errors = extra.errors;
+    this.headers = extra.headers ?? {};
+  }
+
+  /** The ProblemDetails body. */
+  body(): Record<string, unknown> {
+    return {
+      type: `${PROBLEM_TYPE_BASE}${this.slug}`,
+      title: titles[this.status] ?? "Error",
+      status: this.status,
+      detail: this.message,
+      ...(this.errors ? { errors: this.errors } : {}),
+    };
+  }
+}
+
+/** Shorthands for the problems the module answers. */
+export const problems = {
+  notFound: (what: string) => new HttpProblem(404, "not-found", `${what} not found`),
+  conflict: (detail: string) => new HttpProblem(409, "conflict", detail),
+  forbidden: (detail: string) => new HttpProblem(403, "forbidden", detail),
+  unauthorized: (detail: string) =>
+    new HttpProblem(401, "unauthorized", detail, {
+      headers: { "www-authenticate": `Bearer realm="portarium", error="invalid_token"` },
+    }),
+  invalid: (detail: string, errors: Record<string, string[]>) =>
+    new HttpProblem(400, "validation-error", detail, { errors }),
+};
+
+/** Largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Reads and parses a JSON request body. An empty body is `undefined`.
+ *
+ * @throws {HttpProblem} 413 over {@link MAX_BODY_BYTES}, 415 when not JSON, 400 on bad JSON.
+ */
+export async function readJsonBody(req: AnyRequest): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer | string>) {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) {
+      throw new HttpProblem(413, "body-too-large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(buf);
+  }
+  if (size === 0) return undefined;
+  const type = String(req.headers["content-type"] ?? "")
+    .split(";")[0]
+    ?.trim()
+    .toLowerCase();
+  if (type !== "application/json" && !type?.endsWith("+json")) {
+    throw new HttpProblem(
+      415,
+      "unsupported-media-type",
+      `request bodies must be application/json, got ${type || "none"}`,
+    );
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (err) {
+    throw problems.invalid("request body is not valid JSON", { "/": [String((err as Error).message)] });
+  }
+}
+
+/** Writes a response. `body === undefined` sends no body (204). */
+export function send(
+  res: AnyResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  contentType = "application/json",
+): void {
+  if (body === undefined) {
+    (res as { writeHead(s: number, h: Record<string, string>): void }).writeHead(status, headers);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  (res as { writeHead(s: number, h: Record<string, string>): void }).writeHead(status, {
+    ...headers,
+    "content-type": contentType,
+    "content-length": String(Buffer.byteLength(text)),
+  });
+  res.end(text);
+}

@@ -1,0 +1,291 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { TLSSocket } from "node:tls";
+import { canonicalJson } from "@baton/portarium/schema";
+import { safeEqual } from "../auth.js";
+import { KeyedMutex } from "../keyed-mutex.js";
+import type { AnyRequest, AnyResponse, ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
+import { HttpProblem, problems, readJsonBody, send } from "./http.js";
+import { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./jwt.js";
+import { OpenApiRouter } from "./openapi.js";
+import { type PortariumRequest, type PortariumResponse, PortariumService } from "./service.js";
+import { MemoryPortariumStore, type PortariumStore } from "./store.js";
+
+/** A service account allowed to exchange credentials for tokens. */
+export interface ServiceAccount {
+  /** Client id (the token's `sub`). */
+  clientId: string;
+  /** Client secret. */
+  clientSecret: string;
+  /** Workspaces it may get tokens for. */
+  workspaces: string[];
+}
+
+/** The Portarium module: the REST control plane, routed and validated by the OpenAPI document. */
+export interface PortariumModule extends ServiceModule {
+  /** The rules. */
+  readonly service: PortariumService;
+  /** The state. */
+  readonly store: PortariumStore;
+  /** The router/validator built from the OpenAPI document (tests validate responses with it). */
+  readonly router: OpenApiRouter;
+  /** Signs a token directly (tests use it for expired or foreign tokens). */
+  signToken(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): string;
+}
+
+/**
+ * Parses `portarium.serviceAccounts`: one `ID:SECRET:WS1[,WS2]` per line (the secret may
+ * itself contain colons).
+ *
+ * @throws {Error} on a malformed line.
+ */
+export function parseServiceAccounts(text: string | undefined): ServiceAccount[] {
+  const out: ServiceAccount[] = [];
+  for (const line of (text ?? "").split("\n").map((l) => l.trim())) {
+    if (line === "") continue;
+    const first = line.indexOf(":");
+    const last = line.lastIndexOf(":");
+    if (first <= 0 || last <= first) throw new Error(`service account wants ID:SECRET:WS[,WS], got ${line}`);
+    const workspaces = line
+      .slice(last + 1)
+      .split(",")
+      .map((w) => w.trim())
+      .filter(Boolean);
+    if (workspaces.length === 0) throw new Error(`service account ${line.slice(0, first)} names no workspace`);
+    out.push({ clientId: line.slice(0, first), clientSecret: line.slice(first + 1, last), workspaces });
+  }
+  return out;
+}
+
+const MUTATING = new Set(["POST", "PATCH", "PUT", "DELETE"]);
+
+interface IdempotentResult {
+  fingerprint: string;
+  response: PortariumResponse;
+}
+
+/**
+ * Creates the Portarium module. Settings (`--set`, config file or dedicated flags):
+ * - `portarium.serviceAccounts`: `ID:SECRET:WS[,WS]` per line; every workspace named exists.
+ * - `portarium.jwtSecret`: HS256 secret (default: random per process).
+ * - `portarium.tokenTtlSeconds`: lifetime of issued tokens (default 3600).
+ * - `portarium.validateResponses`: `true` checks every response against the document and
+ *   answers 500 instead of a nonconforming response (tests turn it on).
+ *
+ * Auth: `POST /v1/auth/token` answers 401 for an unknown client or wrong secret and 403
+ * when the account may not use the workspace. Other operations need
+ * `Authorization: Bearer <jwt>`: missing, malformed, badly signed or expired tokens get 401
+ * with `WWW-Authenticate: Bearer`; a token of workspace A used on workspace B gets 403.
+ *
+ * Validation: parameters and JSON bodies are checked against the document; failures are
+ * 400 problem+json whose `errors` map keys are `path.<name>`, `query.<name>`,
+ * `header.<name>` for parameters and JSON pointers (`/workflowId`) into the body.
+ *
+ * Idempotency: every POST/PATCH/DELETE with an `Idempotency-Key` header (declared on
+ * `decideApproval` and `executeApprovedAgentAction`) is remembered per workspace, caller
+ * and operation: the same key with the same body replays the first answer (with
+ * `Idempotent-Replayed: true`), the same key with another body is a 422.
+ */
+export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): PortariumModule => {
+  const settings = ctx.options.settings;
+  const accounts = parseServiceAccounts(settings.get("portarium.serviceAccounts"));
+  const secret = settings.get("portarium.jwtSecret") ?? randomBytes(32).toString("base64url");
+  const ttl = Number(settings.get("portarium.tokenTtlSeconds") ?? 3600);
+  const validateResponses = settings.get("portarium.validateResponses") === "true";
+  const store = new MemoryPortariumStore();
+  const service = new PortariumService(store);
+  const router = new OpenApiRouter();
+  const idempotency = new Map<string, IdempotentResult>();
+  const mutex = new KeyedMutex();
+  for (const a of accounts) for (const w of a.workspaces) service.ensureWorkspace(w);
+
+  const signToken: PortariumModule["signToken"] = (claims) => {
+    const iat = Math.floor(Date.now() / 1000);
+    return signJwt({ iss: JWT_ISSUER, iat, exp: iat + ttl, jti: randomUUID(), ...claims }, secret);
+  };
+
+  const issueToken = (body: { clientId: string; clientSecret: string; workspaceId: string; scope?: string }) => {
+    const account = accounts.find((a) => a.clientId === body.clientId);
+    if (!account || !safeEqual(account.clientSecret, body.clientSecret)) {
+      throw problems.unauthorized("unknown client or wrong secret");
+    }
+    if (!account.workspaces.includes(body.workspaceId)) {
+      throw problems.forbidden(`client ${body.clientId} may not use workspace ${body.workspaceId}`);
+    }
+    const accessToken = signToken({
+      sub: account.clientId,
+      workspace: body.workspaceId,
+      ...(body.scope ? { scope: body.scope } : {}),
+    });
+    return { accessToken, tokenType: "Bearer", expiresIn: ttl, workspaceId: body.workspaceId };
+  };
+
+  const authenticate = (req: AnyRequest): PortariumClaims => {
+    const header = req.headers.authorization;
+    const m = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m?.[1]) throw problems.unauthorized("missing bearer token: send Authorization: Bearer <token>");
+    try {
+      return verifyJwt(m[1], secret);
+    } catch (err) {
+      throw problems.unauthorized(err instanceof JwtError ? `invalid token: ${err.message}` : "invalid token");
+    }
+  };
+
+  async function serve(req: AnyRequest, res: AnyResponse, url: URL, requestId: string): Promise<void> {
+    const method = (req.method ?? "GET").toUpperCase();
+    const found = router.match(method, url.pathname);
+    if (found.kind === "none") throw problems.notFound(`route ${method} ${url.pathname}`);
+    if (found.kind === "method-not-allowed") {
+      throw new HttpProblem(405, "method-not-allowed", `${method} is not allowed on ${url.pathname}`, {
+        headers: { allow: found.allowed.join(", ") },
+      });
+    }
+    const { op, pathParams } = found;
+    const claims = op.secured ? authenticate(req) : undefined;
+    if (claims && pathParams.workspaceId !== undefined && pathParams.workspaceId !== claims.workspace) {
+      throw problems.forbidden(`the token is scoped to workspace ${claims.workspace}, not ${pathParams.workspaceId}`);
+    }
+
+    // Parameters: coerce query text to the schema's type, then validate each one.
+    const errors: Record<string, string[]> = {};
+    const query: Record<string, string | number | boolean> = {};
+    for (const p of op.parameters) {
+      let raw: string | undefined;
+      if (p.in === "path") raw = pathParams[p.name];
+      else if (p.in === "query") raw = url.searchParams.get(p.name) ?? undefined;
+      else {
+        const h = req.headers[p.name.toLowerCase()];
+        raw = Array.isArray(h) ? h[0] : h;
+      }
+      if (raw === undefined) {
+        if (p.required) errors[`${p.in}.${p.name}`] = ["is required"];
+        continue;
+      }
+      let value: string | number | boolean = raw;
+      if ((p.type === "integer" || p.type === "number") && /^-?\d+(\.\d+)?$/.test(raw)) value = Number(raw);
+      else if (p.type === "boolean" && (raw === "true" || raw === "false")) value = raw === "true";
+      router.check(p.schemaPointer, value, `${p.in}.${p.name}`, errors);
+      if (p.in === "query") query[p.name] = value;
+    }
+    let body: unknown;
+    if (MUTATING.has(method)) body = await readJsonBody(req);
+    if (op.bodyPointer) {
+      if (body === undefined) {
+        if (op.bodyRequired) errors["/"] = ["a JSON request body is required"];
+      } else router.check(op.bodyPointer, body, "", errors);
+    }
+    if (Object.keys(errors).length > 0) throw problems.invalid("the request does not match the API schema", errors);
+
+    if (op.operationId === "issueToken") {
+      return reply(res, op.operationId, 200, issueToken(body as Parameters<typeof issueToken>[0]), requestId, {
+        "cache-control": "no-store",
+      });
+    }
+    const origin = `${(req.socket as TLSSocket | undefined)?.encrypted ? "https" : "http"}://${req.headers.host ?? req.headers[":authority"] ?? "localhost"}`;
+    const preq: PortariumRequest = { operationId: op.operationId, claims, path: pathParams, query, body, origin };
+
+    if (op.operationId === "streamMachineInvocation") {
+      const events = service.invocationEvents(
+        pathParams.workspaceId ?? "",
+        pathParams.machineId ?? "",
+        pathParams.invocationId ?? "",
+      );
+      (res as { writeHead(s: number, h: Record<string, string>): void }).writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "x-request-id": requestId,
+      });
+      for (const [i, e] of events.entries())
+        (res as { write(s: string): boolean }).write(`id: ${i + 1}\nevent: progress\ndata: ${JSON.stringify(e)}\n\n`);
+      res.end();
+      return;
+    }
+
+    const keyHeader = req.headers["idempotency-key"];
+    const key = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
+    if (key !== undefined && MUTATING.has(method) && claims) {
+      const slot = `${claims.workspace}\u0000${claims.sub}\u0000${op.operationId}\u0000${key}`;
+      const fingerprint = createHash("sha256")
+        .update(`${url.pathname}\u0000${canonicalJson(body ?? null)}`)
+        .digest("hex");
+      const result = await mutex.run(slot, async () => {
+        const seen = idempotency.get(slot);
+        if (seen) {
+          if (seen.fingerprint !== fingerprint) {
+            throw new HttpProblem(
+              422,
+              "idempotency-key-reused",
+              `Idempotency-Key ${key} was already used with a different request`,
+            );
+          }
+          return { response: seen.response, replayed: true };
+        }
+        let response: PortariumResponse;
+        try {
+          response = service.handle(preq);
+        } catch (err) {
+          // Remember refusals too, so a retry sees the same answer as the first attempt.
+          if (!(err instanceof HttpProblem) || err.status >= 500) throw err;
+          response = { status: err.status, body: err.body() };
+        }
+        idempotency.set(slot, { fingerprint, response });
+        return { response, replayed: false };
+      });
+      return reply(res, op.operationId, result.response.status, result.response.body, requestId, {
+        ...(result.replayed ? { "idempotent-replayed": "true" } : {}),
+      });
+    }
+    const response = service.handle(preq);
+    return reply(res, op.operationId, response.status, response.body, requestId);
+  }
+
+  function reply(
+    res: AnyResponse,
+    operationId: string,
+    status: number,
+    body: unknown,
+    requestId: string,
+    headers: Record<string, string> = {},
+  ): void {
+    const contentType = status >= 400 ? "application/problem+json" : "application/json";
+    if (validateResponses) {
+      const issues = router.validateResponse(operationId, status, body === undefined ? undefined : contentType, body);
+      if (issues.length > 0) {
+        ctx.logger.error("portarium response does not match the OpenAPI document", { operationId, status, issues });
+        const p = new HttpProblem(
+          500,
+          "nonconforming-response",
+          `response of ${operationId} broke the schema: ${issues.join(" | ")}`,
+        );
+        send(res, 500, p.body(), { "x-request-id": requestId }, "application/problem+json");
+        return;
+      }
+    }
+    send(res, status, body, { ...headers, "x-request-id": requestId }, contentType);
+  }
+
+  return {
+    name: "portarium",
+    service,
+    store,
+    router,
+    signToken,
+    async handleHttp(req, res) {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (!url.pathname.startsWith("/v1/")) return false;
+      const given = req.headers["x-request-id"];
+      const requestId = (Array.isArray(given) ? given[0] : given) || randomUUID();
+      try {
+        await serve(req, res, url, requestId);
+      } catch (err) {
+        const p = err instanceof HttpProblem ? err : new HttpProblem(500, "internal", "internal error");
+        if (!(err instanceof HttpProblem)) ctx.logger.error("portarium request failed", { error: String(err) });
+        if (res.headersSent) {
+          res.end();
+        } else {
+          send(res, p.status, p.body(), { ...p.headers, "x-request-id": requestId }, "application/problem+json");
+        }
+      }
+      return true;
+    },
+  };
+};
