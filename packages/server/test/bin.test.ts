@@ -1,0 +1,108 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UnauthenticatedError } from "@baton/core";
+import { OrcaClient } from "@baton/orca";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const bin = join(import.meta.dirname, "../dist/bin.js");
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "baton-bin-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function start(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; addresses: string[] }> {
+  const child = spawn(process.execPath, [bin, ...args]);
+  const wanted = args.filter((a) => a === "--listen").length;
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`no addresses printed: ${out}`)), 10_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const addresses = [...out.matchAll(/listening on (\S+)/g)].map((m) => m[1] as string);
+      if (addresses.length >= wanted) {
+        clearTimeout(timer);
+        resolve({ child, addresses });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+const exited = (child: ChildProcessWithoutNullStreams) =>
+  new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+
+describe("baton-server", () => {
+  it("listens on TCP and a Unix socket, enforces --token, and shuts down cleanly on SIGTERM", async () => {
+    const sock = join(dir, "orca.sock");
+    const { child, addresses } = await start([
+      "--listen",
+      "127.0.0.1:0",
+      "--listen",
+      `unix://${sock}`,
+      "--token",
+      "tkn",
+      "--quiet",
+    ]);
+    expect(addresses[0]).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(addresses[1]).toBe(`unix://${sock}`);
+    for (const address of addresses) {
+      const orca = new OrcaClient({ address, token: "tkn" });
+      await expect(orca.runs.start({ workflowId: "bin" })).resolves.toMatchObject({ runId: "bin" });
+      orca.close();
+      const anon = new OrcaClient({ address });
+      await expect(anon.runs.start({ workflowId: "bin" })).rejects.toBeInstanceOf(UnauthenticatedError);
+      anon.close();
+    }
+    const code = exited(child);
+    child.kill("SIGTERM");
+    expect(await code).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  it("stops on SIGINT too, and replaces a stale socket file left by a dead server", async () => {
+    const sock = join(dir, "stale.sock");
+    // A socket file nobody listens on, as a crashed server leaves behind.
+    const dead = createServer();
+    await new Promise<void>((r) => dead.listen(sock, r));
+    // Closing a listening Unix server removes the file, so copy its inode first.
+    const { linkSync } = await import("node:fs");
+    linkSync(sock, `${sock}.keep`);
+    await new Promise<void>((r) => dead.close(() => r()));
+    linkSync(`${sock}.keep`, sock);
+    const { child } = await start(["--listen", `unix://${sock}`, "--quiet"]);
+    const code = exited(child);
+    child.kill("SIGINT");
+    expect(await code).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  it("refuses to take over a socket a live server holds", async () => {
+    const sock = join(dir, "live.sock");
+    const first = await start(["--listen", `unix://${sock}`, "--quiet"]);
+    const second = spawn(process.execPath, [bin, "--listen", `unix://${sock}`]);
+    let err = "";
+    second.stderr.on("data", (d) => {
+      err += d;
+    });
+    expect(await exited(second)).toBe(1);
+    expect(err).toMatch(/another server is listening/);
+    first.child.kill("SIGTERM");
+    await exited(first.child);
+  });
+
+  it("rejects bad flags with usage and exit code 2", async () => {
+    for (const args of [["--bogus"], ["--tls-cert", "x.pem"], ["--listen", "ftp://x"]]) {
+      const child = spawn(process.execPath, [bin, ...args]);
+      let err = "";
+      child.stderr.on("data", (d) => {
+        err += d;
+      });
+      const code = await exited(child);
+      expect(code === 2 || code === 1).toBe(true);
+      expect(err).toMatch(/baton-server: /);
+    }
+  });
+});
