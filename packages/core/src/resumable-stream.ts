@@ -83,6 +83,9 @@ export function resumableStream<T, C>(options: ResumableStreamOptions<T, C>): As
             }
             yield item;
           }
+          // A stream that ended because the caller aborted was cancelled, not completed.
+          if (options.signal?.aborted)
+            throw new CanceledError("the stream was cancelled", { cause: options.signal.reason });
           return;
         } catch (err) {
           if (options.signal?.aborted) throw new CanceledError("the stream was cancelled", { cause: err });

@@ -1,0 +1,98 @@
+import { ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { CanceledError, Code, InternalError, UnavailableError } from "./errors.js";
+import { resumableStream } from "./resumable-stream.js";
+
+/** A fake server log of n items; each connection drops after `dropAfter` items. */
+function flakyLog(n: number, dropAfter: number, overlap = 0) {
+  const opens: Array<number | undefined> = [];
+  return {
+    opens,
+    open: (cursor: number | undefined) => {
+      opens.push(cursor);
+      // Resume `overlap` items early, as a time-based cursor would.
+      const start = Math.max(1, (cursor ?? 1) - overlap);
+      return (async function* () {
+        let sent = 0;
+        for (let id = start; id <= n; id++) {
+          if (sent++ === dropAfter) throw new ConnectError("connection reset", Code.Unavailable);
+          yield { id };
+        }
+      })();
+    },
+  };
+}
+
+describe("resumableStream", () => {
+  it("resumes after drops with no loss and no duplicates", async () => {
+    const log = flakyLog(20, 3, 2);
+    const got: number[] = [];
+    const s = resumableStream({
+      open: log.open,
+      cursorAfter: (x) => x.id + 1,
+      keyOf: (x) => String(x.id),
+      backoff: { initialBackoffMs: 0 },
+    });
+    for await (const x of s) got.push(x.id);
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // The cursor moves past re-sent items too; they are dropped by key, not delivered.
+    expect(log.opens.slice(0, 3)).toEqual([undefined, 4, 5]);
+  });
+
+  it("gives up after maxReconnects failures without progress", async () => {
+    let opens = 0;
+    const s = resumableStream({
+      open: () => {
+        opens++;
+        return (async function* () {
+          yield* [];
+          throw new ConnectError("down", Code.Unavailable);
+        })();
+      },
+      cursorAfter: () => 0,
+      maxReconnects: 3,
+      backoff: { initialBackoffMs: 0 },
+    });
+    await expect(s[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(UnavailableError);
+    expect(opens).toBe(4);
+  });
+
+  it("does not resume non-transient failures", async () => {
+    const s = resumableStream({
+      open: () =>
+        (async function* () {
+          yield* [];
+          throw new ConnectError("bug", Code.Internal);
+        })(),
+      cursorAfter: () => 0,
+    });
+    await expect(s[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(InternalError);
+  });
+
+  it("stops the underlying stream on break and throws CanceledError on abort", async () => {
+    let closed = 0;
+    const open = (_: unknown, signal: AbortSignal) =>
+      (async function* () {
+        try {
+          for (let i = 1; ; i++) {
+            if (signal.aborted) return;
+            yield { id: i };
+            await new Promise((r) => setTimeout(r, 1));
+          }
+        } finally {
+          closed++;
+        }
+      })();
+    for await (const x of resumableStream({ open, cursorAfter: (x: { id: number }) => x.id + 1 })) {
+      if (x.id === 3) break;
+    }
+    expect(closed).toBe(1);
+    const c = new AbortController();
+    const it = resumableStream({ open, cursorAfter: (x: { id: number }) => x.id + 1, signal: c.signal })[
+      Symbol.asyncIterator
+    ]();
+    await it.next();
+    c.abort();
+    await expect(it.next()).rejects.toBeInstanceOf(CanceledError);
+  });
+});
