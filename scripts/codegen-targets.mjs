@@ -2,7 +2,10 @@
 // scripts/generate.mjs produces them and scripts/check-generated.mjs checks them.
 
 /** buf modules: proto/<module> generates into packages/<pkg>/src/gen. */
-export const bufTargets = [{ module: "proto/orca", pkg: "packages/orca" }];
+export const bufTargets = [
+  { module: "proto/orca", pkg: "packages/orca" },
+  { module: "proto/baaaht", pkg: "packages/baaaht" },
+];
 
 /**
  * OpenAPI documents: openapi-typescript output files (`out`), and the document itself as a

@@ -12,7 +12,15 @@ const shared = process.env.BATON_SHARED_DIR ?? join(root, "..", "shared");
 const tool = join(shared, "tools", "wire-check.mjs");
 
 /** buf module, contract file, and the packages of the contract it must match. */
-export const wireTargets = [{ module: "proto/orca", contract: "orca.contract.json", only: [] }];
+export const wireTargets = [
+  { module: "proto/orca", contract: "orca.contract.json", only: [] },
+  {
+    module: "proto/baaaht",
+    contract: "baaaht.contract.json",
+    only: ["common.v1", "orchestrator.v1", "agent.v1", "gateway.v1"],
+  },
+  { module: "proto/baaaht", contract: "baaaht.contract.json", only: ["llm.v1", "tool.v1"] },
+];
 
 if (!existsSync(tool)) {
   const msg = `wire-check: contracts not found at ${shared} (set BATON_SHARED_DIR)`;

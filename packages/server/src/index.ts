@@ -5,6 +5,32 @@
  * @packageDocumentation
  */
 export { bearerAuthInterceptor, safeEqual } from "./auth.js";
+export { AgentRules, supportsTask, taskTypeName } from "./baaaht/agent-service.js";
+export {
+  CHAT_CAPABILITY,
+  FINAL_HEADER,
+  GatewayRules,
+  IN_REPLY_TO_HEADER,
+  SESSION_LABEL,
+} from "./baaaht/gateway-service.js";
+export { BAAAHT_HEALTH_SERVICES, HealthRules } from "./baaaht/health-service.js";
+export { type BaaahtModule, baaahtSettings, createBaaahtModule } from "./baaaht/module.js";
+export {
+  BAAAHT_SERVER_VERSION,
+  CONTAINER_RUNTIME_HEADER,
+  imageAllowed,
+  matchesEvent,
+  OrchestratorRules,
+} from "./baaaht/orchestrator-service.js";
+export {
+  type ContainerExit,
+  type ContainerRuntime,
+  createRuntime,
+  ProcessRuntime,
+  RecordRuntime,
+} from "./baaaht/runtime.js";
+export { type BaaahtSettings, BaaahtState, DEFAULT_BAAAHT_SETTINGS } from "./baaaht/state.js";
+export { type BaaahtStore, MemoryBaaahtStore } from "./baaaht/store.js";
 export { main, parseCli, USAGE } from "./cli.js";
 export { KeyedMutex } from "./keyed-mutex.js";
 export { type Listener, listen, type ServerTlsOptions } from "./listen.js";

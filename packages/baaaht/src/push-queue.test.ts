@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { PushQueue } from "./push-queue.js";
+
+describe("PushQueue", () => {
+  it("delivers pushed items in order and ends on close", async () => {
+    const q = new PushQueue<number>();
+    q.tryPush(1);
+    q.tryPush(2);
+    setTimeout(() => {
+      q.tryPush(3);
+      q.close();
+    }, 5);
+    const got: number[] = [];
+    for await (const n of q) got.push(n);
+    expect(got).toEqual([1, 2, 3]);
+    expect(q.tryPush(4)).toBe(false);
+  });
+
+  it("is bounded: tryPush refuses and push waits while full", async () => {
+    const q = new PushQueue<number>({ capacity: 1 });
+    expect(q.tryPush(1)).toBe(true);
+    expect(q.tryPush(2)).toBe(false);
+    let pushed = false;
+    const p = q.push(2).then((ok) => {
+      pushed = ok;
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(pushed).toBe(false);
+    const it = q[Symbol.asyncIterator]();
+    expect((await it.next()).value).toBe(1);
+    expect((await it.next()).value).toBe(2);
+    await p;
+    expect(pushed).toBe(true);
+  });
+
+  it("throws the close error after draining, and break closes the queue", async () => {
+    const q = new PushQueue<number>();
+    q.tryPush(1);
+    q.close(new Error("boom"));
+    const got: number[] = [];
+    await expect(
+      (async () => {
+        for await (const n of q) got.push(n);
+      })(),
+    ).rejects.toThrow("boom");
+    expect(got).toEqual([1]);
+    const q2 = new PushQueue<number>();
+    q2.tryPush(1);
+    for await (const _ of q2) break;
+    expect(q2.closed).toBe(true);
+  });
+});

@@ -1,0 +1,77 @@
+import { PushQueue } from "@baton/baaaht";
+import { ConnectError } from "@connectrpc/connect";
+
+/** What a bidi handler gets once the first request arrived. */
+export interface BidiContext<Res> {
+  /** Responses to send; bounded, so followers wait for a slow client. */
+  readonly out: PushQueue<Res>;
+  /** Aborted when the call ends (client cancel, server finish or failure). */
+  readonly signal: AbortSignal;
+  /** Runs background work for the call; its failure fails the call. */
+  spawn(work: Promise<void>): void;
+  /** Ends the call normally once the queued responses are sent. */
+  finish(): void;
+}
+
+/** The handler's reaction to the call's requests. */
+export interface BidiHandlers<Req> {
+  /** Each request after the first (the first is given to `setup`). */
+  onRequest(req: Req): Promise<void> | void;
+  /** The client half-closed its side. */
+  onHalfClose(): void;
+}
+
+/**
+ * Serves a bidirectional stream: reads the requests concurrently with writing responses,
+ * sends heartbeat frames every `heartbeatMs`, and tears everything down when either side
+ * ends. `setup` sees the first request (most calls carry the session or task id there).
+ */
+export async function* serveBidi<Req, Res>(
+  requests: AsyncIterable<Req>,
+  callSignal: AbortSignal,
+  options: {
+    heartbeatMs: number;
+    heartbeat: () => Res;
+    setup(first: Req, ctx: BidiContext<Res>): Promise<BidiHandlers<Req>> | BidiHandlers<Req>;
+  },
+): AsyncGenerator<Res> {
+  const it = requests[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  const ac = new AbortController();
+  const onCallAbort = () => ac.abort();
+  callSignal.addEventListener("abort", onCallAbort, { once: true });
+  const out = new PushQueue<Res>({ capacity: 1024 });
+  const fail = (err: unknown) => {
+    if (!ac.signal.aborted) out.close(err instanceof ConnectError ? err : ConnectError.from(err));
+  };
+  const ctx: BidiContext<Res> = {
+    out,
+    signal: ac.signal,
+    spawn: (work) => {
+      work.catch(fail);
+    },
+    finish: () => out.close(),
+  };
+  const timer = setInterval(() => out.tryPush(options.heartbeat()), Math.max(10, options.heartbeatMs));
+  timer.unref();
+  try {
+    const handlers = await options.setup(first.value, ctx);
+    ctx.spawn(
+      (async () => {
+        for (;;) {
+          const next = await it.next();
+          if (next.done || ac.signal.aborted) break;
+          await handlers.onRequest(next.value);
+        }
+        if (!ac.signal.aborted) handlers.onHalfClose();
+      })(),
+    );
+    for await (const res of out) yield res;
+  } finally {
+    clearInterval(timer);
+    callSignal.removeEventListener("abort", onCallAbort);
+    ac.abort();
+    out.close();
+  }
+}

@@ -1,0 +1,78 @@
+import { Notifier } from "../notifier.js";
+
+/**
+ * An ordered, bounded log with sequence numbers that stream handlers can replay and then
+ * follow. Sequence numbers start at 1 and never repeat; the oldest entries are dropped
+ * beyond `capacity`.
+ */
+export class SeqLog<T> {
+  readonly #items: Array<{ seq: number; item: T }> = [];
+  readonly #capacity: number;
+  readonly #notifier = new Notifier();
+  readonly #topic = "log";
+  #seq = 0;
+
+  constructor(capacity = 10_000) {
+    this.#capacity = Math.max(1, capacity);
+  }
+
+  /** The sequence number of the newest entry (0 when empty). */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** Appends an item and wakes followers; returns its sequence number. */
+  append(item: T): number {
+    const seq = ++this.#seq;
+    this.#items.push({ seq, item });
+    if (this.#items.length > this.#capacity) this.#items.shift();
+    this.#notifier.publish(this.#topic, seq);
+    return seq;
+  }
+
+  /** Entries with sequence numbers greater than `afterSeq`, oldest first (at most `limit`). */
+  since(afterSeq: number, limit = 1000): Array<{ seq: number; item: T }> {
+    const out: Array<{ seq: number; item: T }> = [];
+    // Entries are sorted by seq: find the first one after `afterSeq` and copy from there.
+    let i = this.#items.length;
+    while (i > 0 && (this.#items[i - 1]?.seq ?? 0) > afterSeq) i--;
+    for (; i < this.#items.length && out.length < limit; i++) {
+      const e = this.#items[i];
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** Every retained entry, oldest first. */
+  all(): readonly T[] {
+    return this.#items.map((e) => e.item);
+  }
+
+  /** Resolves true once an entry after `afterSeq` exists; false on abort or close. */
+  wait(afterSeq: number, signal?: AbortSignal): Promise<boolean> {
+    return this.#notifier.wait(this.#topic, afterSeq + 1, signal);
+  }
+
+  /**
+   * Replays entries after `afterSeq` and follows new ones until `signal` aborts or the log
+   * closes. Each entry is yielded with its sequence number.
+   */
+  async *follow(afterSeq: number, signal: AbortSignal): AsyncGenerator<{ seq: number; item: T }> {
+    let cursor = afterSeq;
+    while (!signal.aborted) {
+      const batch = this.since(cursor);
+      for (const e of batch) {
+        cursor = e.seq;
+        yield e;
+        if (signal.aborted) return;
+      }
+      if (batch.length > 0) continue;
+      if (!(await this.wait(cursor, signal))) return;
+    }
+  }
+
+  /** Wakes every follower so it ends. */
+  close(): void {
+    this.#notifier.closeAll();
+  }
+}
