@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  BatonError,
   CanceledError,
   Code,
   Connection,
@@ -356,6 +357,50 @@ describe("resilience", () => {
     } finally {
       faults.loseSubmitResponses = 0;
       orca.close();
+    }
+  });
+
+  it("gives up dialing after dialTimeoutMs when the server never completes the handshake", async () => {
+    const { createServer } = await import("node:net");
+    const silent = createServer(() => {}); // accepts TCP, never speaks TLS
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as { port: number }).port;
+    const orca = new OrcaClient({
+      address: `https://127.0.0.1:${port}`,
+      tls: { ca: pki.ca },
+      dialTimeoutMs: 100,
+      retry: false,
+    });
+    try {
+      const started = Date.now();
+      const err = await orca.runs.start({ workflowId: "x" }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(/within 100 ms/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      orca.close();
+      silent.close();
+    }
+  });
+
+  it("refuses messages larger than maxReceiveMessageBytes", async () => {
+    const big = "x".repeat(64 * 1024);
+    const writer = new OrcaClient({ address: tcp, token: TOKEN });
+    const reader = new OrcaClient({ address: tcp, token: TOKEN, maxReceiveMessageBytes: 16 * 1024 });
+    try {
+      const run = await writer.runs.start({ workflowId: `big-${++n}` });
+      const t = await run.submit({});
+      await run.submit({ kind: "agent_result", parentId: t.id, payload: big });
+      await expect(writer.runs.getHandle(run.runId).result(t.id)).resolves.toMatchObject({ payload: big });
+      const err = await reader.runs
+        .getHandle(run.runId)
+        .result(t.id)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BatonError);
+      expect((err as BatonError).code).toBe(Code.ResourceExhausted);
+    } finally {
+      writer.close();
+      reader.close();
     }
   });
 
