@@ -37,11 +37,13 @@ export function createTransport(options: TransportOptions): (request: Request) =
     const retryable = SAFE_METHODS.has(request.method) || request.headers.has("idempotency-key");
     const maxAttempts = retryable ? retry.maxAttempts : 1;
     const workspaceId = workspaceOfUrl(request.url) ?? options.defaultWorkspaceId;
+    // The token endpoint takes credentials in its body, never a bearer token.
+    const anonymous = new URL(request.url).pathname.endsWith("/v1/auth/token");
     let refreshed = false;
     let forceRefresh = false;
     for (let attempt = 1; ; attempt++) {
       const req = request.clone();
-      const token = await tokens.get(workspaceId, forceRefresh);
+      const token = anonymous ? undefined : await tokens.get(workspaceId, forceRefresh);
       forceRefresh = false;
       if (token !== undefined) req.headers.set("authorization", `Bearer ${token}`);
       let res: Response;
@@ -57,7 +59,7 @@ export function createTransport(options: TransportOptions): (request: Request) =
         await sleep(delay, request.signal);
         continue;
       }
-      if (res.status === 401 && tokens.refreshable && !refreshed) {
+      if (res.status === 401 && !anonymous && tokens.refreshable && !refreshed) {
         refreshed = true;
         forceRefresh = true;
         await res.body?.cancel();

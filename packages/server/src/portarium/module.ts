@@ -221,7 +221,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
         }
         let response: PortariumResponse;
         try {
-          response = service.handle(preq);
+          response = await service.handle(preq);
         } catch (err) {
           // Remember refusals too, so a retry sees the same answer as the first attempt.
           if (!(err instanceof HttpProblem) || err.status >= 500) throw err;
@@ -234,7 +234,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
         ...(result.replayed ? { "idempotent-replayed": "true" } : {}),
       });
     }
-    const response = service.handle(preq);
+    const response = await service.handle(preq);
     return reply(res, op.operationId, response.status, response.body, requestId);
   }
 

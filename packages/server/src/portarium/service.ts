@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { connect } from "node:net";
 import { type components, evidenceEntryHash } from "@baton/portarium/schema";
 import { HttpProblem, problems } from "./http.js";
 import type { PortariumClaims } from "./jwt.js";
@@ -94,7 +95,20 @@ export class PortariumService {
   }
 
   /** Runs one operation. */
-  handle(req: PortariumRequest): PortariumResponse {
+  async handle(req: PortariumRequest): Promise<PortariumResponse> {
+    if (req.operationId === "testAgentConnection") {
+      const ws = req.path.workspaceId ?? "";
+      const agent = this.#must(this.#store.agents, ws, req.path.agentId, "agent");
+      const result = await probe(agent.endpoint);
+      this.#evidence(ws, agent.agentId, "System", `agent ${agent.name} connection test: ${result.status}`, {
+        actor: userActor(req.claims?.sub ?? "anonymous"),
+      });
+      return ok(result);
+    }
+    return this.#handleSync(req);
+  }
+
+  #handleSync(req: PortariumRequest): PortariumResponse {
     const ws = req.path.workspaceId ?? "";
     const b = req.body as Record<string, unknown>;
     const user = req.claims?.sub ?? "anonymous";
@@ -520,6 +534,38 @@ export class PortariumService {
     if (item === undefined) throw problems.notFound(`${what} ${itemId}`);
     return item;
   }
+}
+
+/** Latency above which a reachable endpoint counts as `slow`. */
+const SLOW_MS = 250;
+
+/** Opens (and closes) a TCP connection to an endpoint URL's host and port. */
+function probe(endpoint: string, timeoutMs = 2000): Promise<S["ConnectionTestResult"]> {
+  const url = new URL(endpoint);
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const finish = (result: S["ConnectionTestResult"]) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () =>
+      finish({ status: "unreachable", latencyMs: Date.now() - started, errorMessage: "connection timed out" }),
+    );
+    socket.once("connect", () => {
+      const latencyMs = Date.now() - started;
+      finish({ status: latencyMs > SLOW_MS ? "slow" : "ok", latencyMs });
+    });
+    socket.once("error", (err) =>
+      finish({
+        status: "unreachable",
+        latencyMs: Date.now() - started,
+        errorMessage: err.message || "connection failed",
+      }),
+    );
+  });
 }
 
 const ok = (body: unknown): PortariumResponse => ({ status: 200, body });

@@ -1,0 +1,84 @@
+import { type BatonServer, createPortariumModule, type PortariumModule, startServer } from "@baton/server";
+
+/** Service accounts of the test server: `demo` may use ws-a and ws-b, `other` only ws-b. */
+export const ACCOUNTS = "demo:s3cret:ws-a,ws-b\nother:pw:ws-b";
+
+/** A running server with only the Portarium module. */
+export interface TestServer {
+  server: BatonServer;
+  module: PortariumModule;
+  baseUrl: string;
+}
+
+/** Starts baton-server (Portarium only) on a free port; responses are schema-checked by the server. */
+export async function startPortarium(settings: Record<string, string> = {}): Promise<TestServer> {
+  const server = await startServer({
+    listen: ["127.0.0.1:0"],
+    modules: [createPortariumModule],
+    settings: {
+      "portarium.serviceAccounts": ACCOUNTS,
+      "portarium.jwtSecret": "test-secret",
+      "portarium.validateResponses": "true",
+      ...settings,
+    },
+  });
+  const module = server.modules.get("portarium") as PortariumModule;
+  return { server, module, baseUrl: `http://${server.addresses[0]}` };
+}
+
+/** One response a {@link recordingFetch} saw. */
+export interface Recorded {
+  method: string;
+  path: string;
+  status: number;
+  contentType: string | undefined;
+  body: unknown;
+  requestHeaders: Headers;
+}
+
+/** Wraps a fetch and records every request and response (bodies parsed as JSON). */
+export function recordingFetch(inner: (r: Request) => Promise<Response> = (r) => fetch(r)): {
+  fetch: (r: Request) => Promise<Response>;
+  records: Recorded[];
+} {
+  const records: Recorded[] = [];
+  return {
+    records,
+    async fetch(request: Request): Promise<Response> {
+      const res = await inner(request);
+      const contentType = res.headers.get("content-type") ?? undefined;
+      if (contentType?.startsWith("text/event-stream")) {
+        records.push({
+          method: request.method,
+          path: new URL(request.url).pathname,
+          status: res.status,
+          contentType,
+          body: undefined,
+          requestHeaders: request.headers,
+        });
+        return res;
+      }
+      const text = await res.text();
+      let body: unknown;
+      if (text !== "") body = JSON.parse(text);
+      records.push({
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: res.status,
+        contentType,
+        body,
+        requestHeaders: request.headers,
+      });
+      return new Response(text === "" ? null : text, { status: res.status, headers: res.headers });
+    },
+  };
+}
+
+/** A workflow body: `tier` Auto finishes runs at once, others wait for operators. */
+export function workflowBody(tier: "Auto" | "HumanApprove" = "HumanApprove", name = "invoice approval") {
+  return {
+    name,
+    executionTier: tier,
+    actions: [{ actionId: "act-1", order: 1, portFamily: "FinanceAccounting" as const, operation: "invoice.approve" }],
+  };
+}
