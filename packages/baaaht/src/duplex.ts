@@ -1,0 +1,125 @@
+import { type BatonError, CanceledError, toBatonError } from "@baton/core";
+import { PushQueue } from "./push-queue.js";
+
+/** How a response frame of a bidi stream is presented to the user. */
+export type Classified<Item> = { item: Item } | "heartbeat" | undefined;
+
+/** Options of {@link DuplexStream}. */
+export interface DuplexStreamOptions<Req, Res, Item> {
+  /** Opens the call with the outgoing requests; must stop when `signal` aborts. */
+  open(requests: AsyncIterable<Req>, signal: AbortSignal): AsyncIterable<Res>;
+  /** The first frame (it names the session/task/agent the stream belongs to). */
+  first: Req;
+  /** Builds a heartbeat frame. */
+  heartbeat: () => Req;
+  /** How often heartbeats are sent, in ms; 0 turns them off. */
+  heartbeatMs: number;
+  /** Turns a response into an item, "heartbeat" (hidden), or undefined (ignored). */
+  classify(res: Res): Classified<Item>;
+  /** Cancels the stream. */
+  signal?: AbortSignal;
+  /** Items buffered before the stream stops reading (backpressure). Default 1024. */
+  capacity?: number;
+}
+
+/**
+ * A bidirectional stream as an object: `send()` frames, `for await` the replies. Heartbeat
+ * frames are sent periodically and incoming heartbeats are hidden. `break` out of the
+ * loop, {@link DuplexStream.cancel} or the signal cancel the call; {@link DuplexStream.end}
+ * half-closes it (the server finishes when it is done).
+ */
+export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
+  /** Resolves once the server answered the first frame (the stream is subscribed). */
+  readonly ready: Promise<void>;
+  /** Resolves when the stream ended (normally, cancelled or failed); never rejects. */
+  readonly done: Promise<void>;
+  readonly #outgoing = new PushQueue<Req>({ capacity: 256 });
+  readonly #items: PushQueue<Item>;
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout | undefined;
+  #cancelled = false;
+  #readyResolve!: () => void;
+  #readyReject!: (err: unknown) => void;
+
+  constructor(options: DuplexStreamOptions<Req, Res, Item>) {
+    this.#items = new PushQueue<Item>({ capacity: options.capacity ?? 1024 });
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#readyResolve = resolve;
+      this.#readyReject = reject;
+    });
+    this.ready.catch(() => {});
+    if (options.signal) {
+      if (options.signal.aborted) this.cancel();
+      else options.signal.addEventListener("abort", () => this.cancel(), { once: true });
+    }
+    this.#outgoing.tryPush(options.first);
+    if (options.heartbeatMs > 0) {
+      this.#timer = setInterval(() => this.#outgoing.tryPush(options.heartbeat()), options.heartbeatMs);
+      this.#timer.unref();
+    }
+    this.done = this.#pump(options).finally(() => {
+      if (this.#timer) clearInterval(this.#timer);
+      this.#outgoing.close();
+    });
+  }
+
+  async #pump(options: DuplexStreamOptions<Req, Res, Item>): Promise<void> {
+    try {
+      for await (const res of options.open(this.#outgoing, this.#controller.signal)) {
+        const c = options.classify(res);
+        this.#readyResolve();
+        if (c === undefined || c === "heartbeat") continue;
+        if (!(await this.#items.push(c.item))) break;
+      }
+      this.#readyResolve();
+      this.#items.close();
+    } catch (err) {
+      const be: BatonError = this.#cancelled
+        ? new CanceledError("the stream was cancelled", { cause: err })
+        : toBatonError(err);
+      this.#readyReject(be);
+      if (this.#cancelled) this.#items.close();
+      else this.#items.close(be);
+    }
+  }
+
+  /** Whether the stream was cancelled by this side. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /**
+   * Sends a frame (waits while the outgoing buffer is full).
+   *
+   * @throws {CanceledError} when the stream has ended or was half-closed.
+   */
+  async send(req: Req): Promise<void> {
+    if (!(await this.#outgoing.push(req))) throw new CanceledError("the stream is closed for sending");
+  }
+
+  /** Half-closes: no more frames from this side; replies keep coming until the server ends. */
+  end(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#outgoing.close();
+  }
+
+  /** Cancels the call; iteration ends quietly. Idempotent. */
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#controller.abort(new CanceledError("the stream was cancelled"));
+    this.#outgoing.close();
+    this.#items.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Item, void, undefined> {
+    let finished = false;
+    try {
+      for await (const item of this.#items) yield item;
+      finished = true;
+    } finally {
+      // `break` (or an exception in the loop body) cancels the call.
+      if (!finished) this.cancel();
+    }
+  }
+}
