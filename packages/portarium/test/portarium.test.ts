@@ -43,17 +43,21 @@ describe.each(transports)("Portarium over $name", ({ fetch: baseFetch }) => {
   afterAll(async () => {
     // Every response the client saw conforms to the OpenAPI document.
     const problems: string[] = [];
+    const exercised = new Set<string>();
     for (const r of records) {
       const match = t.module.router.match(r.method, r.path);
       if (match.kind !== "operation") {
         problems.push(`${r.method} ${r.path}: no operation`);
         continue;
       }
+      exercised.add(match.op.operationId);
       const issues = t.module.router.validateResponse(match.op.operationId, r.status, r.contentType, r.body);
       for (const i of issues) problems.push(`${match.op.operationId} ${r.status}: ${i}`);
     }
     await t.server.close();
     expect(problems).toEqual([]);
+    // ...and the suite exercised every operation of the document.
+    expect([...exercised].sort()).toEqual(t.module.router.operations.map((o) => o.operationId).sort());
   });
 
   it("workspaces: list shows the token's workspace, get works, other workspace is 403", async () => {

@@ -710,7 +710,7 @@ export interface components {
             /** @description Reference to the flow that performs the action. */
             flowRef: string;
             /** @description Free-form action payload. */
-            payload?: Record<string, never>;
+            payload?: Record<string, unknown>;
         };
         /** @description Outcome of executing an approved agent action. */
         ExecuteApprovedAgentActionResponse: {
@@ -798,7 +798,7 @@ export interface components {
             callbackUrl?: string;
             idempotencyKey?: string;
             /** @description Free-form action input. */
-            input?: Record<string, never>;
+            input?: Record<string, unknown>;
             /** @description Client-chosen invocation id. */
             invocationId: string;
             machineId: components["schemas"]["MachineId"];
@@ -1094,7 +1094,7 @@ export interface components {
         /** @description Starts a run of a workflow. Unknown properties are refused. */
         StartRunRequest: {
             /** @description Free-form run input (the seed's example calls it `input`; the wire name is `parameters`). */
-            parameters?: Record<string, never>;
+            parameters?: Record<string, unknown>;
             workflowId: components["schemas"]["WorkflowId"];
         };
         /** @description Partial update of an agent. Unknown properties are refused. */
