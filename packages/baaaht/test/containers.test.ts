@@ -1,0 +1,172 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ContainerState, EventType } from "@baton/baaaht/wire";
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+} from "@baton/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
+
+let h: Harness;
+let p: Harness;
+beforeAll(async () => {
+  [h, p] = await Promise.all([startHarness(), startHarness({ "baaaht.containerRuntime": "process" })]);
+});
+afterAll(async () => {
+  await Promise.all([h?.close(), p?.close()]);
+});
+
+describe("containers (record runtime)", () => {
+  it("goes through created, running, stopped, removed, with events", async () => {
+    const { handle } = await h.unix.sessions.create({ config: { maxContainers: 10 } });
+    const events = h.unix.events.subscribe({ sessionId: handle.id, source: "container-runtime", since: 0 });
+    const c = await h.unix.containers.create(handle.id, {
+      image: "python:3.11",
+      command: ["python"],
+      args: ["-u", "script.py"],
+      workingDir: "/workspace",
+      env: { PYTHONUNBUFFERED: "1" },
+    });
+    expect(c.state).toBe(ContainerState.RUNNING);
+    expect(c.sessionId).toBe(handle.id);
+    expect((await handle.get()).containerIds).toEqual([c.id]);
+    expect((await h.tcp.containers.get(c.id)).image).toBe("python:3.11");
+    expect((await h.unix.containers.list({ sessionId: handle.id, state: "RUNNING" })).map((x) => x.id)).toEqual([c.id]);
+    await rejectsWith(h.unix.containers.remove(c.id), FailedPreconditionError);
+    expect(await h.unix.containers.stop(c.id, 1000)).toBe(ContainerState.EXITED);
+    const stopped = await h.unix.containers.get(c.id);
+    expect(stopped.exitedAt).toBeDefined();
+    expect(await h.unix.containers.list({ sessionId: handle.id, state: "RUNNING" })).toEqual([]);
+    await h.unix.containers.remove(c.id);
+    await rejectsWith(h.unix.containers.get(c.id), NotFoundError);
+    expect((await handle.get()).containerIds).toEqual([]);
+    const types = (await take(events, 4)).map((e) => e.type);
+    expect(types).toEqual([
+      EventType.CONTAINER_CREATED,
+      EventType.CONTAINER_STARTED,
+      EventType.CONTAINER_STOPPED,
+      EventType.CONTAINER_REMOVED,
+    ]);
+  });
+
+  it("says in GetStatus and HealthCheck that it records without executing", async () => {
+    const res = await h.unix.raw.orchestrator.getStatus(
+      {},
+      { onHeader: (hd) => expect(hd.get("baaaht-container-runtime")).toBe("record") },
+    );
+    expect(res.activeSessions).toBeGreaterThan(0);
+    const health = await h.unix.orchestratorHealth();
+    expect(health.subsystems.join(" ")).toMatch(/record: no container engine/);
+  });
+
+  it("enforces max_containers with RESOURCE_EXHAUSTED", async () => {
+    const { handle } = await h.unix.sessions.create({ config: { maxContainers: 2 } });
+    await h.unix.containers.create(handle.id, { image: "alpine" });
+    await h.unix.containers.create(handle.id, { image: "alpine" });
+    await rejectsWith(h.unix.containers.create(handle.id, { image: "alpine" }), ResourceExhaustedError);
+  });
+
+  it("enforces allowed_images with PERMISSION_DENIED (tags and repositories)", async () => {
+    const { handle } = await h.unix.sessions.create({ config: { allowedImages: ["python:3.11", "alpine"] } });
+    await h.unix.containers.create(handle.id, { image: "python:3.11" });
+    await h.unix.containers.create(handle.id, { image: "alpine:3.19" });
+    await rejectsWith(h.unix.containers.create(handle.id, { image: "python:3.12" }), PermissionDeniedError);
+    await rejectsWith(h.unix.containers.create(handle.id, { image: "ubuntu" }), PermissionDeniedError);
+  });
+
+  it("honours the session's resource limits", async () => {
+    const { handle } = await h.unix.sessions.create({
+      config: { resourceLimits: { nanoCpus: 1_000_000_000n, memoryBytes: 1024n * 1024n * 1024n } },
+    });
+    const a = await h.unix.containers.create(handle.id, { image: "a", resources: { nanoCpus: 600_000_000n } });
+    await rejectsWith(
+      h.unix.containers.create(handle.id, { image: "b", resources: { nanoCpus: 500_000_000n } }),
+      ResourceExhaustedError,
+    );
+    await h.unix.containers.stop(a.id, 100);
+    // A stopped container no longer holds its share.
+    await h.unix.containers.create(handle.id, { image: "b", resources: { nanoCpus: 500_000_000n } });
+    await rejectsWith(
+      h.unix.containers.create(handle.id, { image: "c", resources: { memoryBytes: 2n * 1024n * 1024n * 1024n } }),
+      ResourceExhaustedError,
+    );
+  });
+
+  it("refuses bad configs, closed sessions and unknown containers", async () => {
+    const { handle } = await h.unix.sessions.create();
+    await rejectsWith(h.unix.containers.create(handle.id, { image: "" }), InvalidArgumentError);
+    await rejectsWith(h.unix.containers.create("nope", { image: "a" }), NotFoundError);
+    await rejectsWith(h.unix.containers.stop("nope"), NotFoundError);
+    const c = await h.unix.containers.create(handle.id, { image: "a" });
+    await handle.close();
+    expect((await h.unix.containers.get(c.id)).state).toBe(ContainerState.EXITED);
+    await rejectsWith(h.unix.containers.create(handle.id, { image: "a" }), FailedPreconditionError);
+  });
+
+  it("removes containers with remove_on_stop when they stop, and force-removes running ones", async () => {
+    const { handle } = await h.unix.sessions.create();
+    const a = await h.unix.containers.create(handle.id, { image: "a", removeOnStop: true });
+    await h.unix.containers.stop(a.id);
+    await rejectsWith(h.unix.containers.get(a.id), NotFoundError);
+    const b = await h.unix.containers.create(handle.id, { image: "b" });
+    await h.unix.containers.remove(b.id, true);
+    await rejectsWith(h.unix.containers.get(b.id), NotFoundError);
+  });
+});
+
+describe("containers (process runtime)", () => {
+  it("runs the command with args in its working directory and environment, and reports the exit", async () => {
+    const { handle } = await p.unix.sessions.create();
+    const exited = p.unix.events.subscribe({ sessionId: handle.id, type: "CONTAINER_STOPPED", since: 0 });
+    const c = await p.unix.containers.create(handle.id, {
+      image: "local",
+      command: ["sh", "-c"],
+      args: ['echo "$GREETING" > out.txt; pwd >> out.txt; exit 3'],
+      workingDir: p.dir,
+      env: { GREETING: "hello from baaaht" },
+    });
+    const [ev] = await take(exited, 1);
+    expect(ev?.data.exit_code).toBe("3");
+    const after = await p.unix.containers.get(c.id);
+    expect(after.state).toBe(ContainerState.EXITED);
+    expect(after.exitCode).toBe(3);
+    expect(readFileSync(join(p.dir, "out.txt"), "utf8")).toBe(`hello from baaaht\n${p.dir}\n`);
+    await p.unix.raw.orchestrator.getStatus(
+      {},
+      { onHeader: (hd) => expect(hd.get("baaaht-container-runtime")).toBe("process") },
+    );
+  });
+
+  it("stop sends SIGTERM", async () => {
+    const { handle } = await p.unix.sessions.create();
+    const c = await p.unix.containers.create(handle.id, { image: "local", command: ["sleep", "30"] });
+    expect(await p.unix.containers.stop(c.id, 5000)).toBe(ContainerState.EXITED);
+    expect((await p.unix.containers.get(c.id)).exitCode).toBe(143);
+  });
+
+  it("stop sends SIGKILL after the timeout when SIGTERM is ignored", async () => {
+    const { handle } = await p.unix.sessions.create();
+    const c = await p.unix.containers.create(handle.id, {
+      image: "local",
+      command: ["sh", "-c", 'trap "" TERM; exec sleep 30'],
+    });
+    await until(async () => (await p.unix.containers.get(c.id)).state === ContainerState.RUNNING);
+    const t0 = Date.now();
+    await p.unix.containers.stop(c.id, 200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect((await p.unix.containers.get(c.id)).exitCode).toBe(137);
+  });
+
+  it("reports a command that cannot start as an error", async () => {
+    const { handle } = await p.unix.sessions.create();
+    const errors = p.unix.events.subscribe({ sessionId: handle.id, type: "CONTAINER_ERROR", since: 0 });
+    const c = await p.unix.containers.create(handle.id, { image: "local", command: ["/definitely/not/here"] });
+    const [ev] = await take(errors, 1);
+    expect(ev?.data.error).toMatch(/ENOENT/);
+    expect((await p.unix.containers.get(c.id)).exitCode).toBe(-1);
+  });
+});

@@ -1,0 +1,52 @@
+import type { ServingStatus } from "@baton/baaaht";
+import { grpcHealth } from "@baton/baaaht/wire";
+import { NotFoundError } from "@baton/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Harness, rejectsWith, startHarness, take } from "./helpers.js";
+import { baaahtModule } from "./server-shim.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe("grpc.health.v1", () => {
+  it("checks the server and each service (full and seed short names)", async () => {
+    expect(await h.unix.health.check()).toBe("SERVING");
+    expect(await h.tcp.health.check("orchestrator.v1.OrchestratorService")).toBe("SERVING");
+    expect(await h.unix.health.check("agent.v1.AgentService")).toBe("SERVING");
+    expect(await h.unix.health.check("gateway.v1.GatewayService")).toBe("SERVING");
+    expect(await h.unix.health.check("orchestrator")).toBe("SERVING");
+    await rejectsWith(h.unix.health.check("no.such.Service"), NotFoundError);
+  });
+
+  it("Watch sees a status change", async () => {
+    const svc = "gateway.v1.GatewayService";
+    const seen: ServingStatus[] = [];
+    const watching = take(h.unix.health.watch(svc), 3);
+    await new Promise((r) => setTimeout(r, 50));
+    const m = baaahtModule(h.server);
+    m.setServingStatus(svc, grpcHealth.HealthCheckResponse_ServingStatus.NOT_SERVING);
+    expect(await h.tcp.health.check(svc)).toBe("NOT_SERVING");
+    m.setServingStatus(svc, grpcHealth.HealthCheckResponse_ServingStatus.SERVING);
+    seen.push(...(await watching));
+    expect(seen).toEqual(["SERVING", "NOT_SERVING", "SERVING"]);
+  });
+
+  it("Watch of an unknown service says SERVICE_UNKNOWN, then sees it appear", async () => {
+    const watching = take(h.unix.health.watch("later.v1.Service"), 2);
+    await new Promise((r) => setTimeout(r, 50));
+    baaahtModule(h.server).setServingStatus("later.v1.Service", grpcHealth.HealthCheckResponse_ServingStatus.SERVING);
+    expect(await watching).toEqual(["SERVICE_UNKNOWN", "SERVING"]);
+  });
+
+  it("the orchestrator, agent and gateway HealthCheck/GetStatus rpcs answer", async () => {
+    expect((await h.unix.orchestratorHealth()).version).toMatch(/baaaht/);
+    expect((await h.unix.status()).startedAt).toBeDefined();
+    expect((await h.unix.raw.agent.healthCheck({})).version).toMatch(/baaaht/);
+    expect((await h.unix.raw.gateway.getStatus({})).startedAt).toBeDefined();
+  });
+});
