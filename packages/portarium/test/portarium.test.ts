@@ -6,7 +6,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
 } from "@baton/core";
-import { createHttp2Fetch, createPortariumClient, type PortariumClient, type Run } from "@baton/portarium";
+import { createHttp2Fetch, createPortariumClient, type PortariumClient } from "@baton/portarium";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Recorded, recordingFetch, startPortarium, type TestServer, workflowBody } from "./support.js";
 
