@@ -6,7 +6,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
 } from "@baton/core";
-import { createHttp2Fetch, createPortariumClient, type PortariumClient } from "@baton/portarium";
+import { createHttp2Fetch, createPortariumClient, type PortariumClient, throwOnProblem } from "@baton/portarium";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Recorded, recordingFetch, startPortarium, type TestServer, workflowBody } from "./support.js";
 
@@ -51,6 +51,18 @@ describe.each(transports)("Portarium over $name", ({ fetch: baseFetch }) => {
         continue;
       }
       exercised.add(match.op.operationId);
+      // The client's requests are what the real control plane expects: bearer auth and
+      // bodies that match the document (400s are the tests' deliberate bad requests).
+      if (match.op.secured && !/^Bearer \S+$/.test(r.requestHeaders.get("authorization") ?? "")) {
+        problems.push(`${match.op.operationId}: request without a bearer token`);
+      }
+      if (match.op.bodyPointer && r.status !== 400) {
+        const errors: Record<string, string[]> = {};
+        t.module.router.check(match.op.bodyPointer, r.requestBody, "", errors);
+        if (Object.keys(errors).length > 0) problems.push(`${match.op.operationId} request: ${JSON.stringify(errors)}`);
+        if (r.requestHeaders.get("content-type") !== "application/json")
+          problems.push(`${match.op.operationId}: content-type`);
+      }
       const issues = t.module.router.validateResponse(match.op.operationId, r.status, r.contentType, r.body);
       for (const i of issues) problems.push(`${match.op.operationId} ${r.status}: ${i}`);
     }
@@ -311,6 +323,21 @@ describe("Portarium auth and scoping", () => {
     const expired = t.module.signToken({ sub: "demo", workspace: "ws-a", exp: Math.floor(Date.now() / 1000) - 1 });
     const p = createPortariumClient({ baseUrl: t.baseUrl, workspaceId: "ws-a", token: expired });
     await expect(p.runs.list()).rejects.toMatchObject({ status: 401, detail: "invalid token: token expired" });
+  });
+
+  it("rest keeps { data, error }; throwOnProblem makes it throw Baton errors", async () => {
+    const token = t.module.signToken({ sub: "demo", workspace: "ws-a" });
+    const p = createPortariumClient({ baseUrl: t.baseUrl, workspaceId: "ws-a", token });
+    const path = { workspaceId: "ws-a", runId: "run-missing" };
+    const { error, response } = await p.rest.GET("/v1/workspaces/{workspaceId}/runs/{runId}", { params: { path } });
+    expect(response.status).toBe(404);
+    expect(error).toMatchObject({ status: 404, title: "Not Found" });
+    p.rest.use(throwOnProblem);
+    const err = await p.rest
+      .GET("/v1/workspaces/{workspaceId}/runs/{runId}", { params: { path } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).requestId).toBeTruthy();
   });
 
   it("a token for workspace A on workspace B is 403", async () => {

@@ -34,6 +34,8 @@ export interface Recorded {
   contentType: string | undefined;
   body: unknown;
   requestHeaders: Headers;
+  /** The request body, parsed as JSON. */
+  requestBody: unknown;
 }
 
 /** Wraps a fetch and records every request and response (bodies parsed as JSON). */
@@ -45,6 +47,8 @@ export function recordingFetch(inner: (r: Request) => Promise<Response> = (r) =>
   return {
     records,
     async fetch(request: Request): Promise<Response> {
+      const sent = request.body ? await request.clone().text() : "";
+      const requestBody: unknown = sent === "" ? undefined : JSON.parse(sent);
       const res = await inner(request);
       const contentType = res.headers.get("content-type") ?? undefined;
       if (contentType?.startsWith("text/event-stream")) {
@@ -55,6 +59,7 @@ export function recordingFetch(inner: (r: Request) => Promise<Response> = (r) =>
           contentType,
           body: undefined,
           requestHeaders: request.headers,
+          requestBody,
         });
         return res;
       }
@@ -68,6 +73,7 @@ export function recordingFetch(inner: (r: Request) => Promise<Response> = (r) =>
         contentType,
         body,
         requestHeaders: request.headers,
+        requestBody,
       });
       return new Response(text === "" ? null : text, { status: res.status, headers: res.headers });
     },
