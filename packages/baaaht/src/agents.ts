@@ -336,6 +336,7 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
   readonly #tasks = new Map<string, AgentTask>();
   readonly #inputs = new Map<string, PushQueue<Uint8Array>>();
   readonly #chats = new Map<string, ChatRequest>();
+  readonly #inbox = new PushQueue<AgentInbound>({ capacity: 1024 });
   #heartbeats = 0;
   #closed = false;
 
@@ -362,6 +363,20 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
       void this.heartbeat().catch(() => {});
     }, heartbeatMs);
     this.#timer.unref();
+    void this.#pump();
+  }
+
+  /** Reads StreamAgent all the time, so cancels and task inputs apply while tasks run. */
+  async #pump(): Promise<void> {
+    try {
+      for await (const msg of this.#stream) {
+        const inbound = await this.#toInbound(msg);
+        if (inbound && !(await this.#inbox.push(inbound))) break;
+      }
+      this.#inbox.close();
+    } catch (err) {
+      this.#inbox.close(err);
+    }
   }
 
   /** Heartbeats sent by the timer or explicitly. */
@@ -387,6 +402,7 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#stream.cancel();
+    this.#inbox.close();
     for (const t of this.#tasks.values()) t.abort("agent unregistered");
     await callOrThrow(() => this.#raw.unregister({ agentId: this.id, reason }, connectCallOptions(options)));
   }
@@ -437,10 +453,17 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
     return { kind: "message", message: msg };
   }
 
+  /**
+   * The tasks and messages routed to this agent. Leaving a loop early does not stop the
+   * agent: iterate again to continue; the iteration ends after `unregister()`.
+   *
+   * @throws {BatonError} when the agent's stream fails.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<AgentInbound> {
-    for await (const msg of this.#stream) {
-      const inbound = await this.#toInbound(msg);
-      if (inbound) yield inbound;
+    for (;;) {
+      const next = await this.#inbox.shift();
+      if (!next) return;
+      yield next.value;
     }
   }
 }

@@ -49,4 +49,15 @@ describe("PushQueue", () => {
     for await (const _ of q2) break;
     expect(q2.closed).toBe(true);
   });
+
+  it("shift takes items without closing the queue", async () => {
+    const q = new PushQueue<number>();
+    q.tryPush(1);
+    expect(await q.shift()).toEqual({ value: 1 });
+    setTimeout(() => q.tryPush(2), 5);
+    expect(await q.shift()).toEqual({ value: 2 });
+    expect(q.closed).toBe(false);
+    q.close();
+    expect(await q.shift()).toBeUndefined();
+  });
 });

@@ -68,6 +68,27 @@ export class PushQueue<T> implements AsyncIterable<T> {
     for (const w of this.#spaceWaiters.splice(0)) w();
   }
 
+  /**
+   * Takes the next item, waiting for one. Unlike iterating, this never closes the queue.
+   *
+   * @returns `undefined` once the queue is closed and drained.
+   * @throws the close error, once drained.
+   */
+  async shift(): Promise<{ value: T } | undefined> {
+    for (;;) {
+      if (this.#items.length > 0) {
+        const value = this.#items.shift() as T;
+        this.#spaceWaiters.shift()?.();
+        return { value };
+      }
+      if (this.#closed) {
+        if (this.#hasError) throw this.#error;
+        return undefined;
+      }
+      await new Promise<void>((resolve) => this.#takers.push(resolve));
+    }
+  }
+
   #wake(): void {
     for (const t of this.#takers.splice(0)) t();
   }
