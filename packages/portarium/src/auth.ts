@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "@baton/core";
 import { problemToError } from "./errors.js";
 
 /** Service-account credentials, exchanged at `POST /v1/auth/token` for workspace-scoped JWTs. */
@@ -96,7 +97,7 @@ export function clientCredentialsTokenSource(
     },
     async get(workspaceId, forceRefresh) {
       const ws = workspaceId ?? defaultWorkspaceId;
-      if (ws === undefined) throw new Error("clientCredentials need a workspaceId to get a token for");
+      if (ws === undefined) throw new InvalidArgumentError("clientCredentials need a workspaceId to get a token for");
       const hit = cache.get(ws);
       if (hit && !forceRefresh && now() < hit.refreshAt) return hit.token;
       if (forceRefresh) cache.delete(ws);
