@@ -143,9 +143,12 @@ describe("containers (process runtime)", () => {
 
   it("stop sends SIGTERM", async () => {
     const { handle } = await p.unix.sessions.create();
+    const stoppedEvents = p.unix.events.subscribe({ sessionId: handle.id, type: "CONTAINER_STOPPED", since: 0 });
     const c = await p.unix.containers.create(handle.id, { image: "local", command: ["sleep", "30"] });
     expect(await p.unix.containers.stop(c.id, 5000)).toBe(ContainerState.EXITED);
     expect((await p.unix.containers.get(c.id)).exitCode).toBe(143);
+    const [ev] = await take(stoppedEvents, 1);
+    expect(ev?.data).toMatchObject({ reason: "stopped by client", signal: "SIGTERM", exit_code: "143" });
   });
 
   it("stop sends SIGKILL after the timeout when SIGTERM is ignored", async () => {

@@ -62,6 +62,8 @@ const heartbeatResponse = (): StreamMessageResponse => ({
 export class OrchestratorRules {
   readonly #s: BaaahtState;
   readonly #locks = new KeyedMutex();
+  /** Why a container is being stopped, so its exit event says so. */
+  readonly #stopping = new Map<string, string>();
 
   constructor(state: BaaahtState) {
     this.#s = state;
@@ -427,7 +429,9 @@ export class OrchestratorRules {
       rec.session.containerIds.push(id);
       this.touch(rec);
       this.#emitContainer(EventType.CONTAINER_CREATED, container, { image: config.image });
-      this.#s.runtime.start(id, config, (exit) => this.#markExited(container, exit, "exited"));
+      this.#s.runtime.start(id, config, (exit) =>
+        this.#markExited(container, exit, this.#stopping.get(id) ?? "exited"),
+      );
       if (container.state === ContainerState.CREATED) {
         container.state = ContainerState.RUNNING;
         container.status = Status.RUNNING;
@@ -469,8 +473,13 @@ export class OrchestratorRules {
   }
 
   async #stop(c: Container, timeoutMs: number, reason: string): Promise<void> {
-    const exit = await this.#s.runtime.stop(c.id, timeoutMs);
-    this.#markExited(c, exit ?? { exitCode: 0, signal: undefined, error: undefined }, reason);
+    this.#stopping.set(c.id, reason);
+    try {
+      const exit = await this.#s.runtime.stop(c.id, timeoutMs);
+      this.#markExited(c, exit ?? { exitCode: 0, signal: undefined, error: undefined }, reason);
+    } finally {
+      this.#stopping.delete(c.id);
+    }
   }
 
   #remove(c: Container): void {
