@@ -134,6 +134,11 @@ export class TaskStream implements AsyncIterable<TaskUpdate> {
     });
   }
 
+  /** Resolves once the server attached the stream to the task. */
+  get ready(): Promise<void> {
+    return this.#duplex.ready;
+  }
+
   /** Sends input data to the agent running the task. */
   sendInput(data: Uint8Array | string, metadata: Record<string, string> = {}): Promise<void> {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;

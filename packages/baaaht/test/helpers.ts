@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BaaahtClient, type BaaahtClientOptions } from "@baton/baaaht";
+import type { ConnectionOptions } from "@baton/core";
 import { type BatonServerLike, startServer } from "./server-shim.js";
+
+/** Client options of the harness (the address is the harness's). */
+export type ClientExtras = Omit<Partial<ConnectionOptions>, "address"> & {
+  reconnectIntervalMs?: number;
+  maxReconnectAttempts?: number;
+  heartbeatIntervalMs?: number;
+};
 
 /** A running server on a Unix socket and TCP, with clients for both. */
 export interface Harness {
@@ -11,7 +19,7 @@ export interface Harness {
   socketPath: string;
   unix: BaaahtClient;
   tcp: BaaahtClient;
-  client(address: "unix" | "tcp", options?: Omit<BaaahtClientOptions, "address">): BaaahtClient;
+  client(address: "unix" | "tcp", options?: ClientExtras): BaaahtClient;
   close(): Promise<void>;
 }
 
@@ -24,7 +32,7 @@ export async function startHarness(settings: Record<string, string> = {}): Promi
     settings: { "baaaht.streamHeartbeatMs": "25", ...settings },
   });
   const clients: BaaahtClient[] = [];
-  const client = (address: "unix" | "tcp", options: Omit<BaaahtClientOptions, "address"> = {}) => {
+  const client = (address: "unix" | "tcp", options: ClientExtras = {}) => {
     const c = new BaaahtClient({
       address: address === "unix" ? `unix://${socketPath}` : (server.addresses[1] as string),
       heartbeatIntervalMs: 25,
