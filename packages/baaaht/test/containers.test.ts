@@ -173,3 +173,28 @@ describe("containers (process runtime)", () => {
     expect((await p.unix.containers.get(c.id)).exitCode).toBe(-1);
   });
 });
+
+describe("process runtime cleanup", () => {
+  it("kills running containers when the server closes", async () => {
+    const q = await startHarness({ "baaaht.containerRuntime": "process" });
+    const { handle } = await q.unix.sessions.create();
+    await q.unix.containers.create(handle.id, {
+      image: "local",
+      command: ["sh", "-c", "echo $$ > pid; exec sleep 30"],
+      workingDir: q.dir,
+    });
+    const pidFile = join(q.dir, "pid");
+    await until(() => {
+      try {
+        return readFileSync(pidFile, "utf8").trim() !== "";
+      } catch {
+        return false;
+      }
+    });
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    await q.server.close();
+    expect(() => process.kill(pid, 0)).toThrow();
+    await q.close();
+  });
+});

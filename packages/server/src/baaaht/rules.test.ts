@@ -1,0 +1,71 @@
+import { EventFilterSchema, EventSchema, EventType, Priority, TaskType } from "@baton/baaaht/wire";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "vitest";
+import { supportsTask, taskTypeName } from "./agent-service.js";
+import { SeqLog } from "./log.js";
+import { imageAllowed, matchesEvent } from "./orchestrator-service.js";
+import { nsToMs } from "./state.js";
+
+describe("baaaht rules", () => {
+  it("matches images exactly, by repository for untagged entries, or with *", () => {
+    expect(imageAllowed("python:3.11", ["python:3.11"])).toBe(true);
+    expect(imageAllowed("python:3.12", ["python:3.11"])).toBe(false);
+    expect(imageAllowed("alpine:3.19", ["alpine"])).toBe(true);
+    expect(imageAllowed("registry:5000/team/app:1", ["registry:5000/team/app"])).toBe(true);
+    expect(imageAllowed("anything", ["*"])).toBe(true);
+    expect(imageAllowed("ubuntu", ["alpine"])).toBe(false);
+  });
+
+  it("applies every field of an EventFilter", () => {
+    const ev = create(EventSchema, {
+      id: "e1",
+      type: EventType.CONTAINER_CREATED,
+      source: "container-runtime",
+      timestamp: timestampFromMs(1000),
+      metadata: { sessionId: "s", containerId: "c", priority: Priority.HIGH, labels: { a: "1", b: "2" } },
+    });
+    const f = (init: Parameters<typeof create<typeof EventFilterSchema>>[1]) => create(EventFilterSchema, init);
+    expect(matchesEvent(ev, f({}))).toBe(true);
+    expect(matchesEvent(ev, f({ type: EventType.CONTAINER_STOPPED }))).toBe(false);
+    expect(matchesEvent(ev, f({ source: "orchestrator" }))).toBe(false);
+    expect(matchesEvent(ev, f({ sessionId: "other" }))).toBe(false);
+    expect(matchesEvent(ev, f({ containerId: "c", priority: Priority.HIGH, labels: { a: "1" } }))).toBe(true);
+    expect(matchesEvent(ev, f({ priority: Priority.LOW }))).toBe(false);
+    expect(matchesEvent(ev, f({ labels: { a: "2" } }))).toBe(false);
+    expect(matchesEvent(ev, f({ startTime: timestampFromMs(1001) }))).toBe(false);
+    expect(matchesEvent(ev, f({ endTime: timestampFromMs(999) }))).toBe(false);
+    expect(matchesEvent(ev, f({ startTime: timestampFromMs(1000), endTime: timestampFromMs(1000) }))).toBe(true);
+  });
+
+  it("names task types the way agents list them", () => {
+    expect(taskTypeName(TaskType.CODE_EXECUTION)).toBe("code-execution");
+    expect(supportsTask(["code-execution"], TaskType.CODE_EXECUTION)).toBe(true);
+    expect(supportsTask(["CODE_EXECUTION"], TaskType.CODE_EXECUTION)).toBe(true);
+    expect(supportsTask(["file-operation"], TaskType.CODE_EXECUTION)).toBe(false);
+    expect(supportsTask(["*"], TaskType.CUSTOM)).toBe(true);
+  });
+
+  it("converts ns to ms rounding up", () => {
+    expect(nsToMs(0n)).toBe(0);
+    expect(nsToMs(1n)).toBe(1);
+    expect(nsToMs(3_600_000_000_000n)).toBe(3_600_000);
+  });
+
+  it("SeqLog replays, follows, is bounded and ends on close", async () => {
+    const log = new SeqLog<string>(3);
+    for (const s of ["a", "b", "c", "d"]) log.append(s);
+    expect(log.all()).toEqual(["b", "c", "d"]);
+    expect(log.since(2).map((e) => e.item)).toEqual(["c", "d"]);
+    const ac = new AbortController();
+    const got: string[] = [];
+    const follower = (async () => {
+      for await (const e of log.follow(3, ac.signal)) got.push(e.item);
+    })();
+    log.append("e");
+    await new Promise((r) => setTimeout(r, 5));
+    log.close();
+    await follower;
+    expect(got).toEqual(["d", "e"]);
+  });
+});
