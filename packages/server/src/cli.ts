@@ -120,7 +120,6 @@ export async function main(argv: string[]): Promise<BatonServer | undefined> {
     return undefined;
   }
   const server = await startServer({ ...options, logger: stderrLogger(options.quiet ?? false) });
-  for (const a of server.addresses) process.stdout.write(`baton-server listening on ${a}\n`);
   const stop = (signal: string) => {
     process.stdout.write(`baton-server: ${signal}, shutting down\n`);
     server.close().then(
@@ -133,5 +132,8 @@ export async function main(argv: string[]): Promise<BatonServer | undefined> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  // Announce readiness only once the signal handlers are in place: a supervisor may signal
+  // the moment it reads these lines.
+  for (const a of server.addresses) process.stdout.write(`baton-server listening on ${a}\n`);
   return server;
 }
