@@ -1,19 +1,41 @@
-// Drift check: regenerate everything, then fail when any generated file differs from what
-// is committed (changed, new or deleted files all show in `git status --porcelain`).
-
+// Drift check: regenerate everything and fail when any generated file differs from what
+// was there before (changed, new or deleted files). On a clean checkout that is what is
+// committed; after a proto/OpenAPI edit it fails until `pnpm generate` has been run.
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { generatedDirs } from "./codegen-targets.mjs";
-import { capture, run } from "./run.mjs";
+import { run } from "./run.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
+
+/** Every file under the generated directories, by path, with its content. */
+function snapshot() {
+  const files = new Map();
+  const walk = (dir) => {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else files.set(relative(root, p), readFileSync(p));
+    }
+  };
+  for (const d of generatedDirs) walk(join(root, d));
+  return files;
+}
+
+const before = snapshot();
 run(process.execPath, [`${root}scripts/generate.mjs`], { cwd: root });
-const status = capture("git", ["status", "--porcelain", "--untracked-files=all", "--", ...generatedDirs], {
-  cwd: root,
-});
-if (status.trim() !== "") {
-  console.error("\nGenerated code is out of date with proto/ or openapi/:\n");
-  console.error(status);
-  console.error(capture("git", ["--no-pager", "diff", "--stat", "--", ...generatedDirs], { cwd: root }));
-  console.error("Fix: run `pnpm generate` and commit the result.");
+const after = snapshot();
+const drift = [];
+for (const [p, content] of after) {
+  if (!before.has(p)) drift.push(`new      ${p}`);
+  else if (!before.get(p).equals(content)) drift.push(`changed  ${p}`);
+}
+for (const p of before.keys()) if (!after.has(p)) drift.push(`deleted  ${p}`);
+if (drift.length > 0) {
+  console.error("\nGenerated code was out of date with proto/ or openapi/:\n");
+  for (const line of drift.sort()) console.error(`  ${line}`);
+  console.error("\nFix: run `pnpm generate` and commit the result (it has now been regenerated in place).");
   process.exit(1);
 }
 console.log(`generated code is up to date (${generatedDirs.join(", ")})`);
