@@ -1,7 +1,7 @@
 // Drift check: regenerate everything and fail when any generated file differs from what
 // was there before (changed, new or deleted files). On a clean checkout that is what is
 // committed; after a proto/OpenAPI edit it fails until `pnpm generate` has been run.
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { generatedDirs } from "./codegen-targets.mjs";
 import { run } from "./run.mjs";
