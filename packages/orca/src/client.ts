@@ -4,7 +4,6 @@ import {
   type ConnectionOptions,
   callOrThrow,
   connectCallOptions,
-  InvalidArgumentError,
   idempotencyKey,
   resolveConnection,
 } from "@baton/core";
@@ -12,7 +11,7 @@ import { type Client, createClient, createContextValues } from "@connectrpc/conn
 import { BudgetView } from "./budget.js";
 import { mapOrcaError } from "./errors.js";
 import { Orchestrator } from "./gen/orca/v1/orca_v1_pb.js";
-import { buildEnvelope, RunHandle, type TaskInput } from "./run-handle.js";
+import { buildEnvelope, RunHandle, type TaskInput, toUint64 } from "./run-handle.js";
 
 /** The address `OrcaClient` dials when none is given (the seed's `localhost:50051`). */
 export const DEFAULT_ORCA_ADDRESS = "127.0.0.1:50051";
@@ -59,8 +58,8 @@ export class Runs {
    */
   async start(input: StartRunInput, options: CallOptions = {}): Promise<RunHandle> {
     const budget = {
-      maxTokens: nonNegative("budget.maxTokens", input.budget?.maxTokens),
-      maxCostMicros: nonNegative("budget.maxCostMicros", input.budget?.maxCostMicros),
+      maxTokens: toUint64("budget.maxTokens", input.budget?.maxTokens),
+      maxCostMicros: toUint64("budget.maxCostMicros", input.budget?.maxCostMicros),
     };
     const initialTask = input.task ? buildEnvelope(input.task) : undefined;
     const ctx = createContextValues().set(idempotencyKey, `start:${input.workflowId}`);
@@ -128,10 +127,4 @@ export class OrcaClient {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-function nonNegative(name: string, v: number | undefined): bigint {
-  if (v === undefined) return 0n;
-  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-  return BigInt(v);
 }

@@ -281,11 +281,7 @@ export function buildEnvelope(task: TaskInput, now: () => number = Date.now): En
       if (payloadJson === undefined) throw new InvalidArgumentError("task payload is not JSON-serialisable");
     }
   }
-  const u64 = (name: string, v: number | undefined) => {
-    if (v === undefined) return 0n;
-    if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return BigInt(v);
-  };
+  const u64 = toUint64;
   return create(EnvelopeSchema, {
     id: task.id ?? randomUUID(),
     parentId: task.parentId ?? "",
@@ -305,6 +301,18 @@ export function buildEnvelope(task: TaskInput, now: () => number = Date.now): En
         }
       : {}),
   });
+}
+
+/**
+ * Converts an optional non-negative integer option to a uint64 (`undefined` is 0).
+ *
+ * @throws {InvalidArgumentError} when it is negative, fractional or unsafe.
+ * @internal
+ */
+export function toUint64(name: string, v: number | undefined): bigint {
+  if (v === undefined) return 0n;
+  if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  return BigInt(v);
 }
 
 function toRunEvent(runId: string, envelope: Envelope | undefined): RunEvent {

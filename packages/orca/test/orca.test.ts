@@ -68,6 +68,15 @@ describe("StartRun", () => {
   it("refuses an empty workflow id", async () => {
     await expect(orca.runs.start({ workflowId: "" })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
+
+  it("refuses negative or fractional budget limits before sending", async () => {
+    await expect(orca.runs.start({ workflowId: wf(), budget: { maxTokens: -1 } })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(orca.runs.start({ workflowId: wf(), budget: { maxCostMicros: 0.5 } })).rejects.toThrow(
+      /budget.maxCostMicros/,
+    );
+  });
 });
 
 describe("SubmitTask", () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -149,6 +149,3 @@ async function removeStaleSocket(path: string): Promise<void> {
   if (alive) throw new Error(`another server is listening on ${path}`);
   rmSync(path, { force: true });
 }
-
-/** Reads a PEM file for the TLS options. */
-export const readPem = (file: string): Buffer => readFileSync(file);
