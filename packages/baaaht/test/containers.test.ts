@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerState, EventType } from "@baton/baaaht/wire";
 import {
@@ -153,11 +153,15 @@ describe("containers (process runtime)", () => {
 
   it("stop sends SIGKILL after the timeout when SIGTERM is ignored", async () => {
     const { handle } = await p.unix.sessions.create();
+    // RUNNING means spawned, not that the shell has installed its trap yet:
+    // wait for the shell to say so, or SIGTERM can land first and kill it.
+    const ready = join(p.dir, `trap-ready-${handle.id}`);
     const c = await p.unix.containers.create(handle.id, {
       image: "local",
-      command: ["sh", "-c", 'trap "" TERM; exec sleep 30'],
+      command: ["sh", "-c", `trap "" TERM; : > "${ready}"; exec sleep 30`],
     });
-    await until(async () => (await p.unix.containers.get(c.id)).state === ContainerState.RUNNING);
+    await until(async () => existsSync(ready));
+    expect((await p.unix.containers.get(c.id)).state).toBe(ContainerState.RUNNING);
     const t0 = Date.now();
     await p.unix.containers.stop(c.id, 200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
