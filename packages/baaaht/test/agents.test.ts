@@ -7,7 +7,7 @@ import { baaahtModule } from "./server-shim.js";
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ "baaaht.agentHeartbeatTimeoutMs": "150" });
+  h = await startHarness({ "baaaht.agentHeartbeatTimeoutMs": "300" });
 });
 afterAll(async () => {
   await h?.close();
@@ -36,8 +36,8 @@ describe("agents", () => {
     await rejectsWith(h.tcp.agents.register({ name: "python-executor" }), AlreadyExistsError);
     await rejectsWith(h.tcp.agents.register({ name: "" }), InvalidArgumentError);
     await until(() => agent.heartbeats >= 3);
-    // Heartbeats keep it healthy well past the 150 ms window.
-    await new Promise((r) => setTimeout(r, 350));
+    // Heartbeats (every 30 ms) keep it healthy well past the 300 ms window.
+    await new Promise((r) => setTimeout(r, 700));
     const rec = baaahtModule(h.server).store.agents.get(agent.id);
     expect(rec?.liveness).toBe("healthy");
     expect(rec?.agent.status).toBe(Status.RUNNING);

@@ -2,7 +2,7 @@ import type { Event } from "@baton/baaaht/wire";
 import { CreateSessionRequestSchema, EventType, Priority } from "@baton/baaaht/wire";
 import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startHarness, take } from "./helpers.js";
+import { followed, type Harness, startHarness, take } from "./helpers.js";
 import { baaahtModule } from "./server-shim.js";
 
 let h: Harness;
@@ -27,8 +27,10 @@ describe("events", () => {
     ]);
     // Type + container filter, live.
     const live = h.tcp.events.subscribe({ type: "CONTAINER_STOPPED", sessionId: handle.id });
-    const next = take(live, 1);
-    await new Promise((r) => setTimeout(r, 50));
+    let next: Promise<Event[]> = Promise.resolve([]);
+    await followed(baaahtModule(h.server).state.events, () => {
+      next = take(live, 1);
+    });
     const c = (await h.unix.containers.list({ sessionId: handle.id }))[0];
     await h.unix.containers.stop(c?.id ?? "");
     const [stopped] = await next;
@@ -61,14 +63,16 @@ describe("events", () => {
     const it = sub[Symbol.asyncIterator]();
     const ids: string[] = [];
     const received: string[] = [];
-    const reader = (async () => {
-      while (received.length < 12) {
-        const r = await it.next();
-        if (r.done) break;
-        if (r.value.metadata?.userId === owner) received.push(r.value.metadata.sessionId);
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 50));
+    let reader: Promise<void> = Promise.resolve();
+    await followed(baaahtModule(h.server).state.events, () => {
+      reader = (async () => {
+        while (received.length < 12) {
+          const r = await it.next();
+          if (r.done) break;
+          if (r.value.metadata?.userId === owner) received.push(r.value.metadata.sessionId);
+        }
+      })();
+    });
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 4; i++) {
         // Created server-side: the subscriber is what is under test, not the creator's calls.

@@ -1,8 +1,9 @@
 import type { AgentHandle, ChatItem, ChatRequest } from "@baton/baaaht";
-import { GatewayEventType, GatewaySessionState, StreamState } from "@baton/baaaht/wire";
+import { type GatewayEvent, GatewayEventType, GatewaySessionState, StreamState } from "@baton/baaaht/wire";
 import { FailedPreconditionError, NotFoundError } from "@baton/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, rejectsWith, startHarness, take } from "./helpers.js";
+import { followed, type Harness, rejectsWith, startHarness, take } from "./helpers.js";
+import { baaahtModule } from "./server-shim.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -135,8 +136,10 @@ describe("gateway", () => {
       GatewayEventType.MESSAGE_RECEIVED,
       GatewayEventType.STREAM_ERROR,
     ]);
-    const live = take(h.unix.gateway.events(s.id, { type: "SESSION_CLOSED" }), 1);
-    await new Promise((r) => setTimeout(r, 50));
+    let live: Promise<GatewayEvent[]> = Promise.resolve([]);
+    await followed(baaahtModule(h.server).state.gatewayEvents, () => {
+      live = take(h.unix.gateway.events(s.id, { type: "SESSION_CLOSED" }), 1);
+    });
     await h.unix.gateway.close(s.id);
     expect((await live)[0]?.metadata?.sessionId).toBe(s.id);
   });

@@ -100,3 +100,15 @@ export async function rejectsWith(p: Promise<unknown>, cls: abstract new (...arg
   }
   throw new Error(`expected ${cls.name}, but it resolved`);
 }
+
+/**
+ * Runs `open` (which starts a subscription) and resolves once the server follows `log` for
+ * it, so that what the test does next is seen live rather than raced. Waits first for
+ * earlier subscriptions to `log` to have ended on the server. `open` returns nothing so that
+ * a promise it starts is not awaited here.
+ */
+export async function followed(log: { readonly followers: number }, open: () => void): Promise<void> {
+  await until(() => log.followers === 0);
+  open();
+  await until(() => log.followers === 1);
+}

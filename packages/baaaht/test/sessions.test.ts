@@ -105,10 +105,12 @@ describe("ListSessions filters", () => {
 
 describe("expiry", () => {
   it("closes a session after its idle timeout, and activity pushes it back", async () => {
-    const { handle } = await h.unix.sessions.create({ config: { idleTimeoutNs: 300_000_000n } });
-    await new Promise((r) => setTimeout(r, 150));
+    // A 1200 ms idle timeout. The message at ~600 ms pushes the deadline to ~1800 ms, so at
+    // ~1400 ms the session is past its first deadline but not its second (400 ms to spare).
+    const { handle } = await h.unix.sessions.create({ config: { idleTimeoutNs: 1_200_000_000n } });
+    await new Promise((r) => setTimeout(r, 600));
     await handle.send("still here");
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 800));
     expect((await handle.get()).state).toBe(SessionState.ACTIVE);
     await until(async () => (await handle.get()).state === SessionState.CLOSED, 3000);
   });

@@ -11,6 +11,7 @@ export class SeqLog<T> {
   readonly #notifier = new Notifier();
   readonly #topic = "log";
   #seq = 0;
+  #followers = 0;
 
   constructor(capacity = 10_000) {
     this.#capacity = Math.max(1, capacity);
@@ -19,6 +20,11 @@ export class SeqLog<T> {
   /** The sequence number of the newest entry (0 when empty). */
   get lastSeq(): number {
     return this.#seq;
+  }
+
+  /** How many `follow` generators are running (open streams reading this log). */
+  get followers(): number {
+    return this.#followers;
   }
 
   /** Appends an item and wakes followers; returns its sequence number. */
@@ -59,15 +65,20 @@ export class SeqLog<T> {
    */
   async *follow(afterSeq: number, signal: AbortSignal): AsyncGenerator<{ seq: number; item: T }> {
     let cursor = afterSeq;
-    while (!signal.aborted) {
-      const batch = this.since(cursor);
-      for (const e of batch) {
-        cursor = e.seq;
-        yield e;
-        if (signal.aborted) return;
+    this.#followers++;
+    try {
+      while (!signal.aborted) {
+        const batch = this.since(cursor);
+        for (const e of batch) {
+          cursor = e.seq;
+          yield e;
+          if (signal.aborted) return;
+        }
+        if (batch.length > 0) continue;
+        if (!(await this.wait(cursor, signal))) return;
       }
-      if (batch.length > 0) continue;
-      if (!(await this.wait(cursor, signal))) return;
+    } finally {
+      this.#followers--;
     }
   }
 
