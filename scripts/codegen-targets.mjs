@@ -19,7 +19,7 @@ export const openapiTargets = [
   },
 ];
 
-/** Every directory that holds generated code (for the drift check). */
+/** Every directory of generated code, and only generated code: the drift check empties them. */
 export const generatedDirs = [
   ...bufTargets.map((t) => `${t.pkg}/src/gen`),
   ...openapiTargets.map((t) => t.out.replace(/\/[^/]+$/, "")),
