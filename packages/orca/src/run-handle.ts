@@ -9,13 +9,18 @@ import {
   idempotencyKey,
   NotFoundError,
   resumableStream,
-  streamOrThrow,
+  toBatonError,
 } from "@baton/core";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createContextValues } from "@connectrpc/connect";
 import type { BudgetView } from "./budget.js";
 import { mapOrcaError } from "./errors.js";
-import { type Envelope, EnvelopeSchema, type Orchestrator } from "./gen/orca/v1/orca_v1_pb.js";
+import {
+  type Envelope,
+  EnvelopeSchema,
+  type Orchestrator,
+  type StreamEventsResponse,
+} from "./gen/orca/v1/orca_v1_pb.js";
 
 /** The envelope protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -191,29 +196,36 @@ export class RunHandle {
       throw new InvalidArgumentError("max must be a non-negative integer");
     const sinceMs = since instanceof Date ? since.getTime() : (since ?? 0);
     let delivered = 0;
-    const stream = resumableStream<RunEvent, number>({
+    // The resumable stream works on wire responses and the loop below maps them: one
+    // async generator between the transport and the caller, not one per concern.
+    const stream = resumableStream<StreamEventsResponse, number>({
       open: (cursor, sig) => {
         const remaining = max ? max - delivered : 0;
-        const call = this.#raw.streamEvents(
+        return this.#raw.streamEvents(
           { runId: this.runId, startEventId: BigInt(cursor ?? from), sinceTsMs: BigInt(sinceMs), maxEvents: remaining },
           { signal: sig, headers: { ...headers, ...(follow ? {} : { "orca-follow": "false" }) } },
         );
-        return mapStream(call, (r) => toRunEvent(this.runId, r.event));
       },
-      cursorAfter: (ev) => ev.id + 1,
-      keyOf: (ev) => String(ev.id),
+      cursorAfter: (r) => Number(r.event?.id) + 1,
+      keyOf: (r) => r.event?.id ?? "",
       ...(signal ? { signal } : {}),
       ...(maxReconnects === undefined ? {} : { maxReconnects }),
     });
     const budget = this.budgetView;
+    const runId = this.runId;
     return {
       async *[Symbol.asyncIterator]() {
         if (max === 0) return;
-        for await (const ev of streamOrThrow(stream, mapOrcaError)) {
-          budget.applyEvent(ev.kind, ev.payload);
-          delivered++;
-          yield ev;
-          if (max !== undefined && delivered >= max) return;
+        try {
+          for await (const r of stream) {
+            const ev = toRunEvent(runId, r.event);
+            budget.applyEvent(ev.kind, ev.payload);
+            delivered++;
+            yield ev;
+            if (max !== undefined && delivered >= max) return;
+          }
+        } catch (err) {
+          throw mapOrcaError(toBatonError(err));
         }
       },
     };
@@ -338,8 +350,4 @@ function decodePayload(json: string): unknown {
   } catch {
     return json;
   }
-}
-
-async function* mapStream<A, B>(source: AsyncIterable<A>, fn: (a: A) => B): AsyncGenerator<B> {
-  for await (const a of source) yield fn(a);
 }
