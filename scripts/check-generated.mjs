@@ -2,11 +2,11 @@
 // was there before (changed, new or deleted files). On a clean checkout that is what is
 // committed; after a proto/OpenAPI edit it fails until `pnpm generate` has been run.
 //
-// It regenerates in place, by design: the generated directories are emptied and generated
-// again, so a clean tree is left byte-for-byte as it was, and after a failure the
-// directories hold the fresh output (stale, hand-edited, missing and stray files fixed),
-// ready to review and commit. Tested in scripts/check-generated.test.ts.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+// It regenerates in place, by design: `scripts/generate.mjs` empties the generated
+// directories and generates them again, so a clean tree is left byte-for-byte as it was,
+// and after a failure the directories hold the fresh output (stale, hand-edited, missing
+// and stray files fixed), ready to review and commit. Tested in scripts/check-generated.test.ts.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { generatedDirs } from "./codegen-targets.mjs";
 import { run } from "./run.mjs";
@@ -29,13 +29,6 @@ function snapshot() {
 }
 
 const before = snapshot();
-// Generate into empty directories, so a file that generation does not produce shows up as
-// deleted. buf's `clean: true` already does this for buf outputs, but openapi-typescript
-// only writes its own files: without this a stray file next to them would go unnoticed.
-for (const d of generatedDirs) {
-  const dir = join(root, d);
-  if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true });
-}
 run(process.execPath, [`${root}scripts/generate.mjs`], { cwd: root });
 const after = snapshot();
 const drift = [];

@@ -1,14 +1,23 @@
 // Regenerates every generated file: protoc-gen-es for each buf module, openapi-typescript
 // for each OpenAPI document. Output is deterministic so the drift check can compare it.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { bufTargets, openapiTargets } from "./codegen-targets.mjs";
+import { bufTargets, generatedDirs, openapiTargets } from "./codegen-targets.mjs";
 import { bin, run } from "./run.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 // buf resolves `local: protoc-gen-es` on PATH.
 const env = { ...process.env, PATH: `${root}node_modules/.bin:${process.env.PATH}` };
+
+// Generate into empty directories, so a file generation no longer produces (or a stray
+// one) does not survive: buf's `clean: true` does this for buf output, but
+// openapi-typescript only writes its own files.
+for (const d of generatedDirs) {
+  const dir = join(root, d);
+  if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true });
+}
 
 for (const t of bufTargets) {
   run(bin("buf"), ["generate", t.module, "--template", "buf.gen.yaml", "-o", t.pkg], { cwd: root, env });
