@@ -88,3 +88,22 @@ export function workflowBody(tier: "Auto" | "HumanApprove" = "HumanApprove", nam
     actions: [{ actionId: "act-1", order: 1, portFamily: "FinanceAccounting" as const, operation: "invoice.approve" }],
   };
 }
+
+/**
+ * Calls `probe` until `done` accepts its result, at most `timeoutMs` (then fails the test with
+ * the last result). For states that change on the server's clock: no blind sleeps.
+ */
+export async function pollUntil<T>(
+  probe: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  { timeoutMs = 10_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -5,6 +5,7 @@ import { safeEqual } from "../auth.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import type { AnyRequest, AnyResponse, ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
 import { HttpProblem, problems, readJsonBody, send } from "./http.js";
+import { IdempotencyCache } from "./idempotency.js";
 import { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./jwt.js";
 import { OpenApiRouter } from "./openapi.js";
 import { type PortariumRequest, type PortariumResponse, PortariumService } from "./service.js";
@@ -28,6 +29,8 @@ export interface PortariumModule extends ServiceModule {
   readonly store: PortariumStore;
   /** The router/validator built from the OpenAPI document (tests validate responses with it). */
   readonly router: OpenApiRouter;
+  /** The remembered `Idempotency-Key`s (bounded by `idempotencyMaxEntries`). */
+  readonly idempotency: { readonly size: number };
   /** Signs a token directly (tests use it for expired or foreign tokens). */
   signToken(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): string;
 }
@@ -56,6 +59,44 @@ export function parseServiceAccounts(text: string | undefined): ServiceAccount[]
   return out;
 }
 
+/** The module's numeric settings (`portarium.<name>`). */
+export interface PortariumSettings {
+  /** Lifetime of issued tokens, in seconds. */
+  tokenTtlSeconds: number;
+  /** How long an `Idempotency-Key` is remembered, in ms. */
+  idempotencyTtlMs: number;
+  /** How many `Idempotency-Key`s are remembered at most (the oldest are forgotten first). */
+  idempotencyMaxEntries: number;
+}
+
+/** Defaults of {@link PortariumSettings}. */
+export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
+  tokenTtlSeconds: 3600,
+  idempotencyTtlMs: 24 * 60 * 60 * 1000,
+  idempotencyMaxEntries: 10_000,
+};
+
+/**
+ * Reads the module's numeric settings, each `portarium.<name>` or its default.
+ *
+ * @throws {Error} when a value is not a number in range: `idempotencyMaxEntries` must be
+ *   a positive integer, the others positive.
+ */
+export function portariumSettings(settings: ReadonlyMap<string, string>): PortariumSettings {
+  const read = (key: keyof PortariumSettings, ok: (n: number) => boolean, want: string): number => {
+    const raw = settings.get(`portarium.${key}`);
+    if (raw === undefined) return DEFAULT_PORTARIUM_SETTINGS[key];
+    const n = raw.trim() === "" ? Number.NaN : Number(raw);
+    if (!Number.isFinite(n) || !ok(n)) throw new Error(`portarium.${key} must be ${want}, got ${raw}`);
+    return n;
+  };
+  return {
+    tokenTtlSeconds: read("tokenTtlSeconds", (n) => n > 0, "a positive number"),
+    idempotencyTtlMs: read("idempotencyTtlMs", (n) => n > 0, "a positive number of ms"),
+    idempotencyMaxEntries: read("idempotencyMaxEntries", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer"),
+  };
+}
+
 const MUTATING = new Set(["POST", "PATCH", "PUT", "DELETE"]);
 
 interface IdempotentResult {
@@ -68,6 +109,8 @@ interface IdempotentResult {
  * - `portarium.serviceAccounts`: `ID:SECRET:WS[,WS]` per line; every workspace named exists.
  * - `portarium.jwtSecret`: HS256 secret (default: random per process).
  * - `portarium.tokenTtlSeconds`: lifetime of issued tokens (default 3600).
+ * - `portarium.idempotencyTtlMs` (default 24 h) and `portarium.idempotencyMaxEntries`
+ *   (default 10000): how long, and how many, `Idempotency-Key`s are remembered.
  * - `portarium.validateResponses`: `true` checks every response against the document and
  *   answers 500 instead of a nonconforming response (tests turn it on).
  *
@@ -83,18 +126,24 @@ interface IdempotentResult {
  * Idempotency: every POST/PATCH/DELETE with an `Idempotency-Key` header (declared on
  * `decideApproval` and `executeApprovedAgentAction`) is remembered per workspace, caller
  * and operation: the same key with the same body replays the first answer (with
- * `Idempotent-Replayed: true`), the same key with another body is a 422.
+ * `Idempotent-Replayed: true`), the same key with another body is a 422. A key is
+ * remembered for `idempotencyTtlMs` from its first use (then it may be used again, with any
+ * body), and at most `idempotencyMaxEntries` keys are (the oldest are forgotten first).
  */
 export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): PortariumModule => {
   const settings = ctx.options.settings;
   const accounts = parseServiceAccounts(settings.get("portarium.serviceAccounts"));
   const secret = settings.get("portarium.jwtSecret") ?? randomBytes(32).toString("base64url");
-  const ttl = Number(settings.get("portarium.tokenTtlSeconds") ?? 3600);
+  const numbers = portariumSettings(settings);
+  const ttl = numbers.tokenTtlSeconds;
   const validateResponses = settings.get("portarium.validateResponses") === "true";
   const store = new MemoryPortariumStore();
   const service = new PortariumService(store);
   const router = new OpenApiRouter();
-  const idempotency = new Map<string, IdempotentResult>();
+  const idempotency = new IdempotencyCache<IdempotentResult>({
+    ttlMs: numbers.idempotencyTtlMs,
+    maxEntries: numbers.idempotencyMaxEntries,
+  });
   const mutex = new KeyedMutex();
   for (const a of accounts) for (const w of a.workspaces) service.ensureWorkspace(w);
 
@@ -268,6 +317,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     service,
     store,
     router,
+    idempotency,
     signToken,
     async handleHttp(req, res) {
       const url = new URL(req.url ?? "/", "http://localhost");

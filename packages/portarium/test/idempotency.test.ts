@@ -1,0 +1,108 @@
+// Idempotency-Keys are remembered for a while and up to a number, not forever: memory stays
+// bounded, and an expired key is a fresh key.
+import { ConflictError, InvalidArgumentError } from "@baton/core";
+import { createPortariumClient, type PortariumClient } from "@baton/portarium";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil, startPortarium, type TestServer, workflowBody } from "./support.js";
+
+const client = (t: TestServer): PortariumClient =>
+  createPortariumClient({
+    baseUrl: t.baseUrl,
+    clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
+    workspaceId: "ws-a",
+  });
+
+/** A run waiting on a fresh approval. */
+async function pendingApproval(portarium: PortariumClient) {
+  const wf = await portarium.workflows.create(workflowBody());
+  const run = await portarium.runs.start({ workflowId: wf.workflowId });
+  return portarium.approvals.create({ runId: run.runId, planId: "plan-1", prompt: "Ship it?" });
+}
+
+describe("Idempotency-Key expiry", () => {
+  // Two seconds: long enough that a key used twice in a row is certainly still remembered.
+  const ttlMs = 2000;
+  let t: TestServer;
+  let portarium: PortariumClient;
+  beforeAll(async () => {
+    t = await startPortarium({ "portarium.idempotencyTtlMs": String(ttlMs) });
+    portarium = client(t);
+  });
+  afterAll(() => t.server.close());
+
+  it("refuses a key reused with another request until it expires, then takes it as new", async () => {
+    const a = await pendingApproval(portarium);
+    const b = await pendingApproval(portarium);
+    const first = await portarium.approvals.decide(
+      a.approvalId,
+      { decision: "Approved", rationale: "ok" },
+      { idempotencyKey: "k" },
+    );
+    expect(first.status).toBe("Approved");
+    const usedAt = Date.now();
+    const reuse = () =>
+      portarium.approvals.decide(b.approvalId, { decision: "Denied", rationale: "no" }, { idempotencyKey: "k" }).then(
+        (approval) => ({ approval, error: undefined }),
+        (error: unknown) => ({ approval: undefined, error }),
+      );
+    const early = await reuse();
+    expect(early.error).toBeInstanceOf(InvalidArgumentError);
+    expect(early.error).toMatchObject({ status: 422 });
+    // Refused requests change nothing: b is still pending.
+    expect((await portarium.approvals.get(b.approvalId)).status).toBe("Pending");
+    const later = await pollUntil(reuse, (r) => r.error === undefined, { timeoutMs: ttlMs + 15_000, intervalMs: 100 });
+    expect(Date.now() - usedAt).toBeGreaterThanOrEqual(ttlMs / 2);
+    expect(later.approval).toMatchObject({ approvalId: b.approvalId, status: "Denied" });
+    // And the key now answers for its new request.
+    const replay = await portarium.approvals.decide(
+      b.approvalId,
+      { decision: "Denied", rationale: "no" },
+      { idempotencyKey: "k" },
+    );
+    expect(replay).toEqual(later.approval);
+  });
+});
+
+describe("Idempotency-Key bound", () => {
+  let t: TestServer;
+  let portarium: PortariumClient;
+  beforeAll(async () => {
+    t = await startPortarium({ "portarium.idempotencyMaxEntries": "2" });
+    portarium = client(t);
+  });
+  afterAll(() => t.server.close());
+
+  const cancel = (runId: string, key: string) =>
+    portarium.rest.POST("/v1/workspaces/{workspaceId}/runs/{runId}/cancel", {
+      params: { path: { workspaceId: "ws-a", runId } },
+      headers: { "idempotency-key": key },
+    });
+
+  it("keeps only the newest keys, forgetting the oldest first", async () => {
+    const wf = await portarium.workflows.create(workflowBody());
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push((await portarium.runs.start({ workflowId: wf.workflowId })).runId);
+    const [r1, r2, r3] = runs as [string, string, string];
+    for (const [runId, key] of [
+      [r1, "k1"],
+      [r2, "k2"],
+      [r3, "k3"],
+    ] as const) {
+      const res = await cancel(runId, key);
+      expect(res.response.status).toBe(200);
+      expect(res.response.headers.get("idempotent-replayed")).toBeNull();
+    }
+    expect(t.module.idempotency.size).toBe(2);
+    // k3 is remembered: its answer is replayed although the run is now Cancelled.
+    const replayed = await cancel(r3, "k3");
+    expect(replayed.response.status).toBe(200);
+    expect(replayed.response.headers.get("idempotent-replayed")).toBe("true");
+    expect(replayed.data).toMatchObject({ runId: r3, status: "Cancelled" });
+    // k1 was forgotten: the request runs again and meets the cancelled run.
+    await expect(portarium.runs.cancel(r1, { idempotencyKey: "k1" })).rejects.toBeInstanceOf(ConflictError);
+    expect(t.module.idempotency.size).toBe(2);
+    // Many more keys never grow the memory past the bound.
+    for (let i = 0; i < 20; i++) await cancel(r2, `many-${i}`);
+    expect(t.module.idempotency.size).toBe(2);
+  });
+});
