@@ -3,13 +3,16 @@ import {
   BatonError,
   type CallOptions,
   DeadlineExceededError,
+  InternalError,
   InvalidArgumentError,
   type Logger,
   PagedList,
   type RetryOptions,
   resolveRetryPolicy,
+  resumableStream,
   silentLogger,
   toBatonError,
+  UnavailableError,
 } from "@baton/core";
 import createClient, { type Client, type Middleware } from "openapi-fetch";
 import {
@@ -23,6 +26,7 @@ import {
 import { problemToError } from "./errors.js";
 import { type EvidenceChainProblem, verifyEvidenceChain } from "./evidence-chain.js";
 import type { components, paths } from "./gen/portarium-control-plane.v1.js";
+import { parseServerSentEvents } from "./sse.js";
 import { createTransport } from "./transport.js";
 
 type S = components["schemas"];
@@ -48,6 +52,18 @@ export type ConnectionTestResult = S["ConnectionTestResult"];
 export type MachineInvocation = S["MachineInvocationResponseV1"];
 /** One progress event of a machine invocation. */
 export type MachineInvocationEvent = S["MachineInvocationProgressEventV1"];
+/** The statuses after which a machine invocation changes no more. */
+export const TERMINAL_INVOCATION_STATUSES: ReadonlySet<S["MachineInvocationStatus"]> = new Set(["completed", "failed"]);
+
+/** Options of `machines.streamInvocation` and `machines.waitForInvocation`. */
+export interface InvocationStreamOptions extends PortariumCallOptions {
+  /**
+   * Consecutive reconnects without receiving an event before a dropped stream is given up.
+   * 0: never give up. Default 10.
+   */
+  maxReconnects?: number;
+}
+
 /** The result of executing an approved agent action. */
 export type AgentActionExecution = S["ExecuteApprovedAgentActionResponse"];
 
@@ -563,39 +579,160 @@ export class MachinesResource {
       }),
     );
   }
-  /** Streams an invocation's progress events (server-sent events) until the server ends the stream. */
+  /**
+   * An invocation's progress events, in order: what already happened, then live events, up
+   * to and including the terminal one (`completed` or `failed`), where the iteration ends.
+   * A dropped connection is resumed after the last event seen (`Last-Event-ID`), with no
+   * loss and no duplicates. `break` (or `signal`) closes the stream; `timeoutMs` (default:
+   * the client's) bounds the whole iteration.
+   *
+   * @throws {NotFoundError} when the machine or invocation does not exist.
+   * @throws {DeadlineExceededError} when `timeoutMs` passes first.
+   * @throws {UnavailableError} when the stream keeps dropping (see `maxReconnects`).
+   * @example
+   * ```ts
+   * for await (const e of portarium.machines.streamInvocation(machineId, invocationId)) {
+   *   console.log(e.status, e.step, e.progressRatio);
+   * }
+   * ```
+   */
   async *streamInvocation(
     machineId: string,
     invocationId: string,
-    options: PortariumCallOptions = {},
+    options: InvocationStreamOptions = {},
   ): AsyncGenerator<MachineInvocationEvent, void, undefined> {
     const ctx = this.#ctx;
     const workspaceId = workspaceOf(ctx, options);
-    const stream = await call(ctx, options, (init) =>
-      ctx.rest.GET("/v1/workspaces/{workspaceId}/machines/{machineId}/invocations/{invocationId}/stream", {
-        params: { path: { workspaceId, machineId, invocationId } },
-        parseAs: "stream",
-        ...init,
-        headers: { ...init.headers, accept: "text/event-stream" },
-      }),
-    );
-    if (!stream) return;
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
-        const block = buffer.slice(0, i);
-        buffer = buffer.slice(i + 2);
-        const data = block
-          .split("\n")
-          .filter((l) => l.startsWith("data:"))
-          .map((l) => l.slice(5).trimStart())
-          .join("\n");
-        if (data) yield JSON.parse(data) as MachineInvocationEvent;
+    const timeoutMs = options.timeoutMs ?? ctx.timeoutMs;
+    const timeout = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
+    const where = { workspaceId, machineId, invocationId };
+    const events = resumableStream<{ id: number; event: MachineInvocationEvent }, number>({
+      open: (after, sig) => openInvocationStream(ctx, where, after, sig, options.headers),
+      cursorAfter: (item) => item.id,
+      keyOf: (item) => String(item.id),
+      ...(signal ? { signal } : {}),
+      ...(options.maxReconnects !== undefined ? { maxReconnects: options.maxReconnects } : {}),
+    });
+    try {
+      for await (const { event } of events) {
+        yield event;
+        if (TERMINAL_INVOCATION_STATUSES.has(event.status)) return;
       }
+    } catch (err) {
+      if (timeout?.aborted && !options.signal?.aborted) {
+        throw new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, { cause: err });
+      }
+      throw toBatonError(err);
     }
   }
+  /**
+   * Waits until an invocation finishes, following its progress stream (resumed if the
+   * connection drops), and answers its final state: `completed` with its
+   * `outputArtifactUris`, or `failed` with its `error`. `timeoutMs` (default: the client's)
+   * bounds the whole wait.
+   *
+   * @throws {NotFoundError} when the machine or invocation does not exist.
+   * @throws {DeadlineExceededError} when `timeoutMs` passes first.
+   * @example
+   * ```ts
+   * const inv = await portarium.machines.invoke(machineId, { action: "compile" });
+   * const done = await portarium.machines.waitForInvocation(machineId, inv.invocationId, { timeoutMs: 60_000 });
+   * if (done.status === "failed") throw new Error(done.error);
+   * ```
+   */
+  async waitForInvocation(
+    machineId: string,
+    invocationId: string,
+    options: InvocationStreamOptions = {},
+  ): Promise<MachineInvocation> {
+    const { timeoutMs: given, signal: callerSignal, ...rest } = options;
+    const timeoutMs = given ?? this.#ctx.timeoutMs;
+    const deadline = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signals = [callerSignal, deadline].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
+    const opts: InvocationStreamOptions = { ...rest, ...(signal ? { signal } : {}) };
+    try {
+      for await (const _ of this.streamInvocation(machineId, invocationId, opts)) {
+        // The stream ends after the terminal event; the final state carries its outputs.
+      }
+      return await this.getInvocation(machineId, invocationId, opts);
+    } catch (err) {
+      if (deadline?.aborted && !callerSignal?.aborted) {
+        throw new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * One connection of an invocation's SSE stream, after event `after` (sent as
+ * `Last-Event-ID`). Ends after the terminal event; a stream that ends or breaks before it
+ * throws a retryable {@link UnavailableError}, so `resumableStream` reconnects.
+ */
+async function* openInvocationStream(
+  ctx: Ctx,
+  where: { workspaceId: string; machineId: string; invocationId: string },
+  after: number | undefined,
+  signal: AbortSignal,
+  headers: Record<string, string> | undefined,
+): AsyncGenerator<{ id: number; event: MachineInvocationEvent }> {
+  const r = await ctx.rest.GET("/v1/workspaces/{workspaceId}/machines/{machineId}/invocations/{invocationId}/stream", {
+    params: { path: where },
+    parseAs: "stream",
+    signal,
+    headers: {
+      ...headers,
+      accept: "text/event-stream",
+      ...(after !== undefined ? { "last-event-id": String(after) } : {}),
+    },
+  });
+  if (!r.response.ok) throw problemToError(r.response.status, r.error, r.response.headers);
+  const body = r.data as unknown as AsyncIterable<Uint8Array> | null | undefined;
+  if (body) {
+    const messages = parseServerSentEvents(body)[Symbol.asyncIterator]();
+    try {
+      yield* readInvocationEvents(messages, signal, after ?? 0);
+      return;
+    } finally {
+      // Releases the body when the consumer stops early (the caller aborts the request too).
+      await messages.return?.(undefined);
+    }
+  }
+  throw new UnavailableError("the invocation stream ended before the invocation finished");
+}
+
+/** The events of one connection, until the terminal one. @throws {UnavailableError} when the stream ends or breaks first. */
+async function* readInvocationEvents(
+  messages: AsyncIterator<{ id: string | undefined; data: string }>,
+  signal: AbortSignal,
+  after: number,
+): AsyncGenerator<{ id: number; event: MachineInvocationEvent }> {
+  let position = after;
+  // Bounded by the stream: each pass consumes one event, and the stream ends or breaks.
+  for (;;) {
+    let next: IteratorResult<{ id: string | undefined; data: string }>;
+    try {
+      next = await messages.next();
+    } catch (err) {
+      if (signal.aborted || err instanceof RangeError) throw err;
+      throw new UnavailableError(`the invocation stream broke: ${(err as Error).message}`, { cause: err });
+    }
+    if (next.done) break;
+    let event: MachineInvocationEvent;
+    try {
+      event = JSON.parse(next.value.data) as MachineInvocationEvent;
+    } catch (err) {
+      throw new InternalError("the invocation stream sent an event that is not JSON", { cause: err });
+    }
+    const id = next.value.id !== undefined && /^\d+$/.test(next.value.id) ? Number(next.value.id) : position + 1;
+    position = id;
+    yield { id, event };
+    if (TERMINAL_INVOCATION_STATUSES.has(event.status)) return;
+  }
+  throw new UnavailableError("the invocation stream ended before the invocation finished");
 }
 
 /** Registered agents. */

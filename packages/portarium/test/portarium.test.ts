@@ -245,8 +245,13 @@ describe.each(transports)("Portarium over $name", ({ fetch: baseFetch }) => {
     expect(inv.status).toBe("accepted");
     const events = [];
     for await (const e of portarium.machines.streamInvocation(m.machineId, inv.invocationId)) events.push(e.status);
-    expect(events).toEqual(["accepted", "running", "completed"]);
+    expect(events).toEqual(["accepted", "running", "running", "running", "completed"]);
     expect((await portarium.machines.getInvocation(m.machineId, inv.invocationId)).status).toBe("completed");
+    const next = await portarium.machines.invoke(m.machineId, { action: "test" });
+    expect(await portarium.machines.waitForInvocation(m.machineId, next.invocationId)).toMatchObject({
+      invocationId: next.invocationId,
+      status: "completed",
+    });
     await portarium.machines.deregister(m.machineId);
     await expect(portarium.machines.get(m.machineId)).rejects.toBeInstanceOf(NotFoundError);
     await expect(portarium.machines.deregister(m.machineId)).rejects.toBeInstanceOf(NotFoundError);

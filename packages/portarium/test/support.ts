@@ -10,7 +10,10 @@ export interface TestServer {
   baseUrl: string;
 }
 
-/** Starts baton-server (Portarium only) on a free port; responses are schema-checked by the server. */
+/**
+ * Starts baton-server (Portarium only) on a free port; responses are schema-checked by the
+ * server, machine invocations take 100 ms unless `settings` say otherwise.
+ */
 export async function startPortarium(settings: Record<string, string> = {}): Promise<TestServer> {
   const server = await startServer({
     listen: ["127.0.0.1:0"],
@@ -19,6 +22,8 @@ export async function startPortarium(settings: Record<string, string> = {}): Pro
       "portarium.serviceAccounts": ACCOUNTS,
       "portarium.jwtSecret": "test-secret",
       "portarium.validateResponses": "true",
+      // Machine invocations run through their states in a tenth of a second.
+      "portarium.invocationDurationMs": "100",
       ...settings,
     },
   });

@@ -8,7 +8,12 @@ import { HttpProblem, problems, readJsonBody, send } from "./http.js";
 import { IdempotencyCache } from "./idempotency.js";
 import { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./jwt.js";
 import { OpenApiRouter } from "./openapi.js";
-import { type PortariumRequest, type PortariumResponse, PortariumService } from "./service.js";
+import {
+  DEFAULT_INVOCATION_DURATION_MS,
+  type PortariumRequest,
+  type PortariumResponse,
+  PortariumService,
+} from "./service.js";
 import { MemoryPortariumStore, type PortariumStore } from "./store.js";
 
 /** A service account allowed to exchange credentials for tokens. */
@@ -63,6 +68,8 @@ export function parseServiceAccounts(text: string | undefined): ServiceAccount[]
 export interface PortariumSettings {
   /** Lifetime of issued tokens, in seconds. */
   tokenTtlSeconds: number;
+  /** How long a machine invocation runs from acceptance to completion, in ms (0: at once). */
+  invocationDurationMs: number;
   /** How long an `Idempotency-Key` is remembered, in ms. */
   idempotencyTtlMs: number;
   /** How many `Idempotency-Key`s are remembered at most (the oldest are forgotten first). */
@@ -72,6 +79,7 @@ export interface PortariumSettings {
 /** Defaults of {@link PortariumSettings}. */
 export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
   tokenTtlSeconds: 3600,
+  invocationDurationMs: DEFAULT_INVOCATION_DURATION_MS,
   idempotencyTtlMs: 24 * 60 * 60 * 1000,
   idempotencyMaxEntries: 10_000,
 };
@@ -79,8 +87,8 @@ export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
 /**
  * Reads the module's numeric settings, each `portarium.<name>` or its default.
  *
- * @throws {Error} when a value is not a number in range: `idempotencyMaxEntries` must be
- *   a positive integer, the others positive.
+ * @throws {Error} when a value is not a number in range: `invocationDurationMs` must be
+ *   0 or more, `idempotencyMaxEntries` a positive integer, the others positive.
  */
 export function portariumSettings(settings: ReadonlyMap<string, string>): PortariumSettings {
   const read = (key: keyof PortariumSettings, ok: (n: number) => boolean, want: string): number => {
@@ -92,6 +100,7 @@ export function portariumSettings(settings: ReadonlyMap<string, string>): Portar
   };
   return {
     tokenTtlSeconds: read("tokenTtlSeconds", (n) => n > 0, "a positive number"),
+    invocationDurationMs: read("invocationDurationMs", (n) => n >= 0, "a number of ms, 0 or more"),
     idempotencyTtlMs: read("idempotencyTtlMs", (n) => n > 0, "a positive number of ms"),
     idempotencyMaxEntries: read("idempotencyMaxEntries", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer"),
   };
@@ -109,6 +118,8 @@ interface IdempotentResult {
  * - `portarium.serviceAccounts`: `ID:SECRET:WS[,WS]` per line; every workspace named exists.
  * - `portarium.jwtSecret`: HS256 secret (default: random per process).
  * - `portarium.tokenTtlSeconds`: lifetime of issued tokens (default 3600).
+ * - `portarium.invocationDurationMs`: how long a machine invocation runs, from `accepted`
+ *   through `running` to `completed` (default 1000).
  * - `portarium.idempotencyTtlMs` (default 24 h) and `portarium.idempotencyMaxEntries`
  *   (default 10000): how long, and how many, `Idempotency-Key`s are remembered.
  * - `portarium.validateResponses`: `true` checks every response against the document and
@@ -129,6 +140,10 @@ interface IdempotentResult {
  * `Idempotent-Replayed: true`), the same key with another body is a 422. A key is
  * remembered for `idempotencyTtlMs` from its first use (then it may be used again, with any
  * body), and at most `idempotencyMaxEntries` keys are (the oldest are forgotten first).
+ *
+ * Streams: `streamMachineInvocation` sends the invocation's history, then live events, as
+ * server-sent events whose `id` is the event's 1-based position, and ends after the
+ * terminal event. A `Last-Event-ID` header resumes after that event.
  */
 export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): PortariumModule => {
   const settings = ctx.options.settings;
@@ -138,7 +153,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
   const ttl = numbers.tokenTtlSeconds;
   const validateResponses = settings.get("portarium.validateResponses") === "true";
   const store = new MemoryPortariumStore();
-  const service = new PortariumService(store);
+  const service = new PortariumService(store, { invocationDurationMs: numbers.invocationDurationMs });
   const router = new OpenApiRouter();
   const idempotency = new IdempotencyCache<IdempotentResult>({
     ttlMs: numbers.idempotencyTtlMs,
@@ -233,19 +248,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     const preq: PortariumRequest = { operationId: op.operationId, claims, path: pathParams, query, body, origin };
 
     if (op.operationId === "streamMachineInvocation") {
-      const events = service.invocationEvents(
-        pathParams.workspaceId ?? "",
-        pathParams.machineId ?? "",
-        pathParams.invocationId ?? "",
-      );
-      (res as { writeHead(s: number, h: Record<string, string>): void }).writeHead(200, {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        "x-request-id": requestId,
-      });
-      for (const [i, e] of events.entries())
-        (res as { write(s: string): boolean }).write(`id: ${i + 1}\nevent: progress\ndata: ${JSON.stringify(e)}\n\n`);
-      res.end();
+      streamInvocation(req, res, pathParams, requestId);
       return;
     }
 
@@ -287,6 +290,67 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     return reply(res, op.operationId, response.status, response.body, requestId);
   }
 
+  /** Serves `streamMachineInvocation` as server-sent events until the terminal event or the client leaves. */
+  function streamInvocation(
+    req: AnyRequest,
+    res: AnyResponse,
+    pathParams: Record<string, string>,
+    requestId: string,
+  ): void {
+    const given = req.headers["last-event-id"];
+    const lastEventId = (Array.isArray(given) ? given[0] : given)?.trim();
+    if (lastEventId !== undefined && !/^\d{1,9}$/.test(lastEventId)) {
+      throw problems.invalid("invalid Last-Event-ID", {
+        "header.Last-Event-ID": ["must be the id of an event this stream sent"],
+      });
+    }
+    const out = res as AnyResponse & {
+      writeHead(s: number, h: Record<string, string>): void;
+      write(s: string): boolean;
+      flushHeaders(): void;
+    };
+    let started = false;
+    let ended = false;
+    const sink = {
+      event(id: number, e: unknown) {
+        if (ended) return;
+        if (!started) begin();
+        out.write(`id: ${id}\nevent: progress\ndata: ${JSON.stringify(e)}\n\n`);
+      },
+      end() {
+        if (ended) return;
+        ended = true;
+        if (!started) begin();
+        res.end();
+      },
+    };
+    const begin = () => {
+      started = true;
+      out.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "x-request-id": requestId,
+      });
+      // A subscriber with nothing to catch up on still learns at once that it is subscribed.
+      out.flushHeaders();
+    };
+    // Throws 404 before anything is written; the history is written synchronously.
+    const unsubscribe = service.subscribeInvocation(
+      pathParams.workspaceId ?? "",
+      pathParams.machineId ?? "",
+      pathParams.invocationId ?? "",
+      Number(lastEventId ?? 0),
+      sink,
+    );
+    if (!started) begin();
+    if (ended) return;
+    // A client that goes away (or a dropped connection) stops the subscription; nothing else holds it.
+    res.once("close", () => {
+      ended = true;
+      unsubscribe();
+    });
+  }
+
   function reply(
     res: AnyResponse,
     operationId: string,
@@ -319,6 +383,9 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     router,
     idempotency,
     signToken,
+    close() {
+      service.close();
+    },
     async handleHttp(req, res) {
       const url = new URL(req.url ?? "/", "http://localhost");
       if (!url.pathname.startsWith("/v1/")) return false;

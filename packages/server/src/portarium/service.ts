@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import { connect } from "node:net";
 import { type components, evidenceEntryHash } from "@baton/portarium/schema";
 import { HttpProblem, problems } from "./http.js";
+import { InvocationRunner, type InvocationSink } from "./invocations.js";
 import type { PortariumClaims } from "./jwt.js";
 import type {
   ApprovalRecord,
   EvidenceRecord,
+  InvocationRecord,
   MachineRecord,
   PortariumStore,
   RunRecord,
@@ -38,6 +40,15 @@ export interface PortariumResponse {
   /** JSON body; undefined for 204. */
   body?: unknown;
 }
+
+/** Options of a {@link PortariumService}. */
+export interface PortariumServiceOptions {
+  /** How long a machine invocation takes from acceptance to completion, in ms. Default 1000. */
+  invocationDurationMs?: number;
+}
+
+/** Default of {@link PortariumServiceOptions.invocationDurationMs}. */
+export const DEFAULT_INVOCATION_DURATION_MS = 1000;
 
 const TERMINAL_RUN: ReadonlySet<S["RunStatus"]> = new Set(["Succeeded", "Failed", "Cancelled"]);
 const now = () => new Date().toISOString();
@@ -79,13 +90,45 @@ export function decodeCursor(list: string, cursor: string | undefined): number |
  * - Interventions: `pause` (Running/WaitingForApproval to Paused), `resume` (back), `freeze`
  *   (controlState frozen), `handoff` (operator-owned), `emergency-disable` (Cancelled); every
  *   kind leaves evidence. Any intervention or cancel on a finished run is a 409.
+ *
+ * Machine invocations run over time (see {@link InvocationRunner}): `accepted`, `running`
+ * with rising `progressRatio`, then `completed` after `invocationDurationMs`, or `failed`
+ * when their machine is deregistered first. Each start and finish leaves evidence.
+ * Invocations stay readable after their machine is deregistered.
  */
 export class PortariumService {
+  /** Runs machine invocations over time and feeds their streams. */
+  readonly invocations: InvocationRunner;
   readonly #store: PortariumStore;
   readonly #lastHash = new Map<string, string>();
 
-  constructor(store: PortariumStore) {
+  /** @throws {RangeError} when `invocationDurationMs` is negative or not a number. */
+  constructor(store: PortariumStore, options: PortariumServiceOptions = {}) {
     this.#store = store;
+    this.invocations = new InvocationRunner(store, {
+      durationMs: options.invocationDurationMs ?? DEFAULT_INVOCATION_DURATION_MS,
+      onFinished: (ws, inv) => {
+        const r = inv.response;
+        this.#evidence(
+          ws,
+          r.invocationId,
+          "Action",
+          `machine invocation ${r.invocationId} ${r.status}${r.error ? `: ${r.error}` : ""}`,
+          {
+            actor: { kind: "Machine", machineId: inv.machineId },
+            links: {
+              ...(inv.request.runId ? { runId: inv.request.runId } : {}),
+              ...(inv.request.planId ? { planId: inv.request.planId } : {}),
+            },
+          },
+        );
+      },
+    });
+  }
+
+  /** Stops running invocations' timers and ends their streams. */
+  close(): void {
+    this.invocations.close();
   }
 
   /** Creates a workspace (idempotent), as service accounts name them. */
@@ -295,6 +338,7 @@ export class PortariumService {
         const m = this.#must(st.machines, ws, req.path.machineId, "machine");
         st.machines.delete(ws, m.machineId);
         this.#evidence(ws, m.machineId, "System", `machine ${m.hostname} deregistered`, { actor: userActor(user) });
+        this.invocations.failMachine(ws, m.machineId, `machine ${m.hostname} was deregistered`);
         return { status: 204 };
       }
       case "testMachineConnection": {
@@ -311,13 +355,8 @@ export class PortariumService {
       }
       case "createMachineInvocation":
         return this.#invoke(req, ws, b as S["MachineInvocationRequestV1"]);
-      case "getMachineInvocation": {
-        this.#must(st.machines, ws, req.path.machineId, "machine");
-        const inv = st.invocations.get(ws, req.path.invocationId ?? "");
-        if (!inv || inv.machineId !== req.path.machineId)
-          throw problems.notFound(`invocation ${req.path.invocationId}`);
-        return ok(inv.response);
-      }
+      case "getMachineInvocation":
+        return ok(this.#invocation(ws, req.path.machineId ?? "", req.path.invocationId ?? "").response);
 
       case "listAgents":
         return this.#page(req, "agents", st.agents, ws);
@@ -348,16 +387,32 @@ export class PortariumService {
     }
   }
 
-  /** The invocation store's view for the SSE stream. */
-  invocationEvents(
+  /**
+   * Subscribes a stream to an invocation's progress events after the first `afterId` (see
+   * {@link InvocationRunner.subscribe}). Returns the unsubscribe function.
+   *
+   * @throws {HttpProblem} 404 when the invocation does not exist on that machine.
+   */
+  subscribeInvocation(
     workspaceId: string,
     machineId: string,
     invocationId: string,
-  ): S["MachineInvocationProgressEventV1"][] {
-    this.#must(this.#store.machines, workspaceId, machineId, "machine");
-    const inv = this.#store.invocations.get(workspaceId, invocationId);
-    if (!inv || inv.machineId !== machineId) throw problems.notFound(`invocation ${invocationId}`);
-    return inv.events;
+    afterId: number,
+    sink: InvocationSink,
+  ): () => void {
+    this.#invocation(workspaceId, machineId, invocationId);
+    return this.invocations.subscribe(workspaceId, invocationId, afterId, sink);
+  }
+
+  /** An invocation of a machine (which may since have been deregistered). */
+  #invocation(ws: string, machineId: string, invocationId: string): InvocationRecord {
+    const inv = this.#store.invocations.get(ws, invocationId);
+    if (!inv || inv.machineId !== machineId) {
+      // Say which is missing: a machine that never existed, or an invocation it never ran.
+      if (!inv && !this.#store.machines.get(ws, machineId)) throw problems.notFound(`machine ${machineId}`);
+      throw problems.notFound(`invocation ${invocationId}`);
+    }
+    return inv;
   }
 
   #invoke(req: PortariumRequest, ws: string, b: S["MachineInvocationRequestV1"]): PortariumResponse {
@@ -378,30 +433,12 @@ export class PortariumService {
     }
     if (m.status === "Offline") throw problems.conflict(`machine ${m.machineId} is offline`);
     const statusUrl = `${req.origin}/v1/workspaces/${encodeURIComponent(ws)}/machines/${encodeURIComponent(m.machineId)}/invocations/${encodeURIComponent(b.invocationId)}`;
-    // The reference machine runs the action at once: accepted, running, completed.
-    const events: S["MachineInvocationProgressEventV1"][] = [
-      { schemaVersion: 1, invocationId: b.invocationId, status: "accepted", progressRatio: 0 },
-      { schemaVersion: 1, invocationId: b.invocationId, status: "running", progressRatio: 0.5, step: b.action },
-      { schemaVersion: 1, invocationId: b.invocationId, status: "completed", progressRatio: 1 },
-    ];
-    const artifact = `${statusUrl}/artifacts/output.json`;
-    this.#store.invocations.insert(ws, b.invocationId, {
-      machineId: m.machineId,
-      request: b,
-      response: {
-        schemaVersion: 1,
-        invocationId: b.invocationId,
-        status: "completed",
-        statusUrl,
-        outputArtifactUris: [artifact],
-      },
-      events,
-    });
+    const record = this.invocations.start(ws, m.machineId, b, statusUrl);
     this.#evidence(ws, b.invocationId, "Action", `machine ${m.hostname} invoked: ${b.action}`, {
       actor: { kind: "Machine", machineId: m.machineId },
       links: { ...(b.runId ? { runId: b.runId } : {}), ...(b.planId ? { planId: b.planId } : {}) },
     });
-    return { status: 202, body: { schemaVersion: 1, invocationId: b.invocationId, status: "accepted", statusUrl } };
+    return { status: 202, body: record.response };
   }
 
   #decide(ws: string, approvalId: string, b: S["DecideApprovalRequest"], user: string): ApprovalRecord {

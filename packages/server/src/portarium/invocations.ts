@@ -1,0 +1,237 @@
+import type { components } from "@baton/portarium/schema";
+import type { InvocationRecord, PortariumStore } from "./store.js";
+
+type S = components["schemas"];
+/** One progress event of a machine invocation. */
+export type InvocationEvent = S["MachineInvocationProgressEventV1"];
+/** The statuses of a machine invocation. */
+export type InvocationStatus = S["MachineInvocationStatus"];
+
+/** The statuses after which an invocation changes no more. */
+export const TERMINAL_INVOCATION: ReadonlySet<InvocationStatus> = new Set(["completed", "failed"]);
+
+/** One step of an invocation's plan: what happens, and when, as a fraction of its duration. */
+export interface InvocationStep {
+  /** When the step happens: 0 at creation, 1 at the end of the duration. */
+  at: number;
+  /** The status the invocation has from this step on. */
+  status: InvocationStatus;
+  /** How far along the invocation is. */
+  progressRatio: number;
+  /** What the machine is doing. */
+  step: string;
+}
+
+/**
+ * How the reference machine runs an action: accepted at once, then running through three
+ * steps (prepare, the action itself, collecting the output) evenly spread over the
+ * invocation's duration, and completed at its end.
+ */
+export function invocationPlan(action: string): InvocationStep[] {
+  return [
+    { at: 0, status: "accepted", progressRatio: 0, step: "queued" },
+    { at: 0.25, status: "running", progressRatio: 0.25, step: "prepare" },
+    { at: 0.5, status: "running", progressRatio: 0.5, step: action },
+    { at: 0.75, status: "running", progressRatio: 0.75, step: "collect-output" },
+    { at: 1, status: "completed", progressRatio: 1, step: "done" },
+  ];
+}
+
+/** Where a stream subscriber receives an invocation's events. */
+export interface InvocationSink {
+  /** One event; `id` is its 1-based position in the invocation's history (the SSE event id). */
+  event(id: number, event: InvocationEvent): void;
+  /** The invocation reached a terminal status (after its last event), or the runner closed. */
+  end(): void;
+}
+
+/** Options of an {@link InvocationRunner}. */
+export interface InvocationRunnerOptions {
+  /** From acceptance to completion, in ms. */
+  durationMs: number;
+  /** Called once an invocation reaches a terminal status (the service records evidence). */
+  onFinished?: (workspaceId: string, record: InvocationRecord) => void;
+  /** A monotonic clock in ms (default `performance.now`); tests inject their own. */
+  now?: () => number;
+}
+
+interface Active {
+  workspaceId: string;
+  machineId: string;
+  invocationId: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const slot = (workspaceId: string, invocationId: string) => `${workspaceId}\u0000${invocationId}`;
+
+/**
+ * Runs machine invocations over time: each one follows {@link invocationPlan} across
+ * `durationMs`, its history and current state kept in the store, and every event is pushed
+ * to the streams subscribed to it. One timer per running invocation (none per subscriber),
+ * unref'd so it never keeps the process alive, and all of them cleared by {@link close}.
+ */
+export class InvocationRunner {
+  readonly #store: PortariumStore;
+  readonly #durationMs: number;
+  readonly #onFinished: InvocationRunnerOptions["onFinished"];
+  readonly #now: () => number;
+  readonly #active = new Map<string, Active>();
+  readonly #subscribers = new Map<string, Set<InvocationSink>>();
+  #closed = false;
+
+  /** @throws {RangeError} when `durationMs` is negative or not a number. */
+  constructor(store: PortariumStore, options: InvocationRunnerOptions) {
+    if (!(options.durationMs >= 0) || !Number.isFinite(options.durationMs)) {
+      throw new RangeError(`durationMs must be a non-negative number, got ${options.durationMs}`);
+    }
+    this.#store = store;
+    this.#durationMs = options.durationMs;
+    this.#onFinished = options.onFinished;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** How many invocations are still running (each holds one timer). */
+  get running(): number {
+    return this.#active.size;
+  }
+
+  /** How many stream subscriptions are open. */
+  get subscriptions(): number {
+    let n = 0;
+    for (const set of this.#subscribers.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * Stores a new invocation in its first (`accepted`) state and starts running it.
+   *
+   * @throws {Error} when the runner is closed or the invocation id exists in the workspace.
+   */
+  start(
+    workspaceId: string,
+    machineId: string,
+    request: S["MachineInvocationRequestV1"],
+    statusUrl: string,
+  ): InvocationRecord {
+    if (this.#closed) throw new Error("the invocation runner is closed");
+    const plan = invocationPlan(request.action);
+    const first = plan[0] as InvocationStep;
+    const record: InvocationRecord = {
+      machineId,
+      request,
+      response: { schemaVersion: 1, invocationId: request.invocationId, status: first.status, statusUrl },
+      events: [toEvent(request.invocationId, first)],
+    };
+    this.#store.invocations.insert(workspaceId, request.invocationId, record);
+    const active: Active = { workspaceId, machineId, invocationId: request.invocationId, timer: undefined };
+    this.#active.set(slot(workspaceId, request.invocationId), active);
+    this.#schedule(active, plan, 1, this.#now());
+    return record;
+  }
+
+  /**
+   * Fails every running invocation of a machine (it was deregistered or went away): each gets
+   * a `failed` event with `diagnostics` and `error` set to `reason`. Returns how many failed.
+   */
+  failMachine(workspaceId: string, machineId: string, reason: string): number {
+    let failed = 0;
+    for (const [key, active] of [...this.#active]) {
+      if (active.workspaceId !== workspaceId || active.machineId !== machineId) continue;
+      clearTimeout(active.timer);
+      this.#active.delete(key);
+      this.#append(workspaceId, active.invocationId, {
+        schemaVersion: 1,
+        invocationId: active.invocationId,
+        status: "failed",
+        diagnostics: reason,
+      });
+      failed++;
+    }
+    return failed;
+  }
+
+  /**
+   * Subscribes to an invocation's events after the first `afterId`: the history the
+   * subscriber missed is delivered at once, then live events as they happen; `sink.end` is
+   * called after the terminal event (at once when the invocation already finished).
+   * Returns the unsubscribe function (idempotent); call it when the client goes away.
+   *
+   * @throws {Error} when the invocation does not exist.
+   */
+  subscribe(workspaceId: string, invocationId: string, afterId: number, sink: InvocationSink): () => void {
+    const record = this.#store.invocations.get(workspaceId, invocationId);
+    if (!record) throw new Error(`no invocation ${invocationId}`);
+    for (const [i, event] of record.events.entries()) if (i >= afterId) sink.event(i + 1, event);
+    if (TERMINAL_INVOCATION.has(record.response.status) || this.#closed) {
+      sink.end();
+      return () => {};
+    }
+    const key = slot(workspaceId, invocationId);
+    const set = this.#subscribers.get(key) ?? new Set();
+    this.#subscribers.set(key, set);
+    set.add(sink);
+    return () => {
+      set.delete(sink);
+      if (set.size === 0 && this.#subscribers.get(key) === set) this.#subscribers.delete(key);
+    };
+  }
+
+  /** Stops every timer and ends every open subscription; running invocations stay as they are. */
+  close(): void {
+    this.#closed = true;
+    for (const active of this.#active.values()) clearTimeout(active.timer);
+    this.#active.clear();
+    const sets = [...this.#subscribers.values()];
+    this.#subscribers.clear();
+    for (const set of sets) for (const sink of set) sink.end();
+  }
+
+  #schedule(active: Active, plan: InvocationStep[], next: number, startedAt: number): void {
+    const step = plan[next];
+    if (!step) return;
+    // Each step is due at its share of the duration from the start, however late the last fired.
+    const delay = Math.max(0, startedAt + step.at * this.#durationMs - this.#now());
+    active.timer = setTimeout(() => {
+      active.timer = undefined;
+      const key = slot(active.workspaceId, active.invocationId);
+      if (this.#active.get(key) !== active) return;
+      if (TERMINAL_INVOCATION.has(step.status)) this.#active.delete(key);
+      this.#append(active.workspaceId, active.invocationId, toEvent(active.invocationId, step));
+      this.#schedule(active, plan, next + 1, startedAt);
+    }, delay);
+    active.timer.unref();
+  }
+
+  #append(workspaceId: string, invocationId: string, event: InvocationEvent): void {
+    const record = this.#store.invocations.get(workspaceId, invocationId);
+    if (!record) return;
+    const terminal = TERMINAL_INVOCATION.has(event.status);
+    const response: S["MachineInvocationResponseV1"] = { ...record.response, status: event.status };
+    if (event.status === "completed" && response.statusUrl) {
+      response.outputArtifactUris = [`${response.statusUrl}/artifacts/output.json`];
+    }
+    if (event.status === "failed" && event.diagnostics) response.error = event.diagnostics;
+    const next: InvocationRecord = { ...record, response, events: [...record.events, event] };
+    this.#store.invocations.update(workspaceId, invocationId, next);
+    const key = slot(workspaceId, invocationId);
+    const set = this.#subscribers.get(key);
+    if (set) {
+      for (const sink of [...set]) sink.event(next.events.length, event);
+      if (terminal) {
+        this.#subscribers.delete(key);
+        for (const sink of set) sink.end();
+      }
+    }
+    if (terminal) this.#onFinished?.(workspaceId, next);
+  }
+}
+
+function toEvent(invocationId: string, step: InvocationStep): InvocationEvent {
+  return {
+    schemaVersion: 1,
+    invocationId,
+    status: step.status,
+    progressRatio: step.progressRatio,
+    step: step.step,
+  };
+}
