@@ -1,6 +1,7 @@
 // The Portarium seed's usage (its Python client guide), in TypeScript with @baton/portarium:
 // authenticate with a service account, start a workflow run, get it, page through runs,
-// and the async variant (several calls in flight at once).
+// the async variant (several calls in flight at once), and a machine invocation followed to
+// completion.
 import { createPortariumClient } from "@baton/portarium";
 
 const env = (name: string): string => {
@@ -63,3 +64,17 @@ console.log(`iterated ${count} runs across every page`);
 const cancelled = await portarium.runs.cancel(run.runId);
 console.log(`cancelled ${cancelled.runId}: ${cancelled.status}`);
 if (count !== 4 || cancelled.status !== "Cancelled") throw new Error("unexpected result");
+
+// Machines (the seed's `machines/` API): register one, invoke an action on it, follow the
+// invocation's progress as it runs (server-sent events), then wait for its final state.
+const machine = await portarium.machines.register({ hostname: "build-01", osImage: "ubuntu-24.04" });
+const invocation = await portarium.machines.invoke(machine.machineId, { action: "invoice.export" });
+console.log(`invocation ${invocation.invocationId}: ${invocation.status}`);
+for await (const e of portarium.machines.streamInvocation(machine.machineId, invocation.invocationId)) {
+  console.log(`  ${e.status} ${Math.round((e.progressRatio ?? 0) * 100)}% ${e.step ?? ""}`);
+}
+const finished = await portarium.machines.waitForInvocation(machine.machineId, invocation.invocationId, {
+  timeoutMs: 30_000,
+});
+console.log(`invocation ${finished.status}: ${finished.outputArtifactUris?.join(", ")}`);
+if (finished.status !== "completed") throw new Error(`invocation ${finished.status}: ${finished.error}`);
