@@ -20,7 +20,12 @@ Options:
   --service-account ID:SECRET:WORKSPACE[,WORKSPACE...]
                         Portarium client credentials allowed to get tokens (repeatable)
   --jwt-secret S        Portarium HS256 signing secret (default: random per process)
-  --set KEY=VALUE       a module setting (repeatable)
+  --max-message-bytes N largest gRPC/Connect request message accepted (default 4194304);
+                        larger ones fail with RESOURCE_EXHAUSTED
+  --set KEY=VALUE       a module setting (repeatable), e.g.
+                        baaaht.agentHeartbeatTimeoutMs, baaaht.streamHeartbeatMs,
+                        portarium.tokenTtlSeconds, portarium.invocationDurationMs,
+                        portarium.idempotencyTtlMs, portarium.idempotencyMaxEntries
   --config FILE         JSON file with any of the options above (flags win)
   --quiet               log nothing but errors
   --help                show this text
@@ -40,6 +45,7 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
       "container-runtime": { type: "string" },
       "service-account": { type: "string", multiple: true },
       "jwt-secret": { type: "string" },
+      "max-message-bytes": { type: "string" },
       config: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -76,6 +82,13 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
   }
   const jwtSecret = pick(values["jwt-secret"], "jwtSecret");
   if (jwtSecret !== undefined) settings["portarium.jwtSecret"] = jwtSecret;
+  const maxBytesRaw = pick<string | number>(values["max-message-bytes"], "maxMessageBytes");
+  let maxReceiveMessageBytes: number | undefined;
+  if (maxBytesRaw !== undefined) {
+    maxReceiveMessageBytes = Number(maxBytesRaw);
+    if (!/^\d+$/.test(String(maxBytesRaw)) || maxReceiveMessageBytes < 1 || maxReceiveMessageBytes > 0xffffffff)
+      throw new Error(`--max-message-bytes wants an integer from 1 to 4294967295, got ${maxBytesRaw}`);
+  }
   const listen = values.listen ?? (file.listen as string[] | undefined);
   const token = pick(values.token, "token");
   return {
@@ -91,6 +104,7 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
         }
       : {}),
     settings,
+    ...(maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes } : {}),
     ...(values.help ? { help: true } : {}),
     ...(values.quiet ? { quiet: true } : {}),
   };

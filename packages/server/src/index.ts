@@ -58,4 +58,4 @@ export {
 export { OpenApiRouter } from "./portarium/openapi.js";
 export { decodeCursor, encodeCursor, PortariumService } from "./portarium/service.js";
 export { MemoryPortariumStore, type PortariumStore, type Table } from "./portarium/store.js";
-export { type BatonServer, type ServerOptions, startServer } from "./server.js";
+export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";

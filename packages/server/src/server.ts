@@ -20,7 +20,16 @@ export interface ServerOptions {
   modules?: ModuleFactory[];
   /** Where the server logs. Default: nowhere. */
   logger?: Logger;
+  /**
+   * The largest request message accepted, in bytes. A larger one fails with
+   * RESOURCE_EXHAUSTED before it is buffered whole, as gRPC servers do. Default 4 MiB
+   * (gRPC's default).
+   */
+  maxReceiveMessageBytes?: number;
 }
+
+/** gRPC's default limit on a received message: 4 MiB. */
+export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** A running reference server. */
 export interface BatonServer {
@@ -41,9 +50,12 @@ const unauthenticatedServices = new Set(["grpc.health.v1.Health"]);
  * Starts the reference server: every module's gRPC, gRPC-Web and Connect services plus
  * REST, on every listen address, HTTP/1.1 and HTTP/2 on each.
  *
- * @throws {Error} when an address cannot be listened on.
+ * @throws {Error} when an address cannot be listened on, or an option is invalid.
  */
 export async function startServer(options: ServerOptions = {}): Promise<BatonServer> {
+  const readMaxBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+  if (!Number.isSafeInteger(readMaxBytes) || readMaxBytes < 1 || readMaxBytes > 0xffffffff)
+    throw new Error(`maxReceiveMessageBytes must be an integer from 1 to 4294967295, got ${readMaxBytes}`);
   const logger = options.logger ?? silentLogger;
   const settings = new Map(Object.entries(options.settings ?? {}));
   const ctx = { logger, options: { token: options.token, settings } };
@@ -59,6 +71,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
       for (const m of modules) m.routes?.(router);
     },
     interceptors,
+    readMaxBytes,
     fallback: (req, res) => {
       void (async () => {
         for (const m of rest) if (await m.handleHttp?.(req as AnyRequest, res as AnyResponse)) return;
