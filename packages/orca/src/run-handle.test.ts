@@ -1,6 +1,10 @@
-import { InvalidArgumentError } from "@baton/core";
+import { InvalidArgumentError, UnavailableError } from "@baton/core";
+import { create } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { buildEnvelope, PROTOCOL_VERSION } from "./run-handle.js";
+import { BudgetView } from "./budget.js";
+import { EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "./gen/orca/v1/orca_v1_pb.js";
+import { buildEnvelope, PROTOCOL_VERSION, RunHandle } from "./run-handle.js";
 
 describe("buildEnvelope", () => {
   it("fills id, ts_ms, protocol_version, kind and JSON payload", () => {
@@ -41,5 +45,34 @@ describe("buildEnvelope", () => {
     expect(() => buildEnvelope({ payload: () => 1 })).toThrow(InvalidArgumentError);
     expect(() => buildEnvelope({ timeoutMs: -1 })).toThrow(InvalidArgumentError);
     expect(() => buildEnvelope({ usage: { tokens: 1.5 } })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe("RunHandle.events", () => {
+  it("resumes after the last id and drops ids it already delivered, even if the server repeats them", async () => {
+    const opened: bigint[] = [];
+    // First connection: ids 1-3, then a drop. Second: starts one too early (3-5), as a
+    // server with an inclusive cursor would.
+    const connections = [
+      { ids: [1, 2, 3], drop: true },
+      { ids: [3, 4, 5], drop: false },
+    ];
+    const raw = {
+      streamEvents(req: { startEventId: bigint }) {
+        opened.push(req.startEventId);
+        const c = connections.shift();
+        return (async function* (): AsyncGenerator<StreamEventsResponse> {
+          for (const id of c?.ids ?? []) {
+            yield { $typeName: "orca.v1.StreamEventsResponse", event: create(EnvelopeSchema, { id: String(id) }) };
+          }
+          if (c?.drop) throw new UnavailableError("connection dropped");
+        })();
+      },
+    } as unknown as Client<typeof Orchestrator>;
+    const run = new RunHandle(raw, "r1", new BudgetView());
+    const ids: number[] = [];
+    for await (const ev of run.events({ max: 5, maxReconnects: 3 })) ids.push(ev.id);
+    expect(ids).toEqual([1, 2, 3, 4, 5]);
+    expect(opened).toEqual([1n, 4n]);
   });
 });

@@ -206,8 +206,9 @@ export class RunHandle {
           { signal: sig, headers: { ...headers, ...(follow ? {} : { "orca-follow": "false" }) } },
         );
       },
+      // Ids are per-run sequence numbers and the cursor is exclusive, so a resumed stream
+      // starts after the last event seen; the loop below still drops any id at or below it.
       cursorAfter: (r) => Number(r.event?.id) + 1,
-      keyOf: (r) => r.event?.id ?? "",
       ...(signal ? { signal } : {}),
       ...(maxReconnects === undefined ? {} : { maxReconnects }),
     });
@@ -217,8 +218,11 @@ export class RunHandle {
       async *[Symbol.asyncIterator]() {
         if (max === 0) return;
         try {
+          let lastId = Number.NEGATIVE_INFINITY;
           for await (const r of stream) {
             const ev = toRunEvent(runId, r.event);
+            if (ev.id <= lastId) continue;
+            lastId = ev.id;
             budget.applyEvent(ev.kind, ev.payload);
             delivered++;
             yield ev;
