@@ -76,5 +76,7 @@ for await (const e of portarium.machines.streamInvocation(machine.machineId, inv
 const finished = await portarium.machines.waitForInvocation(machine.machineId, invocation.invocationId, {
   timeoutMs: 30_000,
 });
-console.log(`invocation ${finished.status}: ${finished.outputArtifactUris?.join(", ")}`);
+console.log(
+  `invocation ${finished.status}${finished.outputArtifactUris ? `: ${finished.outputArtifactUris.join(", ")}` : ""}`,
+);
 if (finished.status !== "completed") throw new Error(`invocation ${finished.status}: ${finished.error}`);

@@ -629,8 +629,8 @@ export class MachinesResource {
   }
   /**
    * Waits until an invocation finishes, following its progress stream (resumed if the
-   * connection drops), and answers its final state: `completed` with its
-   * `outputArtifactUris`, or `failed` with its `error`. `timeoutMs` (default: the client's)
+   * connection drops), and answers its final state: `completed` (with
+   * `outputArtifactUris` when the machine produced any), or `failed` with its `error`. `timeoutMs` (default: the client's)
    * bounds the whole wait.
    *
    * @throws {NotFoundError} when the machine or invocation does not exist.

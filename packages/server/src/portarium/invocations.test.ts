@@ -69,10 +69,8 @@ describe("InvocationRunner", () => {
     expect(finished).not.toHaveBeenCalled();
     vi.advanceTimersByTime(1);
     const done = store.invocations.get("ws", "inv-1");
-    expect(done?.response).toMatchObject({
-      status: "completed",
-      outputArtifactUris: ["http://x/inv-1/artifacts/output.json"],
-    });
+    expect(done?.response.status).toBe("completed");
+    expect(done?.response.outputArtifactUris).toBeUndefined();
     expect(done?.events.map((e) => e.progressRatio)).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(finished).toHaveBeenCalledTimes(1);
     expect(r.running).toBe(0);

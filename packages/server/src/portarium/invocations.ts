@@ -207,9 +207,8 @@ export class InvocationRunner {
     if (!record) return;
     const terminal = TERMINAL_INVOCATION.has(event.status);
     const response: S["MachineInvocationResponseV1"] = { ...record.response, status: event.status };
-    if (event.status === "completed" && response.statusUrl) {
-      response.outputArtifactUris = [`${response.statusUrl}/artifacts/output.json`];
-    }
+    // The reference machine produces no artifact it could serve, so it claims no
+    // outputArtifactUris rather than URIs that would answer 404.
     if (event.status === "failed" && event.diagnostics) response.error = event.diagnostics;
     const next: InvocationRecord = { ...record, response, events: [...record.events, event] };
     this.#store.invocations.update(workspaceId, invocationId, next);
