@@ -286,3 +286,52 @@ describe("closing the server", () => {
     expect(await rest).toBeInstanceOf(UnavailableError);
   });
 });
+
+describe("keep-alive", () => {
+  it("comments a quiet stream every portarium.sseKeepAliveMs, and the client skips the comments", async () => {
+    const srv = await startPortarium({ "portarium.invocationDurationMs": "600000", "portarium.sseKeepAliveMs": "40" });
+    const c = createPortariumClient({
+      baseUrl: srv.baseUrl,
+      clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
+      workspaceId: "ws-a",
+    });
+    try {
+      const m = await c.machines.register({ hostname: "quiet-01" });
+      const inv = await c.machines.invoke(m.machineId, { action: "wait" });
+      const statuses: string[] = [];
+      const following = (async () => {
+        const events = c.machines.streamInvocation(m.machineId, inv.invocationId, { timeoutMs: 10_000 });
+        for await (const e of events) statuses.push(e.status);
+      })();
+      // The bytes of a second subscription: the history, then comments while nothing happens.
+      const r = await c.rest.GET(
+        "/v1/workspaces/{workspaceId}/machines/{machineId}/invocations/{invocationId}/stream",
+        {
+          params: { path: { workspaceId: "ws-a", machineId: m.machineId, invocationId: inv.invocationId } },
+          parseAs: "stream",
+          signal: AbortSignal.timeout(5000),
+        },
+      );
+      const reader = (r.data as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      while ((text.match(/^: keep-alive$/gm)?.length ?? 0) < 2) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended: ${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+      await reader.cancel();
+      expect(text).toMatch(/^id: 1\nevent: progress\ndata: \{.*"status":"accepted"/);
+      // The invocation ends when its machine goes; the client saw events only.
+      await c.machines.deregister(m.machineId);
+      await following;
+      expect(statuses).toEqual(["accepted", "failed"]);
+    } finally {
+      await srv.server.close();
+    }
+  });
+
+  it("refuses a keep-alive interval that is not positive", async () => {
+    await expect(startPortarium({ "portarium.sseKeepAliveMs": "0" })).rejects.toThrow(/sseKeepAliveMs/);
+  });
+});

@@ -25,7 +25,8 @@ Options:
   --set KEY=VALUE       a module setting (repeatable), e.g.
                         baaaht.agentHeartbeatTimeoutMs, baaaht.streamHeartbeatMs,
                         portarium.tokenTtlSeconds, portarium.invocationDurationMs,
-                        portarium.idempotencyTtlMs, portarium.idempotencyMaxEntries
+                        portarium.idempotencyTtlMs, portarium.idempotencyMaxEntries,
+                        portarium.sseKeepAliveMs
   --config FILE         JSON file with any of the options above (flags win)
   --quiet               log nothing but errors
   --help                show this text

@@ -74,6 +74,8 @@ export interface PortariumSettings {
   idempotencyTtlMs: number;
   /** How many `Idempotency-Key`s are remembered at most (the oldest are forgotten first). */
   idempotencyMaxEntries: number;
+  /** How often an open event stream gets a `: keep-alive` comment, in ms, so proxies keep it open. */
+  sseKeepAliveMs: number;
 }
 
 /** Defaults of {@link PortariumSettings}. */
@@ -82,6 +84,7 @@ export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
   invocationDurationMs: DEFAULT_INVOCATION_DURATION_MS,
   idempotencyTtlMs: 24 * 60 * 60 * 1000,
   idempotencyMaxEntries: 10_000,
+  sseKeepAliveMs: 15_000,
 };
 
 /**
@@ -103,6 +106,7 @@ export function portariumSettings(settings: ReadonlyMap<string, string>): Portar
     invocationDurationMs: read("invocationDurationMs", (n) => n >= 0, "a number of ms, 0 or more"),
     idempotencyTtlMs: read("idempotencyTtlMs", (n) => n > 0, "a positive number of ms"),
     idempotencyMaxEntries: read("idempotencyMaxEntries", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer"),
+    sseKeepAliveMs: read("sseKeepAliveMs", (n) => n > 0, "a positive number of ms"),
   };
 }
 
@@ -122,6 +126,8 @@ interface IdempotentResult {
  *   through `running` to `completed` (default 1000).
  * - `portarium.idempotencyTtlMs` (default 24 h) and `portarium.idempotencyMaxEntries`
  *   (default 10000): how long, and how many, `Idempotency-Key`s are remembered.
+ * - `portarium.sseKeepAliveMs`: how often an open event stream gets a `: keep-alive`
+ *   comment, so idle proxies do not cut it (default 15000).
  * - `portarium.validateResponses`: `true` checks every response against the document and
  *   answers 500 instead of a nonconforming response (tests turn it on).
  *
@@ -311,6 +317,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     };
     let started = false;
     let ended = false;
+    let keepAlive: NodeJS.Timeout | undefined;
     const sink = {
       event(id: number, e: unknown) {
         if (ended) return;
@@ -320,6 +327,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
       end() {
         if (ended) return;
         ended = true;
+        clearInterval(keepAlive);
         if (!started) begin();
         res.end();
       },
@@ -333,6 +341,10 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
       });
       // A subscriber with nothing to catch up on still learns at once that it is subscribed.
       out.flushHeaders();
+      // A comment now and then keeps proxies from cutting a quiet stream; clients skip it.
+      if (ended) return;
+      keepAlive = setInterval(() => out.write(": keep-alive\n\n"), numbers.sseKeepAliveMs);
+      keepAlive.unref();
     };
     // Throws 404 before anything is written; the history is written synchronously.
     const unsubscribe = service.subscribeInvocation(
@@ -347,6 +359,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     // A client that goes away (or a dropped connection) stops the subscription; nothing else holds it.
     res.once("close", () => {
       ended = true;
+      clearInterval(keepAlive);
       unsubscribe();
     });
   }
