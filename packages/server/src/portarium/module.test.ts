@@ -15,6 +15,7 @@ describe("portariumSettings", () => {
         ["portarium.invocationDurationMs", "0"],
         ["portarium.idempotencyTtlMs", "250.5"],
         ["portarium.idempotencyMaxEntries", "7"],
+        ["portarium.sseKeepAliveMs", "500"],
       ]),
     );
     expect(s).toEqual({
@@ -22,6 +23,7 @@ describe("portariumSettings", () => {
       invocationDurationMs: 0,
       idempotencyTtlMs: 250.5,
       idempotencyMaxEntries: 7,
+      sseKeepAliveMs: 500,
     });
   });
 
@@ -33,6 +35,7 @@ describe("portariumSettings", () => {
     ["portarium.idempotencyMaxEntries", "2.5"],
     ["portarium.idempotencyMaxEntries", "0"],
     ["portarium.tokenTtlSeconds", "Infinity"],
+    ["portarium.sseKeepAliveMs", "-5"],
   ])("refuses %s=%j", (key, value) => {
     expect(() => portariumSettings(new Map([[key, value]]))).toThrow(key);
   });
