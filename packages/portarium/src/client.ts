@@ -151,15 +151,33 @@ function workspaceOf(ctx: Ctx, opts: PortariumCallOptions | undefined): string {
   return ws;
 }
 
+/**
+ * The deadline of some work: the caller's signal bounded by `timeoutMs` (or the client's
+ * default), and the {@link DeadlineExceededError} to throw when the deadline, not the
+ * caller, stopped it.
+ */
+function deadlineOf(
+  ctx: Ctx,
+  opts: { timeoutMs?: number; signal?: AbortSignal } | undefined,
+): { signal: AbortSignal | undefined; exceeded(cause: unknown): DeadlineExceededError | undefined } {
+  const timeoutMs = opts?.timeoutMs ?? ctx.timeoutMs;
+  const timeout = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
+  const signals = [opts?.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+  return {
+    signal: signals.length <= 1 ? signals[0] : AbortSignal.any(signals),
+    exceeded: (cause) =>
+      timeout?.aborted && !opts?.signal?.aborted
+        ? new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, { cause })
+        : undefined,
+  };
+}
+
 async function call<T>(
   ctx: Ctx,
   opts: PortariumCallOptions | undefined,
   send: (init: Init) => Promise<RestResult<T>>,
 ): Promise<T> {
-  const timeoutMs = opts?.timeoutMs ?? ctx.timeoutMs;
-  const timeout = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
-  const signals = [opts?.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-  const signal = signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
+  const { signal, exceeded } = deadlineOf(ctx, opts);
   const headers: Record<string, string> = { ...opts?.headers };
   if (opts?.idempotencyKey !== undefined) headers["idempotency-key"] = opts.idempotencyKey;
   try {
@@ -168,10 +186,7 @@ async function call<T>(
     throw problemToError(r.response.status, r.error, r.response.headers);
   } catch (err) {
     if (err instanceof BatonError) throw err;
-    if (timeout?.aborted && !opts?.signal?.aborted) {
-      throw new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, { cause: err });
-    }
-    throw toBatonError(err);
+    throw exceeded(err) ?? toBatonError(err);
   }
 }
 
@@ -603,10 +618,7 @@ export class MachinesResource {
   ): AsyncGenerator<MachineInvocationEvent, void, undefined> {
     const ctx = this.#ctx;
     const workspaceId = workspaceOf(ctx, options);
-    const timeoutMs = options.timeoutMs ?? ctx.timeoutMs;
-    const timeout = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
+    const { signal, exceeded } = deadlineOf(ctx, options);
     const where = { workspaceId, machineId, invocationId };
     const events = resumableStream<{ id: number; event: MachineInvocationEvent }, number>({
       open: (after, sig) => openInvocationStream(ctx, where, after, sig, options.headers),
@@ -621,17 +633,14 @@ export class MachinesResource {
         if (TERMINAL_INVOCATION_STATUSES.has(event.status)) return;
       }
     } catch (err) {
-      if (timeout?.aborted && !options.signal?.aborted) {
-        throw new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, { cause: err });
-      }
-      throw toBatonError(err);
+      throw exceeded(err) ?? toBatonError(err);
     }
   }
   /**
    * Waits until an invocation finishes, following its progress stream (resumed if the
    * connection drops), and answers its final state: `completed` (with
-   * `outputArtifactUris` when the machine produced any), or `failed` with its `error`. `timeoutMs` (default: the client's)
-   * bounds the whole wait.
+   * `outputArtifactUris` when the machine produced any), or `failed` with its `error`. `timeoutMs` (default:
+   * the client's) bounds the whole wait.
    *
    * @throws {NotFoundError} when the machine or invocation does not exist.
    * @throws {DeadlineExceededError} when `timeoutMs` passes first.
@@ -647,22 +656,17 @@ export class MachinesResource {
     invocationId: string,
     options: InvocationStreamOptions = {},
   ): Promise<MachineInvocation> {
-    const { timeoutMs: given, signal: callerSignal, ...rest } = options;
-    const timeoutMs = given ?? this.#ctx.timeoutMs;
-    const deadline = timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signals = [callerSignal, deadline].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
-    const opts: InvocationStreamOptions = { ...rest, ...(signal ? { signal } : {}) };
+    // One deadline for the stream and the final read. Both still get `timeoutMs` (the same
+    // bound), so neither falls back to the client's default, which may be shorter.
+    const { signal, exceeded } = deadlineOf(this.#ctx, options);
+    const opts: InvocationStreamOptions = { ...options, ...(signal ? { signal } : {}) };
     try {
       for await (const _ of this.streamInvocation(machineId, invocationId, opts)) {
         // The stream ends after the terminal event; the final state carries its outputs.
       }
       return await this.getInvocation(machineId, invocationId, opts);
     } catch (err) {
-      if (deadline?.aborted && !callerSignal?.aborted) {
-        throw new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, { cause: err });
-      }
-      throw err;
+      throw exceeded(err) ?? err;
     }
   }
 }

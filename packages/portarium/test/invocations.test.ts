@@ -287,6 +287,26 @@ describe("closing the server", () => {
   });
 });
 
+describe("waitForInvocation deadlines", () => {
+  it("waits as long as its own timeoutMs, even past a shorter client default", async () => {
+    const srv = await startPortarium({ "portarium.invocationDurationMs": "1500" });
+    const c = createPortariumClient({
+      baseUrl: srv.baseUrl,
+      clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
+      workspaceId: "ws-a",
+      timeoutMs: 1000,
+    });
+    try {
+      const m = await c.machines.register({ hostname: "long-01" });
+      const inv = await c.machines.invoke(m.machineId, { action: "render" });
+      const done = await c.machines.waitForInvocation(m.machineId, inv.invocationId, { timeoutMs: 20_000 });
+      expect(done.status).toBe("completed");
+    } finally {
+      await srv.server.close();
+    }
+  });
+});
+
 describe("keep-alive", () => {
   it("comments a quiet stream every portarium.sseKeepAliveMs, and the client skips the comments", async () => {
     const srv = await startPortarium({ "portarium.invocationDurationMs": "600000", "portarium.sseKeepAliveMs": "40" });
