@@ -28,7 +28,8 @@ const scriptsDir = join(repo, "scripts");
 
 interface BufTarget {
   module: string;
-  pkg: string;
+  /** The module's own output directory (buf's `-o`); buf.gen.yaml writes to `.` under it. */
+  out: string;
 }
 interface OpenapiTarget {
   spec: string;
@@ -110,7 +111,7 @@ function write(path: string, text: string): void {
 /** The proto file standing in for buf target `i`, relative to the fixture root. */
 const protoOf = (t: BufTarget, i: number) => `${t.module}/fx/m${i}/v1/m${i}.proto`;
 /** What protoc-gen-es makes of it. */
-const protoOutOf = (t: BufTarget, i: number) => `${t.pkg}/src/gen/fx/m${i}/v1/m${i}_pb.ts`;
+const protoOutOf = (t: BufTarget, i: number) => `${t.out}/fx/m${i}/v1/m${i}_pb.ts`;
 
 let targets: Targets;
 let base: string;
@@ -217,6 +218,12 @@ async function expectDrift(dir: string, expected: string[], inputsEdited = false
 }
 
 describe.concurrent("check-generated.mjs", () => {
+  test("generated directories are disjoint, so one target's regeneration never empties another's", () => {
+    const dirs = targets.generatedDirs;
+    expect(new Set(dirs).size).toBe(dirs.length);
+    for (const a of dirs) for (const b of dirs) if (a !== b) expect(a.startsWith(`${b}/`), `${a} in ${b}`).toBe(false);
+  });
+
   test("a clean tree passes and is left exactly as it was", async () => {
     const dir = fixture();
     const r = await runScript(dir, "scripts/check-generated.mjs");

@@ -1,10 +1,12 @@
 // Every generated output of the repo: one entry per buf module or OpenAPI document.
-// scripts/generate.mjs produces them and scripts/check-generated.mjs checks them.
+// scripts/generate.mjs produces them and scripts/check-generated.mjs checks them. All of it
+// lands in @baton/wire (packages/wire/src/gen/<system>), which clients and server share.
 
-/** buf modules: proto/<module> generates into packages/<pkg>/src/gen. */
+/** buf modules: proto/<module> generates into `out` (buf.gen.yaml's `out: .` under `-o out`). */
 export const bufTargets = [
-  { module: "proto/orca", pkg: "packages/orca" },
-  { module: "proto/baaaht", pkg: "packages/baaaht" },
+  { module: "proto/orca", out: "packages/wire/src/gen/orca" },
+  { module: "proto/baaaht", out: "packages/wire/src/gen/baaaht" },
+  { module: "proto/google-rpc", out: "packages/wire/src/gen/google-rpc" },
 ];
 
 /**
@@ -14,13 +16,13 @@ export const bufTargets = [
 export const openapiTargets = [
   {
     spec: "openapi/portarium-control-plane.v1.yaml",
-    out: "packages/portarium/src/gen/portarium-control-plane.v1.ts",
-    document: "packages/portarium/src/gen/openapi-document.ts",
+    out: "packages/wire/src/gen/portarium/portarium-control-plane.v1.ts",
+    document: "packages/wire/src/gen/portarium/openapi-document.ts",
   },
 ];
 
 /** Every directory of generated code, and only generated code: the drift check empties them. */
 export const generatedDirs = [
-  ...bufTargets.map((t) => `${t.pkg}/src/gen`),
-  ...openapiTargets.map((t) => t.out.replace(/\/[^/]+$/, "")),
+  ...bufTargets.map((t) => t.out),
+  ...new Set(openapiTargets.map((t) => t.out.replace(/\/[^/]+$/, ""))),
 ];

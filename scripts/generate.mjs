@@ -20,8 +20,8 @@ for (const d of generatedDirs) {
 }
 
 for (const t of bufTargets) {
-  run(bin("buf"), ["generate", t.module, "--template", "buf.gen.yaml", "-o", t.pkg], { cwd: root, env });
-  console.log(`generated ${t.pkg}/src/gen from ${t.module}`);
+  run(bin("buf"), ["generate", t.module, "--template", "buf.gen.yaml", "-o", t.out], { cwd: root, env });
+  console.log(`generated ${t.out} from ${t.module}`);
 }
 for (const t of openapiTargets) {
   run(bin("openapi-typescript"), [t.spec, "-o", t.out, "--root-types", "--alphabetize", "--empty-objects-unknown"], {

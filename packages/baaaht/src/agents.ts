@@ -1,7 +1,4 @@
 import { type CallOptions, callOrThrow, connectCallOptions, InvalidArgumentError } from "@baton/core";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
-import { DuplexStream } from "./duplex.js";
 import {
   type Agent,
   type AgentCapabilitiesSchema,
@@ -26,7 +23,10 @@ import {
   TaskState,
   type TaskStatusUpdate,
   TaskType,
-} from "./gen/agent/v1/agent_pb.js";
+} from "@baton/wire/baaaht";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import { DuplexStream } from "./duplex.js";
 import { PushQueue } from "./push-queue.js";
 import type { StreamSettings } from "./shared.js";
 

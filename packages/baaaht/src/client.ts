@@ -6,19 +6,19 @@ import {
   connectCallOptions,
   resolveConnection,
 } from "@baton/core";
+import {
+  AgentService,
+  GatewayService,
+  type HealthCheckResponse,
+  OrchestratorService,
+  type StatusResponse,
+} from "@baton/wire/baaaht";
+import { Health } from "@baton/wire/baaaht/grpc-health";
 import { type Client, createClient } from "@connectrpc/connect";
 import { Agents } from "./agents.js";
 import { Containers } from "./containers.js";
 import { Events } from "./events.js";
 import { Gateway } from "./gateway.js";
-import { AgentService } from "./gen/agent/v1/agent_pb.js";
-import { GatewayService } from "./gen/gateway/v1/gateway_pb.js";
-import { Health } from "./gen/grpc/health/v1/health_pb.js";
-import {
-  type HealthCheckResponse,
-  OrchestratorService,
-  type StatusResponse,
-} from "./gen/orchestrator/v1/orchestrator_pb.js";
 import { HealthApi } from "./health.js";
 import { Sessions } from "./sessions.js";
 import type { StreamSettings } from "./shared.js";

@@ -1,13 +1,13 @@
 import { type CallOptions, callOrThrow, connectCallOptions, InvalidArgumentError } from "@baton/core";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
-import type { Status } from "./gen/common/v1/common_pb.js";
+import type { Status } from "@baton/wire/baaaht";
 import {
   type Container,
   type ContainerConfigSchema,
   ContainerState,
   type OrchestratorService,
-} from "./gen/orchestrator/v1/orchestrator_pb.js";
+} from "@baton/wire/baaaht";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
 import { msToNs } from "./shared.js";
 
 type Orchestrator = Client<typeof OrchestratorService>;

@@ -1,7 +1,7 @@
+import type { Priority } from "@baton/wire/baaaht";
+import { type Event, EventType, type OrchestratorService } from "@baton/wire/baaaht";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
-import type { Priority } from "./gen/common/v1/common_pb.js";
-import { type Event, EventType, type OrchestratorService } from "./gen/orchestrator/v1/orchestrator_pb.js";
 import { resumableByTime, type StreamSettings, type TimeInput, toTimestamp } from "./shared.js";
 
 /** What `events.subscribe()` takes: the wire EventFilter, with friendlier types and a signal. */

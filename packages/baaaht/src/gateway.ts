@@ -1,8 +1,4 @@
 import { type CallOptions, callOrThrow, connectCallOptions, InvalidArgumentError, streamOrThrow } from "@baton/core";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
-import type { Client } from "@connectrpc/connect";
-import { DuplexStream } from "./duplex.js";
 import {
   type GatewayEvent,
   GatewayEventType,
@@ -17,7 +13,11 @@ import {
   type StreamChatRequestSchema,
   type StreamChatResponse,
   type StreamStatus,
-} from "./gen/gateway/v1/gateway_pb.js";
+} from "@baton/wire/baaaht";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import type { Client } from "@connectrpc/connect";
+import { DuplexStream } from "./duplex.js";
 import { resumableByTime, type StreamSettings, type TimeInput, toTimestamp } from "./shared.js";
 
 type GatewayClient = Client<typeof GatewayService>;

@@ -1,6 +1,6 @@
 import { type CallOptions, callOrThrow, connectCallOptions, streamOrThrow } from "@baton/core";
+import { HealthCheckResponse_ServingStatus, type Health as HealthService } from "@baton/wire/baaaht/grpc-health";
 import type { Client } from "@connectrpc/connect";
-import { HealthCheckResponse_ServingStatus, type Health as HealthService } from "./gen/grpc/health/v1/health_pb.js";
 
 /** A `grpc.health.v1` serving status by name. */
 export type ServingStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";

@@ -1,8 +1,5 @@
 import { type CallOptions, callOrThrow, connectCallOptions, InvalidArgumentError } from "@baton/core";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
-import { DuplexStream } from "./duplex.js";
-import type { Status } from "./gen/common/v1/common_pb.js";
+import type { Status } from "@baton/wire/baaaht";
 import {
   type Event,
   type Message,
@@ -18,7 +15,10 @@ import {
   type StreamMessageRequest,
   type StreamMessageRequestSchema,
   type StreamMessageResponse,
-} from "./gen/orchestrator/v1/orchestrator_pb.js";
+} from "@baton/wire/baaaht";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import { DuplexStream } from "./duplex.js";
 import type { StreamSettings } from "./shared.js";
 
 type Orchestrator = Client<typeof OrchestratorService>;

@@ -1,14 +1,9 @@
 /**
  * The generated baaaht wire types and service descriptors: `common.v1`, `orchestrator.v1`,
  * `agent.v1` and `gateway.v1` at the top level; `grpc.health.v1`, `llm.v1` and `tool.v1`
- * as namespaces (their names clash with the others, e.g. `HealthCheckResponse`).
+ * as namespaces (their names clash with the others, e.g. `HealthCheckResponse`). The same
+ * module as `@baton/wire/baaaht`.
  *
  * @packageDocumentation
  */
-export * from "./gen/agent/v1/agent_pb.js";
-export * from "./gen/common/v1/common_pb.js";
-export * from "./gen/gateway/v1/gateway_pb.js";
-export * as grpcHealth from "./gen/grpc/health/v1/health_pb.js";
-export * as llm from "./gen/llm/v1/llm_pb.js";
-export * from "./gen/orchestrator/v1/orchestrator_pb.js";
-export * as tool from "./gen/tool/v1/tool_pb.js";
+export * from "@baton/wire/baaaht";

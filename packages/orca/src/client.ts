@@ -7,10 +7,10 @@ import {
   idempotencyKey,
   resolveConnection,
 } from "@baton/core";
+import { Orchestrator } from "@baton/wire/orca";
 import { type Client, createClient, createContextValues } from "@connectrpc/connect";
 import { BudgetView } from "./budget.js";
 import { mapOrcaError } from "./errors.js";
-import { Orchestrator } from "./gen/orca/v1/orca_v1_pb.js";
 import { buildEnvelope, RunHandle, type TaskInput, toUint64 } from "./run-handle.js";
 
 /** The address `OrcaClient` dials when none is given (the seed's `localhost:50051`). */

@@ -1,9 +1,9 @@
 import { InvalidArgumentError, UnavailableError } from "@baton/core";
+import { EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { BudgetView } from "./budget.js";
-import { EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "./gen/orca/v1/orca_v1_pb.js";
 import { buildEnvelope, PROTOCOL_VERSION, RunHandle } from "./run-handle.js";
 
 describe("buildEnvelope", () => {

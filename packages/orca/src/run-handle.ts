@@ -11,16 +11,11 @@ import {
   resumableStream,
   toBatonError,
 } from "@baton/core";
+import { type Envelope, EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createContextValues } from "@connectrpc/connect";
 import type { BudgetView } from "./budget.js";
 import { mapOrcaError } from "./errors.js";
-import {
-  type Envelope,
-  EnvelopeSchema,
-  type Orchestrator,
-  type StreamEventsResponse,
-} from "./gen/orca/v1/orca_v1_pb.js";
 
 /** The envelope protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;

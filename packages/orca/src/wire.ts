@@ -1,7 +1,7 @@
 /**
  * The generated ORCA wire types and service descriptor (`orca.v1`), for use with
- * `@connectrpc/connect` directly or on a server.
+ * `@connectrpc/connect` directly or on a server. The same module as `@baton/wire/orca`.
  *
  * @packageDocumentation
  */
-export * from "./gen/orca/v1/orca_v1_pb.js";
+export * from "@baton/wire/orca";

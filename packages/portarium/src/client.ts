@@ -14,6 +14,8 @@ import {
   toBatonError,
   UnavailableError,
 } from "@baton/core";
+import type { components, paths } from "@baton/wire/portarium";
+import { type EvidenceChainProblem, verifyEvidenceChain } from "@baton/wire/portarium";
 import createClient, { type Client, type Middleware } from "openapi-fetch";
 import {
   type ClientCredentials,
@@ -24,8 +26,6 @@ import {
   type TokenSource,
 } from "./auth.js";
 import { problemToError } from "./errors.js";
-import { type EvidenceChainProblem, verifyEvidenceChain } from "./evidence-chain.js";
-import type { components, paths } from "./gen/portarium-control-plane.v1.js";
 import { parseServerSentEvents } from "./sse.js";
 import { createTransport } from "./transport.js";
 

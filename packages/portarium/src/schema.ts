@@ -1,9 +1,8 @@
 /**
  * `@baton/portarium/schema`: the Portarium OpenAPI document as data, its generated types,
- * and the evidence hash-chain rules. Servers validate against exactly this document.
+ * and the evidence hash-chain rules. Servers validate against exactly this document. The
+ * same module as `@baton/wire/portarium`.
  *
  * @packageDocumentation
  */
-export { canonicalJson, type EvidenceChainProblem, evidenceEntryHash, verifyEvidenceChain } from "./evidence-chain.js";
-export { openapiDocument } from "./gen/openapi-document.js";
-export type { components, operations, paths } from "./gen/portarium-control-plane.v1.js";
+export * from "@baton/wire/portarium";

@@ -24,7 +24,7 @@ import {
   TaskState,
   TaskType,
   type UnregisterRequest,
-} from "@baton/baaaht/wire";
+} from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";

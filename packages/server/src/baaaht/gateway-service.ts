@@ -27,7 +27,7 @@ import {
   type StreamStatus,
   StreamStatusSchema,
   type SubscribeToEventsRequest,
-} from "@baton/baaaht/wire";
+} from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";

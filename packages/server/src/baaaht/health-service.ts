@@ -1,4 +1,4 @@
-import { grpcHealth } from "@baton/baaaht/wire";
+import { grpcHealth } from "@baton/wire/baaaht";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { SeqLog } from "./log.js";
 import { notFound } from "./state.js";

@@ -1,4 +1,4 @@
-import { AgentService, EventType, GatewayService, grpcHealth, OrchestratorService } from "@baton/baaaht/wire";
+import { AgentService, EventType, GatewayService, grpcHealth, OrchestratorService } from "@baton/wire/baaaht";
 import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
 import { AgentRules } from "./agent-service.js";
 import { GatewayRules } from "./gateway-service.js";

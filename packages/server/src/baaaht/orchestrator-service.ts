@@ -28,7 +28,7 @@ import {
   type StreamMessageResponse,
   type SubscribeEventsRequest,
   type UpdateSessionRequest,
-} from "@baton/baaaht/wire";
+} from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";

@@ -1,4 +1,4 @@
-import { EventFilterSchema, EventSchema, EventType, Priority, TaskType } from "@baton/baaaht/wire";
+import { EventFilterSchema, EventSchema, EventType, Priority, TaskType } from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";

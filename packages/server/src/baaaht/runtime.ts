@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import type { ContainerConfig } from "@baton/baaaht/wire";
+import type { ContainerConfig } from "@baton/wire/baaaht";
 
 /** How a container ended. */
 export interface ContainerExit {

@@ -10,7 +10,7 @@ import {
   MessageType,
   Priority,
   type StreamMessageResponse,
-} from "@baton/baaaht/wire";
+} from "@baton/wire/baaaht";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";

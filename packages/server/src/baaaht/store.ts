@@ -8,7 +8,7 @@ import type {
   Session,
   Task,
   TaskInput,
-} from "@baton/baaaht/wire";
+} from "@baton/wire/baaaht";
 
 /** A session and the rules' bookkeeping around it. */
 export interface SessionRecord {

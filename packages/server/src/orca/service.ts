@@ -11,7 +11,7 @@ import {
   StreamEventsResponseSchema,
   type SubmitTaskRequest,
   SubmitTaskResponseSchema,
-} from "@baton/orca/wire";
+} from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { KeyedMutex } from "../keyed-mutex.js";

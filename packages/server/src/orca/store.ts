@@ -1,4 +1,4 @@
-import type { Envelope } from "@baton/orca/wire";
+import type { Envelope } from "@baton/wire/orca";
 
 /** A run's limits and spending; 0 in a limit means unlimited. */
 export interface RunBudget {

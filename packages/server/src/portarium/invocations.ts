@@ -1,4 +1,4 @@
-import type { components } from "@baton/portarium/schema";
+import type { components } from "@baton/wire/portarium";
 import type { InvocationRecord, PortariumStore } from "./store.js";
 
 type S = components["schemas"];

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { TLSSocket } from "node:tls";
-import { canonicalJson } from "@baton/portarium/schema";
+import { canonicalJson } from "@baton/wire/portarium";
 import { safeEqual } from "../auth.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import type { AnyRequest, AnyResponse, ModuleContext, ModuleFactory, ServiceModule } from "../module.js";

@@ -1,4 +1,4 @@
-import { openapiDocument } from "@baton/portarium/schema";
+import { openapiDocument } from "@baton/wire/portarium";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 
@@ -64,7 +64,7 @@ function lookup(pointer: string): unknown {
 
 /**
  * Routes and validates requests and responses against the Portarium OpenAPI document
- * (the generated `openapiDocument` of `@baton/portarium/schema`, never a file read at
+ * (the generated `openapiDocument` of `@baton/wire/portarium`, never a file read at
  * runtime). Validation uses ajv's JSON Schema 2020-12 dialect, which OpenAPI 3.1 uses.
  */
 export class OpenApiRouter {

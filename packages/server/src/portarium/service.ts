@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { connect } from "node:net";
-import { type components, evidenceEntryHash } from "@baton/portarium/schema";
+import { type components, evidenceEntryHash } from "@baton/wire/portarium";
 import { HttpProblem, problems } from "./http.js";
 import { InvocationRunner, type InvocationSink } from "./invocations.js";
 import type { PortariumClaims } from "./jwt.js";

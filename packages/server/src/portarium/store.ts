@@ -1,4 +1,4 @@
-import type { components } from "@baton/portarium/schema";
+import type { components } from "@baton/wire/portarium";
 
 type S = components["schemas"];
 /** A workspace as stored. */

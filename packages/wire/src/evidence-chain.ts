@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { components } from "./gen/portarium-control-plane.v1.js";
+import type { components } from "./gen/portarium/portarium-control-plane.v1.js";
 
 type EvidenceEntry = components["schemas"]["EvidenceEntryV1"];
 
