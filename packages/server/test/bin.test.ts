@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UnauthenticatedError } from "@baton/core";
-import { OrcaClient } from "@baton/orca";
+import { Connection, callOrThrow, UnauthenticatedError } from "@baton/core";
+import { Orchestrator } from "@baton/wire/orca";
+import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const bin = join(import.meta.dirname, "../dist/bin.js");
@@ -48,13 +49,18 @@ describe("baton-server", () => {
     ]);
     expect(addresses[0]).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(addresses[1]).toBe(`unix://${sock}`);
+    // The generated ORCA client over a core connection: the server's tests use no client package.
     for (const address of addresses) {
-      const orca = new OrcaClient({ address, token: "tkn" });
-      await expect(orca.runs.start({ workflowId: "bin" })).resolves.toMatchObject({ runId: "bin" });
-      orca.close();
-      const anon = new OrcaClient({ address });
-      await expect(anon.runs.start({ workflowId: "bin" })).rejects.toBeInstanceOf(UnauthenticatedError);
-      anon.close();
+      const authed = new Connection({ address, token: "tkn" });
+      const orca = createClient(Orchestrator, authed.transport);
+      await expect(callOrThrow(() => orca.startRun({ workflowId: "bin" }))).resolves.toMatchObject({ runId: "bin" });
+      authed.close();
+      const anonymous = new Connection({ address });
+      const anon = createClient(Orchestrator, anonymous.transport);
+      await expect(callOrThrow(() => anon.startRun({ workflowId: "bin" }))).rejects.toBeInstanceOf(
+        UnauthenticatedError,
+      );
+      anonymous.close();
     }
     const code = exited(child);
     child.kill("SIGTERM");

@@ -1,10 +1,10 @@
-import { PushQueue } from "@baton/baaaht";
 import { ConnectError } from "@connectrpc/connect";
+import { BoundedQueue } from "../bounded-queue.js";
 
 /** What a bidi handler gets once the first request arrived. */
 export interface BidiContext<Res> {
   /** Responses to send; bounded, so followers wait for a slow client. */
-  readonly out: PushQueue<Res>;
+  readonly out: BoundedQueue<Res>;
   /** Aborted when the call ends (client cancel, server finish or failure). */
   readonly signal: AbortSignal;
   /** Runs background work for the call; its failure fails the call. */
@@ -41,7 +41,7 @@ export async function* serveBidi<Req, Res>(
   const ac = new AbortController();
   const onCallAbort = () => ac.abort();
   callSignal.addEventListener("abort", onCallAbort, { once: true });
-  const out = new PushQueue<Res>({ capacity: 1024 });
+  const out = new BoundedQueue<Res>(1024);
   const fail = (err: unknown) => {
     if (!ac.signal.aborted) out.close(err instanceof ConnectError ? err : ConnectError.from(err));
   };
