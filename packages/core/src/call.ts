@@ -1,36 +1,120 @@
-import type { CallOptions as ConnectCallOptions, ContextValues } from "@connectrpc/connect";
-import { Connection, type ConnectionOptions } from "./connection.js";
+import { type CallOptions as ConnectCallOptions, type ContextValues, createContextValues } from "@connectrpc/connect";
+import { Connection, type ConnectionOptions, idleTimeoutKey } from "./connection.js";
 import { type BatonError, toBatonError } from "./errors.js";
 
 /** Options every Baton call takes. */
 export interface CallOptions {
   /** Cancels the call; the call then throws `CanceledError`. */
   signal?: AbortSignal;
-  /** Deadline of this call in ms, overriding the client default. */
+  /** Deadline of this unary call in ms, overriding the client default; 0: none. */
   timeoutMs?: number;
   /** Extra request headers for this call. */
   headers?: Record<string, string>;
 }
 
+/** Options of a streaming call. */
+export interface StreamCallOptions {
+  /** Cancels the stream; iterating it then throws `CanceledError`. */
+  signal?: AbortSignal;
+  /**
+   * How long the stream may go without a message before it fails with
+   * `DeadlineExceededError`, in ms, overriding the client's `idleTimeoutMs`; 0: no limit.
+   */
+  idleTimeoutMs?: number;
+  /** Extra request headers for this stream. */
+  headers?: Record<string, string>;
+}
+
 /**
- * Options of a Baton client: either everything a {@link Connection} needs, or an
- * existing connection to share (the client then does not close it).
+ * Options of every Baton client: the {@link ConnectionOptions} (each optional: the client
+ * fills in its default address), or `connection`, a connection to share with other
+ * clients (the client then does not close it, and the connection options are not used).
  */
-export type ClientOptions = ConnectionOptions | { connection: Connection };
+export interface ClientOptions extends Partial<ConnectionOptions> {
+  /** A connection to share; the client does not close it. */
+  connection?: Connection;
+}
+
+/** Where a client finds its server when the options name no address. */
+export interface ClientDefaults {
+  /** The documented default address, e.g. `127.0.0.1:50051`. */
+  address: string;
+  /** The environment variable that overrides the default address, e.g. `GRPC_ADDR`. */
+  env?: string;
+  /** Turns the environment variable's value into an address (e.g. a socket path into `unix://`). */
+  fromEnv?: (value: string) => string;
+  /** Connection defaults of this kind of client, e.g. `{ httpVersion: "1.1" }` for REST. */
+  connection?: { httpVersion?: "1.1" | "2" };
+}
+
+/**
+ * The address a client dials: `options.address`, else the environment variable, else the
+ * documented default.
+ */
+export function clientAddress(
+  options: { address?: string | undefined },
+  defaults: ClientDefaults,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  if (options.address) return options.address;
+  const fromEnv = defaults.env === undefined ? undefined : env[defaults.env];
+  if (fromEnv) return defaults.fromEnv ? defaults.fromEnv(fromEnv) : fromEnv;
+  return defaults.address;
+}
 
 /** Resolves client options to a connection, and whether the client owns (and closes) it. */
-export function resolveConnection(options: ClientOptions): { connection: Connection; owned: boolean } {
-  if ("connection" in options) return { connection: options.connection, owned: false };
-  return { connection: new Connection(options), owned: true };
+export function resolveConnection(
+  options: ClientOptions,
+  defaults: ClientDefaults = { address: "127.0.0.1:50051" },
+): { connection: Connection; owned: boolean } {
+  const { connection, ...rest } = options;
+  if (connection) return { connection, owned: false };
+  return {
+    connection: new Connection({ ...rest, address: clientAddress(rest, defaults) }, defaults.connection ?? {}),
+    owned: true,
+  };
+}
+
+/**
+ * The base of every Baton client: it owns (or shares) one {@link Connection}, and closes
+ * it with {@link BatonClient.close} or `await using`.
+ */
+export abstract class BatonClient {
+  /** The connection calls go through. */
+  readonly connection: Connection;
+  readonly #owned: boolean;
+
+  /** @throws {InvalidArgumentError} on an unusable address or option combination. */
+  protected constructor(options: ClientOptions, defaults: ClientDefaults) {
+    const resolved = resolveConnection(options, defaults);
+    this.connection = resolved.connection;
+    this.#owned = resolved.owned;
+  }
+
+  /** Closes the connection if this client made it (a shared one stays open). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#owned) await this.connection.close();
+  }
+
+  /** `await using client = new XClient()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 /** Converts Baton call options into connect-es call options. */
-export function connectCallOptions(options: CallOptions = {}, contextValues?: ContextValues): ConnectCallOptions {
+export function connectCallOptions(
+  options: CallOptions & StreamCallOptions = {},
+  contextValues?: ContextValues,
+): ConnectCallOptions {
+  let ctx = contextValues;
+  if (options.idleTimeoutMs !== undefined)
+    ctx = (ctx ?? createContextValues()).set(idleTimeoutKey, options.idleTimeoutMs);
   return {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.headers ? { headers: options.headers } : {}),
-    ...(contextValues ? { contextValues } : {}),
+    ...(ctx ? { contextValues: ctx } : {}),
   };
 }
 

@@ -1,9 +1,17 @@
 import * as http from "node:http";
+import type * as http2 from "node:http2";
 import * as https from "node:https";
 import * as net from "node:net";
-import type { Duplex } from "node:stream";
+import { Readable } from "node:stream";
 import * as tls from "node:tls";
-import type { Interceptor, Transport } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextKey,
+  type Interceptor,
+  type Transport,
+} from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -13,8 +21,8 @@ import {
 import { type ParsedAddress, parseAddress } from "./address.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { type ResumableStreamOptions, resumableStream } from "./resumable-stream.js";
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy, retryInterceptor } from "./retry.js";
-
 /** The RPC protocols a connection can speak. */
 export type Protocol = "grpc" | "connect" | "grpc-web";
 
@@ -54,16 +62,24 @@ export type TokenProvider = () => string | undefined | Promise<string | undefine
 export interface ConnectionOptions {
   /** `host:port`, `http://host:port`, `https://host:port` or `unix:///path.sock`. */
   address: string;
-  /** RPC protocol. Default `grpc`. */
+  /** RPC protocol. Default `grpc`. Not used by REST clients. */
   protocol?: Protocol;
-  /** HTTP version. Default `2`; `1.1` is allowed for `connect` and `grpc-web`. */
+  /** HTTP version. Default `2` (REST clients: `1.1`); `1.1` is allowed for `connect`, `grpc-web` and REST. */
   httpVersion?: "1.1" | "2";
   /** TLS settings; `true` for TLS with the system roots. `https://` addresses imply TLS. */
   tls?: TlsOptions | boolean;
   /** Bearer token, or a provider called for every call. */
   token?: string | TokenProvider;
-  /** Default deadline of every call in ms (a call's own `timeoutMs` wins). 0 or unset: none. */
+  /**
+   * Deadline of every unary call in ms (a call's own `timeoutMs` wins). 0 or unset: none.
+   * Streams are never cut by it: they take {@link ConnectionOptions.idleTimeoutMs}.
+   */
   timeoutMs?: number;
+  /**
+   * How long a stream may go without a message from the server before it fails with
+   * `DeadlineExceededError`, in ms (a call's own `idleTimeoutMs` wins). 0 or unset: no limit.
+   */
+  idleTimeoutMs?: number;
   /** Retry policy for transient failures; `false` switches retries off. */
   retry?: RetryOptions | false;
   /** Headers sent with every call. */
@@ -72,7 +88,11 @@ export interface ConnectionOptions {
   interceptors?: Interceptor[];
   /** Where Baton logs retries and reconnects. Default: nowhere. */
   logger?: Logger;
-  /** How long establishing a connection may take, in ms. Default 10000. */
+  /**
+   * How long establishing a connection may take, in ms: TCP connect, the TLS handshake and,
+   * over HTTP/2, the server's first answer (a socket that accepts and never speaks fails
+   * with `UnavailableError` instead of hanging). Default 10000; 0: no limit.
+   */
   dialTimeoutMs?: number;
   /** Largest message the client sends, in bytes. Default unlimited. */
   maxSendMessageBytes?: number;
@@ -83,13 +103,22 @@ export interface ConnectionOptions {
 }
 
 /**
+ * Per-call stream idle timeout, carried to the transport in the call's context values
+ * (`CallOptions.idleTimeoutMs` sets it).
+ */
+export const idleTimeoutKey = createContextKey<number | undefined>(undefined, {
+  description: "baton stream idle timeout",
+});
+
+/** A `fetch` over a connection's sockets (Unix sockets, TLS settings and dial timeout included). */
+export type FetchLike = (request: Request) => Promise<Response>;
+
+/**
  * A connection to one server: the transport every client call goes through. A connection
  * is expensive (it holds sockets), a client is cheap: share one connection between clients
- * and {@link Connection.close} it when done.
+ * (`{ connection }` in a client's options) and {@link Connection.close} it when done.
  */
 export class Connection {
-  /** The connect-es transport, for use with `createClient` from `@connectrpc/connect`. */
-  readonly transport: Transport;
   /** The parsed address. */
   readonly address: ParsedAddress;
   /** The resolved retry policy. */
@@ -98,25 +127,39 @@ export class Connection {
   readonly logger: Logger;
   /** The options the connection was made with. */
   readonly options: Readonly<ConnectionOptions>;
-  readonly #sessions: Http2SessionManager | undefined;
-  readonly #agent: http.Agent | undefined;
+  readonly #protocol: Protocol;
+  readonly #httpVersion: "1.1" | "2";
+  readonly #dial: Dialer;
+  #sessions: HandshakeSessionManager | undefined;
+  #agent: http.Agent | undefined;
+  #transport: Transport | undefined;
+  #fetch: FetchLike | undefined;
   #closed = false;
 
   /**
+   * @param options how to reach the server.
+   * @param defaults what the client using it defaults to where the options say nothing
+   *   (REST clients pass `{ httpVersion: "1.1" }`).
    * @throws {InvalidArgumentError} on an unusable address or option combination.
    */
-  constructor(options: ConnectionOptions) {
+  constructor(options: ConnectionOptions, defaults: { httpVersion?: "1.1" | "2" } = {}) {
     this.options = options;
     const protocol = options.protocol ?? "grpc";
     if (!["grpc", "connect", "grpc-web"].includes(protocol)) {
       throw new InvalidArgumentError(`unknown protocol ${String(protocol)}: use grpc, connect or grpc-web`);
     }
-    const httpVersion = options.httpVersion ?? "2";
+    const httpVersion = options.httpVersion ?? defaults.httpVersion ?? "2";
     if (httpVersion !== "2" && httpVersion !== "1.1") {
       throw new InvalidArgumentError(`unknown httpVersion ${String(httpVersion)}: use "2" or "1.1"`);
     }
-    if (protocol === "grpc" && httpVersion !== "2") {
+    if (protocol === "grpc" && options.httpVersion === "1.1") {
       throw new InvalidArgumentError("the gRPC protocol needs HTTP/2; use connect or grpc-web for HTTP/1.1");
+    }
+    for (const k of ["timeoutMs", "idleTimeoutMs", "dialTimeoutMs"] as const) {
+      const v = options[k];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
+        throw new InvalidArgumentError(`${k} must be a finite number >= 0 (0: no limit), not ${String(v)}`);
+      }
     }
     const tlsOpts = typeof options.tls === "object" ? options.tls : undefined;
     const address = parseAddress(options.address, options.tls ? { secure: true } : {});
@@ -124,45 +167,32 @@ export class Connection {
       throw new InvalidArgumentError(`TLS options were given but the address ${options.address} is http://`);
     }
     this.address = address;
+    this.#protocol = protocol;
+    this.#httpVersion = httpVersion;
     this.retryPolicy = resolveRetryPolicy(options.retry);
     this.logger = options.logger ?? silentLogger;
-    const dial = dialer(address, tlsOpts, options.dialTimeoutMs ?? 10_000);
+    this.#dial = dialer(address, tlsOpts, options.dialTimeoutMs ?? 10_000);
+  }
 
-    const interceptors: Interceptor[] = [
-      retryInterceptor(this.retryPolicy, this.logger),
-      ...(options.interceptors ?? []),
-      headersInterceptor(options.headers ?? {}),
-    ];
-    if (options.token !== undefined) interceptors.push(bearerInterceptor(options.token));
+  /**
+   * The connect-es transport, for use with `createClient` from `@connectrpc/connect`: auth,
+   * headers, retries, the unary deadline and the stream idle timeout are applied here.
+   * Made on first use.
+   */
+  get transport(): Transport {
+    this.#transport ??= this.#makeTransport();
+    return this.#transport;
+  }
 
-    const common = {
-      baseUrl: address.baseUrl,
-      interceptors,
-      ...(options.timeoutMs ? { defaultTimeoutMs: options.timeoutMs } : {}),
-      ...(options.maxSendMessageBytes ? { writeMaxBytes: options.maxSendMessageBytes } : {}),
-      readMaxBytes: options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
-    };
-    if (httpVersion === "2") {
-      const sessionOptions: http2SessionOptions = { createConnection: () => dial(["h2"]) };
-      this.#sessions = new Http2SessionManager(address.baseUrl, { idleConnectionTimeoutMs: 60_000 }, sessionOptions);
-      const h2 = { ...common, httpVersion: "2" as const, sessionManager: this.#sessions };
-      this.transport =
-        protocol === "grpc"
-          ? createGrpcTransport(h2)
-          : protocol === "connect"
-            ? createConnectTransport({ ...h2, useBinaryFormat: !options.useJson })
-            : createGrpcWebTransport({ ...h2, useBinaryFormat: !options.useJson });
-    } else {
-      const agent = address.secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-      // Route every socket through our dialer (Unix sockets, TLS settings, dial timeout).
-      (agent as unknown as { createConnection: () => Duplex }).createConnection = () => dial(["http/1.1"]);
-      this.#agent = agent;
-      const h1 = { ...common, httpVersion: "1.1" as const, nodeOptions: { agent } };
-      this.transport =
-        protocol === "connect"
-          ? createConnectTransport({ ...h1, useBinaryFormat: !options.useJson })
-          : createGrpcWebTransport({ ...h1, useBinaryFormat: !options.useJson });
-    }
+  /**
+   * A `fetch` over this connection's sockets, for REST clients: HTTP/1.1 (keep-alive) or
+   * HTTP/2 (one session), Unix sockets, TLS settings and the dial timeout as for RPCs.
+   * Auth, retries and deadlines are the REST client's own. Made on first use.
+   */
+  get fetch(): FetchLike {
+    this.#fetch ??=
+      this.#httpVersion === "2" ? http2Fetch(this.#sessionManager()) : http1Fetch(this.#httpAgent(), this.address);
+    return this.#fetch;
   }
 
   /** Whether {@link Connection.close} was called. */
@@ -171,19 +201,206 @@ export class Connection {
   }
 
   /** Closes the connection's sockets; calls in flight fail with CANCELED. Idempotent. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#sessions?.abort();
     this.#agent?.destroy();
   }
+
+  /**
+   * {@link resumableStream} with this connection's retry backoff and logger, so every
+   * client's streams resume the same way.
+   */
+  resumable<T, C>(options: ResumableStreamOptions<T, C>): AsyncIterable<T> {
+    return resumableStream({
+      backoff: {
+        initialBackoffMs: Math.min(50, this.retryPolicy.initialBackoffMs),
+        maxBackoffMs: this.retryPolicy.maxBackoffMs,
+        multiplier: this.retryPolicy.multiplier,
+        jitter: this.retryPolicy.jitter,
+      },
+      logger: this.logger,
+      ...options,
+    });
+  }
+
+  /** `await using conn = new Connection(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #sessionManager(): HandshakeSessionManager {
+    if (!this.#sessions) {
+      const sessions = new HandshakeSessionManager(
+        this.address.baseUrl,
+        { idleConnectionTimeoutMs: 60_000 },
+        {
+          createConnection: () => {
+            const { socket, handshakeDone } = this.#dial(["h2"], true);
+            sessions.pendingDial = handshakeDone;
+            return socket;
+          },
+        },
+      );
+      this.#sessions = sessions;
+    }
+    return this.#sessions;
+  }
+
+  #httpAgent(): http.Agent {
+    if (!this.#agent) {
+      const agent = this.address.secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+      // Route every socket through our dialer (Unix sockets, TLS settings, dial timeout).
+      (agent as unknown as { createConnection: () => net.Socket }).createConnection = () =>
+        this.#dial(["http/1.1"], false).socket;
+      this.#agent = agent;
+    }
+    return this.#agent;
+  }
+
+  #makeTransport(): Transport {
+    const options = this.options;
+    const interceptors: Interceptor[] = [
+      retryInterceptor(this.retryPolicy, this.logger),
+      ...(options.interceptors ?? []),
+      headersInterceptor(options.headers ?? {}),
+    ];
+    if (options.token !== undefined) interceptors.push(bearerInterceptor(options.token));
+    const common = {
+      baseUrl: this.address.baseUrl,
+      interceptors,
+      ...(options.maxSendMessageBytes ? { writeMaxBytes: options.maxSendMessageBytes } : {}),
+      readMaxBytes: options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+    };
+    const binary = !options.useJson;
+    let transport: Transport;
+    if (this.#httpVersion === "2") {
+      const h2 = { ...common, httpVersion: "2" as const, sessionManager: this.#sessionManager() };
+      transport =
+        this.#protocol === "grpc"
+          ? createGrpcTransport(h2)
+          : this.#protocol === "connect"
+            ? createConnectTransport({ ...h2, useBinaryFormat: binary })
+            : createGrpcWebTransport({ ...h2, useBinaryFormat: binary });
+    } else {
+      const h1 = { ...common, httpVersion: "1.1" as const, nodeOptions: { agent: this.#httpAgent() } };
+      transport =
+        this.#protocol === "connect"
+          ? createConnectTransport({ ...h1, useBinaryFormat: binary })
+          : createGrpcWebTransport({ ...h1, useBinaryFormat: binary });
+    }
+    return deadlineTransport(transport, options.timeoutMs, options.idleTimeoutMs);
+  }
 }
 
-type http2SessionOptions = NonNullable<ConstructorParameters<typeof Http2SessionManager>[2]>;
+/**
+ * A transport whose default deadline applies to unary calls only, and whose streams fail
+ * with DEADLINE_EXCEEDED after `idleTimeoutMs` without a message (a call's own values win).
+ */
+function deadlineTransport(
+  inner: Transport,
+  timeoutMs: number | undefined,
+  idleTimeoutMs: number | undefined,
+): Transport {
+  return {
+    unary(method, signal, callTimeoutMs, header, input, contextValues) {
+      return inner.unary(method, signal, callTimeoutMs ?? timeoutMs, header, input, contextValues);
+    },
+    async stream(method, signal, callTimeoutMs, header, input, contextValues) {
+      const idle = idleOf(contextValues) ?? idleTimeoutMs;
+      if (!idle) return inner.stream(method, signal, callTimeoutMs, header, input, contextValues);
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(signal?.reason);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+      let timer = setTimeout(() => expire(), idle);
+      const expire = () =>
+        controller.abort(new ConnectError(`the stream sent nothing for ${idle} ms`, Code.DeadlineExceeded));
+      try {
+        const res = await inner.stream(method, controller.signal, callTimeoutMs, header, input, contextValues);
+        clearTimeout(timer);
+        const messages = res.message;
+        return {
+          ...res,
+          message: (async function* () {
+            const it = messages[Symbol.asyncIterator]();
+            try {
+              for (;;) {
+                timer = setTimeout(expire, idle);
+                let next: IteratorResult<unknown>;
+                try {
+                  next = await it.next();
+                } finally {
+                  clearTimeout(timer);
+                }
+                if (next.done) return;
+                yield next.value;
+              }
+            } finally {
+              signal?.removeEventListener("abort", onAbort);
+              await it.return?.();
+            }
+          })() as typeof res.message,
+        };
+      } catch (err) {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        throw err;
+      }
+    },
+  };
+}
 
-/** Opens sockets to the address: TCP or Unix, plain or TLS, failing after `timeoutMs`. */
-function dialer(address: ParsedAddress, tlsOpts: TlsOptions | undefined, timeoutMs: number) {
-  return (alpn: string[]): Duplex => {
+function idleOf(contextValues: ContextValues | undefined): number | undefined {
+  return contextValues?.get(idleTimeoutKey);
+}
+
+/**
+ * Connect-node's session manager, plus the end of the dial: the dialer's timer, which
+ * covers TCP and TLS, is cleared only when the new HTTP/2 session answers a PING, so a
+ * server that accepts a connection and never speaks HTTP/2 fails the call instead of
+ * hanging it.
+ */
+class HandshakeSessionManager extends Http2SessionManager {
+  /** The handshake callback of the socket being dialed (one dial at a time per manager). */
+  pendingDial: (() => void) | undefined;
+  readonly #seen = new WeakSet<http2.Http2Session>();
+
+  override async request(
+    method: string,
+    path: string,
+    headers: http2.OutgoingHttpHeaders,
+    options: Omit<http2.ClientSessionRequestOptions, "signal">,
+  ): Promise<http2.ClientHttp2Stream> {
+    const stream = await super.request(method, path, headers, options);
+    const session = stream.session;
+    if (session && !this.#seen.has(session)) {
+      this.#seen.add(session);
+      const done = this.pendingDial;
+      this.pendingDial = undefined;
+      if (done) {
+        try {
+          session.ping((err) => {
+            if (!err) done();
+          });
+        } catch {
+          // The session is already closing: its dial timer ends with its socket.
+        }
+      }
+    }
+    return stream;
+  }
+}
+
+type Dialer = (alpn: string[], waitForHandshake: boolean) => { socket: net.Socket; handshakeDone: () => void };
+
+/**
+ * Opens sockets to the address: TCP or Unix, plain or TLS, with Nagle off, failing after
+ * `timeoutMs`. With `waitForHandshake` the timer runs on past connect until `handshakeDone`.
+ */
+function dialer(address: ParsedAddress, tlsOpts: TlsOptions | undefined, timeoutMs: number): Dialer {
+  return (alpn, waitForHandshake) => {
     const target =
       address.socketPath !== undefined
         ? { path: address.socketPath }
@@ -203,16 +420,101 @@ function dialer(address: ParsedAddress, tlsOpts: TlsOptions | undefined, timeout
     } else {
       socket = net.connect(target);
     }
+    // Small request frames must not wait for delayed ACKs (Nagle's algorithm).
+    if (address.socketPath === undefined) socket.setNoDelay(true);
+    let timer: NodeJS.Timeout | undefined;
+    const handshakeDone = () => clearTimeout(timer);
     if (timeoutMs > 0) {
       const where = address.socketPath ?? `${address.host}:${address.port ?? ""}`;
-      const timer = setTimeout(() => {
-        socket.destroy(new UnavailableError(`could not connect to ${where} within ${timeoutMs} ms`));
+      timer = setTimeout(() => {
+        const what = socket.connecting ? "connect to" : "complete the handshake with";
+        socket.destroy(new UnavailableError(`could not ${what} ${where} within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
-      socket.once(address.secure ? "secureConnect" : "connect", () => clearTimeout(timer));
-      socket.once("close", () => clearTimeout(timer));
+      if (!waitForHandshake) socket.once(address.secure ? "secureConnect" : "connect", handshakeDone);
+      socket.once("close", handshakeDone);
     }
-    return socket;
+    return { socket, handshakeDone };
+  };
+}
+
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+function responseOf(
+  status: number,
+  statusText: string,
+  raw: http.IncomingHttpHeaders,
+  body: Readable,
+  method: string,
+): Response {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(raw)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+    else headers.set(k, String(v));
+  }
+  const nobody = NULL_BODY_STATUS.has(status) || method === "HEAD";
+  if (nobody) body.resume();
+  const web = nobody ? null : (Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>);
+  return new Response(web, { status, statusText, headers });
+}
+
+function fetchFailed(request: Request, err: unknown): unknown {
+  return request.signal.aborted ? request.signal.reason : new TypeError("fetch failed", { cause: err });
+}
+
+async function requestBody(request: Request): Promise<Buffer | undefined> {
+  return request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
+}
+
+/** `fetch` over HTTP/1.1 with keep-alive sockets from `agent`. */
+function http1Fetch(agent: http.Agent, address: ParsedAddress): FetchLike {
+  const mod = address.secure ? https : http;
+  return async (request) => {
+    request.signal.throwIfAborted();
+    const body = await requestBody(request);
+    const headers: http.OutgoingHttpHeaders = {};
+    request.headers.forEach((value, key) => {
+      headers[key] = value;
+    });
+    if (body) headers["content-length"] = body.length;
+    return new Promise<Response>((resolve, reject) => {
+      const req = mod.request(request.url, { method: request.method, headers, agent, signal: request.signal });
+      req.once("error", (err) => reject(fetchFailed(request, err)));
+      req.once("response", (res) =>
+        resolve(responseOf(res.statusCode ?? 0, res.statusMessage ?? "", res.headers, res, request.method)),
+      );
+      req.end(body);
+    });
+  };
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host", "proxy-connection"]);
+
+/** `fetch` over the connection's HTTP/2 session (h2c for `http://`). */
+function http2Fetch(sessions: HandshakeSessionManager): FetchLike {
+  return async (request) => {
+    request.signal.throwIfAborted();
+    const url = new URL(request.url);
+    const body = await requestBody(request);
+    const headers: http2.OutgoingHttpHeaders = {};
+    request.headers.forEach((value, key) => {
+      if (!HOP_BY_HOP.has(key)) headers[key] = value;
+    });
+    const stream = await sessions
+      .request(request.method, `${url.pathname}${url.search}`, headers, {})
+      .catch((err: unknown) => Promise.reject(fetchFailed(request, err)));
+    const onAbort = () => stream.close(0x8 /* CANCEL */);
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    stream.once("close", () => request.signal.removeEventListener("abort", onAbort));
+    return new Promise<Response>((resolve, reject) => {
+      stream.once("error", (err) => reject(fetchFailed(request, err)));
+      stream.once("response", (h) => {
+        sessions.notifyResponseByteRead(stream);
+        resolve(responseOf(Number(h[":status"]), "", h as http.IncomingHttpHeaders, stream, request.method));
+      });
+      stream.end(body);
+    });
   };
 }
 

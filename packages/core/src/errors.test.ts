@@ -94,3 +94,28 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter(new Headers())).toBeUndefined();
   });
 });
+
+describe("decoded error details", () => {
+  it("reads RetryInfo as the retry delay and BadRequest as field errors", async () => {
+    const { BadRequestSchema, RetryInfoSchema } = await import("@baton/wire/google-rpc");
+    const e = toBatonError(
+      new ConnectError("busy", Code.ResourceExhausted, undefined, [
+        { desc: RetryInfoSchema, value: { retryDelay: { seconds: 1n, nanos: 500_000_000 } } },
+        {
+          desc: BadRequestSchema,
+          value: { fieldViolations: [{ field: "task.id", description: "must not be empty" }] },
+        },
+      ]),
+    );
+    expect(e).toBeInstanceOf(ResourceExhaustedError);
+    expect(e.retryAfterMs).toBe(1500);
+    expect(e.retryable).toBe(true);
+    expect(e.errors).toEqual({ "task.id": ["must not be empty"] });
+  });
+
+  it("takes the request id from x-request-id, else x-correlation-id", () => {
+    expect(toBatonError(new ConnectError("x", Code.NotFound, { "x-request-id": "a" })).requestId).toBe("a");
+    expect(toBatonError(new ConnectError("x", Code.NotFound, { "x-correlation-id": "b" })).requestId).toBe("b");
+    expect(toBatonError(new ConnectError("x", Code.NotFound)).requestId).toBeUndefined();
+  });
+});

@@ -1,3 +1,5 @@
+import { BadRequestSchema, type ErrorInfo, ErrorInfoSchema, RetryInfoSchema } from "@baton/wire/google-rpc";
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /** The gRPC/Connect status codes, re-exported so users need not import connect. */
@@ -34,7 +36,12 @@ export interface BatonErrorInit {
   errors?: FieldErrors;
   /** Response headers or trailers. */
   metadata?: Headers;
+  /** The `google.rpc.ErrorInfo` detail, where the server sent one. */
+  errorInfo?: ErrorInfo;
 }
+
+/** The reason a server puts in `google.rpc.ErrorInfo` when a call would exceed a budget. */
+export const BUDGET_EXCEEDED_REASON = "BUDGET_EXCEEDED";
 
 /**
  * The one error type Baton throws, for gRPC and REST alike. Subclasses say what went
@@ -76,6 +83,11 @@ export class BatonError extends Error {
   readonly errors: FieldErrors | undefined;
   /** Response headers or trailers. */
   readonly metadata: Headers;
+  /**
+   * The `google.rpc.ErrorInfo` the server attached (`reason`, `domain`, `metadata`), where
+   * it sent one: a machine-readable cause, stable where the message is not.
+   */
+  readonly errorInfo: ErrorInfo | undefined;
   declare readonly [KINDS]: readonly string[];
 
   constructor(message: string, init: BatonErrorInit = {}) {
@@ -93,12 +105,28 @@ export class BatonError extends Error {
     this.detail = init.detail;
     this.errors = init.errors;
     this.metadata = init.metadata ?? new Headers();
+    this.errorInfo = init.errorInfo;
     const kinds: string[] = [];
     for (let c: unknown = ctor; typeof c === "function" && "kind" in c; c = Object.getPrototypeOf(c)) {
       const kind = (c as typeof BatonError).kind;
       if (!kinds.includes(kind)) kinds.push(kind);
     }
     Object.defineProperty(this, KINDS, { value: Object.freeze(kinds), enumerable: false });
+  }
+
+  /**
+   * Decodes the error details of one message type, as connect-es `ConnectError.findDetails`
+   * does: `err.findDetails(QuotaFailureSchema)` gives every `google.rpc.QuotaFailure` the
+   * server sent (an empty array when none, or when a detail does not decode).
+   *
+   * @example
+   * ```ts
+   * import { PreconditionFailureSchema } from "@baton/wire/google-rpc";
+   * for (const f of err.findDetails(PreconditionFailureSchema)) console.log(f.violations);
+   * ```
+   */
+  findDetails<Desc extends DescMessage>(desc: Desc): MessageShape<Desc>[] {
+    return findDetails(this.details, desc);
   }
 
   /** `instanceof` by brand, so two copies of `@baton/core` recognise each other's errors. */
@@ -243,6 +271,44 @@ export function parseRetryAfter(headers: Headers | undefined, now = Date.now()):
 }
 
 /**
+ * Decodes, from a list of gRPC error details (`{ type, value }` as connect-es gives them,
+ * or messages already decoded), every detail of one message type. Details that do not
+ * decode are skipped: a broken detail must not hide the error it came with.
+ */
+export function findDetails<Desc extends DescMessage>(details: readonly unknown[], desc: Desc): MessageShape<Desc>[] {
+  const out: MessageShape<Desc>[] = [];
+  for (const d of details) {
+    if (typeof d !== "object" || d === null) continue;
+    const detail = d as { type?: unknown; value?: unknown; desc?: DescMessage; $typeName?: unknown };
+    if (detail.$typeName === desc.typeName) {
+      out.push(d as MessageShape<Desc>);
+    } else if (detail.desc?.typeName === desc.typeName && typeof detail.value === "object" && detail.value !== null) {
+      out.push(detail.value as MessageShape<Desc>);
+    } else if (detail.type === desc.typeName && detail.value instanceof Uint8Array) {
+      try {
+        out.push(fromBinary(desc, detail.value));
+      } catch {
+        // skip a detail that does not decode
+      }
+    }
+  }
+  return out;
+}
+
+/** Milliseconds of a `google.protobuf.Duration`. */
+function durationMs(d: { seconds: bigint; nanos: number }): number {
+  return Math.max(0, Number(d.seconds) * 1000 + Math.round(d.nanos / 1e6));
+}
+
+/**
+ * The request id of a response: `x-request-id`, or `x-correlation-id` (what Portarium
+ * echoes), from its headers or trailers.
+ */
+export function requestIdOf(headers: Headers | undefined): string | undefined {
+  return headers?.get("x-request-id") ?? headers?.get("x-correlation-id") ?? undefined;
+}
+
+/**
  * Turns anything a call threw into a {@link BatonError}: `ConnectError`s map by code,
  * aborts become {@link CanceledError}, Baton errors pass through untouched.
  */
@@ -261,18 +327,53 @@ export function toBatonError(err: unknown): BatonError {
     });
   }
   const metadata = new Headers(ce.metadata);
-  const retryAfterMs = parseRetryAfter(metadata);
-  const Cls = errorClassForCode(ce.code);
-  const requestId = metadata.get("x-request-id") ?? undefined;
-  return new Cls(ce.rawMessage || Code[ce.code] || "error", {
+  const details = ce.details;
+  const errorInfo = findDetails(details, ErrorInfoSchema)[0];
+  const retryInfo = findDetails(details, RetryInfoSchema)[0];
+  const retryAfterMs =
+    parseRetryAfter(metadata) ?? (retryInfo?.retryDelay ? durationMs(retryInfo.retryDelay) : undefined);
+  const violations = findDetails(details, BadRequestSchema).flatMap((b) => b.fieldViolations);
+  const errors: FieldErrors | undefined = violations.length > 0 ? {} : undefined;
+  for (const v of violations) if (errors) errors[v.field] = [...(errors[v.field] ?? []), v.description];
+  const requestId = requestIdOf(metadata);
+  const init: BatonErrorInit = {
     code: ce.code,
     cause: err,
-    details: ce.details,
+    details,
     detail: ce.rawMessage,
     metadata,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(requestId === undefined ? {} : { requestId }),
-  });
+    ...(errorInfo === undefined ? {} : { errorInfo }),
+    ...(errors === undefined ? {} : { errors }),
+  };
+  const message = ce.rawMessage || Code[ce.code] || "error";
+  if (ce.code === Code.ResourceExhausted && errorInfo?.reason === BUDGET_EXCEEDED_REASON) {
+    const limit = errorInfo.metadata.limit;
+    return new BudgetExceededError(message, { ...init, ...(limit ? { limit } : {}) });
+  }
+  return new (errorClassForCode(ce.code))(message, init);
+}
+
+/**
+ * The server answered something the client cannot use: a response that is missing a
+ * required part or does not parse. Not the caller's fault (unlike
+ * {@link InvalidArgumentError}), and not retryable.
+ */
+export class ProtocolError extends InternalError {
+  static override readonly kind: string = "ProtocolError";
+  static override readonly defaultCode: Code = Code.Internal;
+}
+
+/**
+ * The value of a field the server must send, or a {@link ProtocolError} naming what is
+ * missing.
+ *
+ * @throws {ProtocolError} when `value` is undefined or null.
+ */
+export function required<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null) throw new ProtocolError(`the server's response has no ${what}`);
+  return value;
 }
 
 /** True for the errors `AbortSignal`s produce (`AbortError`, `TimeoutError`). */

@@ -31,3 +31,36 @@ describe("PagedList", () => {
     await expect(loop.toArray()).rejects.toThrow(/pagination loop/);
   });
 });
+
+describe("PagedList as a Promise", () => {
+  it("has catch and finally, and turns a synchronous throw into a rejection", async () => {
+    const boom = new PagedList<number>(() => {
+      throw new Error("sync boom");
+    });
+    let finallyRan = false;
+    const caught = await boom
+      .finally(() => {
+        finallyRan = true;
+      })
+      .catch((e: unknown) => (e as Error).message);
+    expect(caught).toBe("sync boom");
+    expect(finallyRan).toBe(true);
+    expect(await boom.catch(() => "handled")).toBe("handled");
+    expect(Object.prototype.toString.call(boom)).toBe("[object PagedList]");
+  });
+
+  it("wraps a list the server does not page as a single page", async () => {
+    let calls = 0;
+    const list = PagedList.single(async () => {
+      calls++;
+      return ["a", "b"];
+    });
+    expect((await list).items).toEqual(["a", "b"]);
+    expect((await list).nextCursor).toBeUndefined();
+    expect(await list.toArray()).toEqual(["a", "b"]);
+    const pages: number[] = [];
+    for await (const p of list.pages()) pages.push(p.items.length);
+    expect(pages).toEqual([2]);
+    expect(calls).toBe(3);
+  });
+});

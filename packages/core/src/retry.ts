@@ -100,6 +100,51 @@ export const idempotencyKey = createContextKey<string | undefined>(undefined, {
   description: "baton idempotency key",
 });
 
+/** What {@link withRetries} needs besides the attempt itself. */
+export interface RetryLoopOptions {
+  /** The policy: attempts, backoff, retryable codes. */
+  policy: RetryPolicy;
+  /** Where retries are logged. */
+  logger?: Logger;
+  /** Stops waiting and retrying; the loop then rethrows the last failure. */
+  signal?: AbortSignal;
+  /** Fields added to every "retrying" log line (method, url...). */
+  logFields?: Record<string, unknown>;
+  /** Whether a failure may be retried. Default: {@link isRetryableError} under the policy. */
+  retryable?: (err: BatonError) => boolean;
+  /** The clock's sleep, injectable for tests. Default {@link sleep}. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/**
+ * The one retry loop of Baton, for gRPC calls and REST requests alike: runs `attempt`,
+ * and after a retryable failure waits (exponential backoff with jitter, or the server's
+ * `Retry-After`/pushback/`RetryInfo`) and runs it again, up to `policy.maxAttempts` in all.
+ * Whether the call is safe to repeat is the caller's decision: call this only for reads and
+ * for writes that carry an idempotency key.
+ *
+ * @throws the last failure, unchanged, once it is not retryable, attempts run out or
+ *   `signal` aborts.
+ */
+export async function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryLoopOptions): Promise<T> {
+  const { policy, signal } = options;
+  const logger = options.logger ?? silentLogger;
+  const wait = options.sleep ?? sleep;
+  const retryable = options.retryable ?? ((e: BatonError) => isRetryableError(e, policy));
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (err) {
+      if (n >= policy.maxAttempts || signal?.aborted) throw err;
+      const be = toBatonError(err);
+      if (!retryable(be)) throw err;
+      const delay = backoffDelay(n, policy, be.retryAfterMs);
+      logger.warn("retrying call", { ...options.logFields, attempt: n, delayMs: delay, code: Code[be.code] });
+      await wait(delay, signal);
+    }
+  }
+}
+
 /**
  * Retries unary calls that failed transiently, when the call is safe to repeat: its method
  * is declared `NO_SIDE_EFFECTS`/`IDEMPOTENT`, or it carries an {@link idempotencyKey}.
@@ -130,16 +175,6 @@ export function retryInterceptor(policy: RetryPolicy, logger: Logger = silentLog
       level === MethodOptions_IdempotencyLevel.IDEMPOTENT ||
       req.contextValues.get(idempotencyKey) !== undefined;
     if (!safe) return attempt();
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt();
-      } catch (err) {
-        const be = toBatonError(err);
-        if (n >= policy.maxAttempts || req.signal.aborted || !isRetryableError(be, policy)) throw err;
-        const delay = backoffDelay(n, policy, be.retryAfterMs);
-        logger.warn("retrying call", { method: req.method.name, attempt: n, delayMs: delay, code: Code[be.code] });
-        await sleep(delay, req.signal);
-      }
-    }
+    return withRetries(attempt, { policy, logger, signal: req.signal, logFields: { method: req.method.name } });
   };
 }

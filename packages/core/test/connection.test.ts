@@ -1,0 +1,169 @@
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import { ErrorInfoSchema } from "@baton/wire/google-rpc";
+import { Orchestrator, StreamEventsResponseSchema } from "@baton/wire/orca";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BudgetExceededError,
+  Connection,
+  connectCallOptions,
+  DeadlineExceededError,
+  toBatonError,
+  UnavailableError,
+} from "../src/index.js";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Listens on a loopback port; the cleanup destroys the server's sockets, then closes it. */
+function listen(server: net.Server): Promise<string> {
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (s: net.Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => resolve(`127.0.0.1:${(server.address() as AddressInfo).port}`));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => r());
+        }),
+    );
+  });
+}
+
+/** A gRPC server (connect-node over HTTP/2) on a loopback port. */
+async function orcaServer(routes: (router: ConnectRouter) => void): Promise<string> {
+  return listen(http2.createServer(connectNodeAdapter({ routes })));
+}
+
+function connection(options: ConstructorParameters<typeof Connection>[0]): Connection {
+  const c = new Connection(options);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+describe("Connection dial timeout", () => {
+  it("fails a call to a server that accepts the socket and never speaks HTTP/2", async () => {
+    // Accepts every socket and never says anything.
+    const address = await listen(net.createServer());
+    const conn = connection({ address, dialTimeoutMs: 200, retry: false });
+    const orca = createClient(Orchestrator, conn.transport);
+    const err = await orca.startRun({ workflowId: "wf" }).catch((e: unknown) => toBatonError(e));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).message).toMatch(/handshake/);
+  });
+
+  it("does not cut a healthy HTTP/2 connection after the dial timeout", async () => {
+    let calls = 0;
+    const address = await orcaServer((r) =>
+      r.service(Orchestrator, {
+        startRun: (req) => {
+          calls++;
+          return { runId: req.workflowId };
+        },
+      }),
+    );
+    const conn = connection({ address, dialTimeoutMs: 100 });
+    const orca = createClient(Orchestrator, conn.transport);
+    expect((await orca.startRun({ workflowId: "a" })).runId).toBe("a");
+    await new Promise((r) => setTimeout(r, 250));
+    expect((await orca.startRun({ workflowId: "b" })).runId).toBe("b");
+    expect(calls).toBe(2);
+  });
+});
+
+describe("Connection timeouts", () => {
+  it("applies timeoutMs to unary calls and never to streams; streams take idleTimeoutMs", async () => {
+    const address = await orcaServer((r) =>
+      r.service(Orchestrator, {
+        async fetchResult(_req, ctx) {
+          await new Promise((resolve) => setTimeout(resolve, 1000, undefined));
+          ctx.signal.throwIfAborted();
+          return {};
+        },
+        async *streamEvents(req) {
+          // Two events 400 ms apart: longer than the unary deadline, shorter than the idle one.
+          for (let i = 1; i <= 2; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 400));
+            yield { event: { id: String(i), runId: req.runId } };
+          }
+          if (req.maxEvents === 3) await new Promise((resolve) => setTimeout(resolve, 5000));
+        },
+      }),
+    );
+    const conn = connection({ address, timeoutMs: 150, idleTimeoutMs: 2000 });
+    const orca = createClient(Orchestrator, conn.transport);
+    const unary = await orca.fetchResult({ runId: "r" }).catch((e: unknown) => toBatonError(e));
+    expect(unary).toBeInstanceOf(DeadlineExceededError);
+
+    const ids: string[] = [];
+    for await (const res of orca.streamEvents({ runId: "r" })) ids.push(res.event?.id ?? "");
+    expect(ids).toEqual(["1", "2"]);
+
+    // The third "event" never comes: the per-call idle timeout ends the stream.
+    const idle: string[] = [];
+    const err = await (async () => {
+      for await (const res of orca.streamEvents(
+        { runId: "r", maxEvents: 3 },
+        connectCallOptions({ idleTimeoutMs: 600 }),
+      ))
+        idle.push(res.event?.id ?? "");
+    })().catch((e: unknown) => toBatonError(e));
+    expect(idle).toEqual(["1", "2"]);
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect((err as Error).message).toMatch(/sent nothing for 600 ms/);
+  });
+});
+
+describe("error details", () => {
+  it("decodes ErrorInfo into a typed budget error, over the wire", async () => {
+    const address = await orcaServer((r) =>
+      r.service(Orchestrator, {
+        submitTask() {
+          throw new ConnectError("budget exceeded", Code.ResourceExhausted, { "x-correlation-id": "corr-1" }, [
+            {
+              desc: ErrorInfoSchema,
+              value: { reason: "BUDGET_EXCEEDED", domain: "orca.v1", metadata: { limit: "max_tokens" } },
+            },
+          ]);
+        },
+        startRun() {
+          // An oversized-message style refusal: RESOURCE_EXHAUSTED without the budget reason.
+          throw new ConnectError("message too large", Code.ResourceExhausted);
+        },
+      }),
+    );
+    const orca = createClient(Orchestrator, connection({ address }).transport);
+    const err = toBatonError(await orca.submitTask({ runId: "r" }).catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(BudgetExceededError);
+    expect((err as BudgetExceededError).limit).toBe("max_tokens");
+    expect(err.errorInfo?.domain).toBe("orca.v1");
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("BUDGET_EXCEEDED");
+    expect(err.requestId).toBe("corr-1");
+    expect(err.retryable).toBe(false);
+    const other = toBatonError(await orca.startRun({ workflowId: "w" }).catch((e: unknown) => e));
+    expect(other).not.toBeInstanceOf(BudgetExceededError);
+    expect(other.code).toBe(Code.ResourceExhausted);
+  });
+
+  it("keeps binary details that fail to decode out of findDetails", () => {
+    const good = toBinary(ErrorInfoSchema, create(ErrorInfoSchema, { reason: "R" }));
+    const e = toBatonError(
+      new ConnectError("x", Code.Internal, undefined, [
+        { type: "google.rpc.ErrorInfo", value: new Uint8Array([0xff, 0xff, 0xff]) },
+        { type: "google.rpc.ErrorInfo", value: good },
+      ]),
+    );
+    expect(e.findDetails(ErrorInfoSchema).map((d) => d.reason)).toEqual(["R"]);
+    expect(e.findDetails(StreamEventsResponseSchema)).toEqual([]);
+  });
+});
