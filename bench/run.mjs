@@ -95,7 +95,7 @@ function pair(label, base, sdk) {
     EVENTS,
     async (n) => {
       let got = 0;
-      for await (const _ of raw.streamEvents({ runId: run.runId, startEventId: 1n, maxEvents: n })) got++;
+      for await (const _ of raw.streamEvents({ runId: run.id, startEventId: 1n, maxEvents: n })) got++;
       if (got !== n) throw new Error(`raw stream gave ${got}/${n}`);
     },
     async (n) => {
@@ -204,7 +204,7 @@ const portarium = createPortariumClient({
 
 console.table(rows);
 console.log("ratio = baton / raw (1.00 = no overhead; higher is better).");
-orca.close();
-baaaht.close();
+await orca.close();
+await baaaht.close();
 await server.close();
 rmSync(dir, { recursive: true, force: true });

@@ -3,5 +3,5 @@ import { bin, run } from "./run.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = { ...process.env };
-delete env.ORCA_ADDRESS; // always the embedded server: the demo needs nothing else running
+delete env.ORCA_ADDR; // always the embedded server: the demo needs nothing else running
 run(bin("tsx"), ["main.ts"], { cwd: `${root}examples/orca-quickstart`, env });

@@ -1,7 +1,7 @@
 // Runs every example against a real baton-server process, as a user would.
 //
 // Each examples/<name>/package.json may carry a "baton" block:
-//   "baton": { "serverArgs": ["--listen", "unix://{tmp}/x.sock"], "env": { "ORCA_ADDRESS": "{address0}" } }
+//   "baton": { "serverArgs": ["--listen", "unix://{tmp}/x.sock"], "env": { "ORCA_ADDR": "{address0}" } }
 // The runner starts `baton-server` with serverArgs ({tmp} is a fresh temp dir), waits for
 // the addresses it prints, sets env ({addressN} is the Nth printed address, {tmp} as above),
 // and runs the example's `start` script. An example without the block is run as is.

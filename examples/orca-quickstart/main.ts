@@ -2,15 +2,15 @@
  * The ORCA seed's quickstart, with @baton/orca: start a run with a budget, submit tasks
  * with usage hints until the budget says no, stream the run's events, fetch a result.
  *
- * Against your own orchestrator: ORCA_ADDRESS=host:port [ORCA_TOKEN=...] [ORCA_CA=ca.pem].
- * Without ORCA_ADDRESS it starts an embedded baton-server on a free local port.
+ * Against your own orchestrator: ORCA_ADDR=host:port [ORCA_TOKEN=...] [ORCA_CA=ca.pem].
+ * Without ORCA_ADDR it starts an embedded baton-server on a free local port.
  */
 import { readFileSync } from "node:fs";
 import { BudgetExceededError, OrcaClient } from "@baton/orca";
 import { type BatonServer, startServer } from "@baton/server";
 
 let embedded: BatonServer | undefined;
-let address = process.env.ORCA_ADDRESS;
+let address = process.env.ORCA_ADDR;
 if (!address) {
   embedded = await startServer({ listen: ["127.0.0.1:0"] });
   address = embedded.addresses[0] as string;
@@ -32,7 +32,7 @@ try {
     task: { id: "msg-1", traceId: "trace-1", agent: "agent.py", payload: {}, timeoutMs: 60_000 },
     budget: { maxTokens: 1000 },
   });
-  console.log(`run ${run.runId} started with budget`, run.budget.limits);
+  console.log(`run ${run.id} started with budget`, run.budget.limits);
 
   // SubmitTask with usage hints until the budget refuses one.
   for (let i = 2; ; i++) {
@@ -66,6 +66,6 @@ try {
   const b = run.budget;
   console.log(`budget: used ${b.used.tokens}/${b.limits.maxTokens} tokens, warned=${b.warned}, exceeded=${b.exceeded}`);
 } finally {
-  orca.close();
+  await orca.close();
   await embedded?.close();
 }

@@ -1,25 +1,27 @@
 import {
+  BatonClient,
   type CallOptions,
+  type ClientDefaults,
+  type ClientOptions,
   type Connection,
-  type ConnectionOptions,
   callOrThrow,
   connectCallOptions,
   idempotencyKey,
-  resolveConnection,
 } from "@baton/core";
 import { Orchestrator } from "@baton/wire/orca";
 import { type Client, createClient, createContextValues } from "@connectrpc/connect";
 import { BudgetView } from "./budget.js";
-import { mapOrcaError } from "./errors.js";
 import { buildEnvelope, RunHandle, type TaskInput, toUint64 } from "./run-handle.js";
 
-/** The address `OrcaClient` dials when none is given (the seed's `localhost:50051`). */
+/** The address `new OrcaClient()` dials when neither options nor `$ORCA_ADDR` name one (the seed's `localhost:50051`). */
 export const DEFAULT_ORCA_ADDRESS = "127.0.0.1:50051";
+/** The environment variable that overrides {@link DEFAULT_ORCA_ADDRESS}. */
+export const ORCA_ADDRESS_ENV = "ORCA_ADDR";
 
-/** Options of {@link OrcaClient}: a connection's options (address optional), or a shared connection. */
-export type OrcaClientOptions =
-  | (Omit<ConnectionOptions, "address"> & { address?: string })
-  | { connection: Connection };
+const ORCA_DEFAULTS: ClientDefaults = { address: DEFAULT_ORCA_ADDRESS, env: ORCA_ADDRESS_ENV };
+
+/** Options of {@link OrcaClient}: core's client options (every one optional), or a shared connection. */
+export interface OrcaClientOptions extends ClientOptions {}
 
 /** A budget for a new run; omitted or 0 limits are unlimited. */
 export interface BudgetInput {
@@ -42,10 +44,12 @@ export interface StartRunInput {
 /** The `runs` resource of {@link OrcaClient}. */
 export class Runs {
   readonly #raw: Client<typeof Orchestrator>;
+  readonly #connection: Connection;
 
   /** @internal */
-  constructor(raw: Client<typeof Orchestrator>) {
+  constructor(raw: Client<typeof Orchestrator>, connection: Connection) {
     this.#raw = raw;
+    this.#connection = connection;
   }
 
   /**
@@ -63,26 +67,24 @@ export class Runs {
     };
     const initialTask = input.task ? buildEnvelope(input.task) : undefined;
     const ctx = createContextValues().set(idempotencyKey, `start:${input.workflowId}`);
-    const res = await callOrThrow(
-      () =>
-        this.#raw.startRun(
-          { workflowId: input.workflowId, budget, ...(initialTask ? { initialTask } : {}) },
-          connectCallOptions(options, ctx),
-        ),
-      mapOrcaError,
+    const res = await callOrThrow(() =>
+      this.#raw.startRun(
+        { workflowId: input.workflowId, budget, ...(initialTask ? { initialTask } : {}) },
+        connectCallOptions(options, ctx),
+      ),
     );
     const view = new BudgetView({ maxTokens: Number(budget.maxTokens), maxCostMicros: Number(budget.maxCostMicros) });
     if (input.task?.usage)
       view.charge({ tokens: input.task.usage.tokens ?? 0, costMicros: input.task.usage.costMicros ?? 0 });
-    return new RunHandle(this.#raw, res.runId, view);
+    return new RunHandle(this.#raw, this.#connection, res.runId, view);
   }
 
   /**
    * A handle on an existing run. Makes no call; pass the budget if you know it, otherwise
    * the handle learns it from the run's events.
    */
-  getHandle(runId: string, budget?: BudgetInput): RunHandle {
-    return new RunHandle(this.#raw, runId, new BudgetView(budget ?? {}));
+  getHandle(id: string, budget?: BudgetInput): RunHandle {
+    return new RunHandle(this.#raw, this.#connection, id, new BudgetView(budget ?? {}));
   }
 }
 
@@ -95,36 +97,23 @@ export class Runs {
  * const run = await orca.runs.start({ workflowId: "wf-1", budget: { maxTokens: 1000 } });
  * await run.submit({ payload: { prompt: "hi" }, usage: { tokens: 128 } });
  * for await (const ev of run.events({ max: 5 })) console.log(ev.id, ev.kind);
- * orca.close();
+ * await orca.close();
  * ```
  */
-export class OrcaClient {
+export class OrcaClient extends BatonClient {
   /** The generated Connect client, for anything the idiomatic layer does not cover. */
   readonly raw: Client<typeof Orchestrator>;
   /** Runs: start, get handles. */
   readonly runs: Runs;
-  /** The connection calls go through. */
-  readonly connection: Connection;
-  readonly #owned: boolean;
 
-  /** @throws {InvalidArgumentError} on an unusable address or option combination. */
+  /**
+   * @param options where the orchestrator is (default `$ORCA_ADDR`, else
+   *   {@link DEFAULT_ORCA_ADDRESS}) and how to call it; or `{ connection }` to share one.
+   * @throws {InvalidArgumentError} on an unusable address or option combination.
+   */
   constructor(options: OrcaClientOptions = {}) {
-    const resolved = resolveConnection(
-      "connection" in options ? options : { ...options, address: options.address ?? DEFAULT_ORCA_ADDRESS },
-    );
-    this.connection = resolved.connection;
-    this.#owned = resolved.owned;
+    super(options, ORCA_DEFAULTS);
     this.raw = createClient(Orchestrator, this.connection.transport);
-    this.runs = new Runs(this.raw);
-  }
-
-  /** Closes the connection if this client created it. */
-  close(): void {
-    if (this.#owned) this.connection.close();
-  }
-
-  /** `using orca = new OrcaClient()` closes it at the end of the scope. */
-  [Symbol.dispose](): void {
-    this.close();
+    this.runs = new Runs(this.raw, this.connection);
   }
 }

@@ -5,17 +5,17 @@
  * @packageDocumentation
  */
 
-export { BudgetExceededError } from "@baton/core";
+export * from "@baton/core/errors";
 export { type BudgetLimits, type BudgetSnapshot, type BudgetUsage, BudgetView } from "./budget.js";
 export {
   type BudgetInput,
   DEFAULT_ORCA_ADDRESS,
+  ORCA_ADDRESS_ENV,
   OrcaClient,
   type OrcaClientOptions,
   Runs,
   type StartRunInput,
 } from "./client.js";
-export { mapOrcaError } from "./errors.js";
 export {
   buildEnvelope,
   type EventsOptions,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnavailableError } from "@baton/core";
+import { Connection, InvalidArgumentError, UnavailableError } from "@baton/core";
 import { EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
@@ -69,10 +69,12 @@ describe("RunHandle.events", () => {
         })();
       },
     } as unknown as Client<typeof Orchestrator>;
-    const run = new RunHandle(raw, "r1", new BudgetView());
+    const connection = new Connection({ address: "127.0.0.1:1" });
+    const run = new RunHandle(raw, connection, "r1", new BudgetView());
     const ids: number[] = [];
     for await (const ev of run.events({ max: 5, maxReconnects: 3 })) ids.push(ev.id);
     expect(ids).toEqual([1, 2, 3, 4, 5]);
     expect(opened).toEqual([1n, 4n]);
+    await connection.close();
   });
 });

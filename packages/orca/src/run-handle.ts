@@ -1,21 +1,21 @@
 import { randomUUID } from "node:crypto";
 import {
-  type BatonError,
+  BudgetExceededError,
   type CallOptions,
-  Code,
+  type Connection,
   callOrThrow,
   connectCallOptions,
   InvalidArgumentError,
   idempotencyKey,
   NotFoundError,
-  resumableStream,
-  toBatonError,
+  required,
+  type StreamCallOptions,
+  streamOrThrow,
 } from "@baton/core";
 import { type Envelope, EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createContextValues } from "@connectrpc/connect";
 import type { BudgetView } from "./budget.js";
-import { mapOrcaError } from "./errors.js";
 
 /** The envelope protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -49,6 +49,11 @@ export interface TaskInput {
   /** Creation time in Unix ms. Default: now. */
   tsMs?: number;
   /** Usage hints charged against the budget. */
+  /**
+   * Envelope protocol version. Default {@link PROTOCOL_VERSION}; set it to talk to an
+   * orchestrator that speaks another version (it refuses versions it does not know).
+   */
+  protocolVersion?: number;
   usage?: UsageInput;
 }
 
@@ -97,7 +102,7 @@ export interface RunEvent {
 }
 
 /** Options of {@link RunHandle.events}. */
-export interface EventsOptions extends Omit<CallOptions, "timeoutMs"> {
+export interface EventsOptions extends StreamCallOptions {
   /** First event id to deliver (inclusive). Default 1: the whole history. */
   from?: number;
   /** Only events at or after this time (Unix ms or a Date). */
@@ -130,40 +135,42 @@ export interface ResultOptions extends CallOptions {
  * budget. Making a handle costs nothing; every method is one call.
  */
 export class RunHandle {
-  /** The run id. */
-  readonly runId: string;
+  /** The run id (ORCA uses the workflow id). */
+  readonly id: string;
   /** The run's budget as the client knows it. */
   readonly budgetView: BudgetView;
   readonly #raw: Client<typeof Orchestrator>;
+  readonly #connection: Connection;
   readonly #charged = new Set<string>();
 
   /** @internal Use `orca.runs.start()` or `orca.runs.getHandle()`. */
-  constructor(raw: Client<typeof Orchestrator>, runId: string, budget: BudgetView) {
+  constructor(raw: Client<typeof Orchestrator>, connection: Connection, id: string, budget: BudgetView) {
     this.#raw = raw;
-    this.runId = runId;
+    this.#connection = connection;
+    this.id = id;
     this.budgetView = budget;
   }
 
-  /** The budget snapshot: limits, usage so far and what remains. */
+  /** The budget snapshot: limits, what the client saw spent, what remains. */
   get budget() {
     return this.budgetView.snapshot();
   }
 
   /**
-   * Submits a task. Fills in a unique `id` (reused on retries, so a retried submit is
-   * deduplicated), `ts_ms`, `protocol_version` and the JSON payload; charges `usage`.
+   * Submits a task. Safe to retry: the envelope id is the idempotency key, and a repeat of
+   * the same id is accepted without being charged twice.
    *
-   * @throws {BudgetExceededError} when the usage would exceed a limit (`err.limit` says which).
+   * @throws {BudgetExceededError} when the task's usage would exceed the budget; the
+   *   budget view then reports the limit as exceeded.
    * @throws {NotFoundError} when the run does not exist.
-   * @throws {InvalidArgumentError} when the payload is not serialisable JSON.
+   * @throws {InvalidArgumentError} on a bad task.
    */
   async submit(task: TaskInput = {}, options: CallOptions = {}): Promise<SubmittedTask> {
     const envelope = buildEnvelope(task);
     const ctx = createContextValues().set(idempotencyKey, envelope.id);
     try {
-      const res = await callOrThrow(
-        () => this.#raw.submitTask({ runId: this.runId, task: envelope }, connectCallOptions(options, ctx)),
-        mapOrcaError,
+      const res = await callOrThrow(() =>
+        this.#raw.submitTask({ runId: this.id, task: envelope }, connectCallOptions(options, ctx)),
       );
       if (res.accepted && !this.#charged.has(envelope.id)) {
         this.#charged.add(envelope.id);
@@ -171,85 +178,96 @@ export class RunHandle {
       }
       return { id: envelope.id, accepted: res.accepted };
     } catch (err) {
-      if ((err as BatonError).code === Code.ResourceExhausted)
-        this.budgetView.markExceeded((err as { limit?: string }).limit);
+      // Only the server's budget refusal marks the budget: other RESOURCE_EXHAUSTED
+      // answers (an oversized message, a rate limit) say nothing about it.
+      if (err instanceof BudgetExceededError) this.budgetView.markExceeded(err.limit);
       throw err;
     }
   }
 
   /**
-   * The run's events as an `AsyncIterable`: the history from `from`, then live events. A
-   * dropped connection is resumed from the last event seen, with no loss and no
-   * duplicates. `break` cancels the call. Budget events update {@link RunHandle.budget}.
+   * The run's events as an `AsyncIterable`: the history from `from`, then live events.
+   * A dropped connection resumes after the last event seen, with no loss and no
+   * duplicates; `break` or the signal cancels. Each iteration starts afresh, so iterating
+   * the same result twice gives the same events. Budget events update {@link RunHandle.budget}.
    *
-   * @throws {NotFoundError} when the run does not exist.
+   * @throws {InvalidArgumentError} (when iterated) on a bad `from` or `max`.
+   * @throws {NotFoundError} (when iterated) when the run does not exist.
    */
   events(options: EventsOptions = {}): AsyncIterable<RunEvent> {
-    const { from = 1, since, max, follow = true, signal, headers, maxReconnects } = options;
-    if (!Number.isInteger(from) || from < 0) throw new InvalidArgumentError("from must be a non-negative integer");
-    if (max !== undefined && (!Number.isInteger(max) || max < 0))
-      throw new InvalidArgumentError("max must be a non-negative integer");
-    const sinceMs = since instanceof Date ? since.getTime() : (since ?? 0);
-    let delivered = 0;
-    // The resumable stream works on wire responses and the loop below maps them: one
-    // async generator between the transport and the caller, not one per concern.
-    const stream = resumableStream<StreamEventsResponse, number>({
-      open: (cursor, sig) => {
-        const remaining = max ? max - delivered : 0;
-        return this.#raw.streamEvents(
-          { runId: this.runId, startEventId: BigInt(cursor ?? from), sinceTsMs: BigInt(sinceMs), maxEvents: remaining },
-          { signal: sig, headers: { ...headers, ...(follow ? {} : { "orca-follow": "false" }) } },
-        );
-      },
-      // Ids are per-run sequence numbers and the cursor is exclusive, so a resumed stream
-      // starts after the last event seen; the loop below still drops any id at or below it.
-      cursorAfter: (r) => Number(r.event?.id) + 1,
-      ...(signal ? { signal } : {}),
-      ...(maxReconnects === undefined ? {} : { maxReconnects }),
-    });
+    const { from = 1, since, max, follow = true, signal, headers, maxReconnects, idleTimeoutMs } = options;
+    const raw = this.#raw;
+    const connection = this.#connection;
     const budget = this.budgetView;
-    const runId = this.runId;
+    const runId = this.id;
+    const sinceMs = since instanceof Date ? since.getTime() : (since ?? 0);
     return {
       async *[Symbol.asyncIterator]() {
+        if (!Number.isInteger(from) || from < 0) throw new InvalidArgumentError("from must be a non-negative integer");
+        if (max !== undefined && (!Number.isInteger(max) || max < 0))
+          throw new InvalidArgumentError("max must be a non-negative integer");
         if (max === 0) return;
-        try {
-          let lastId = Number.NEGATIVE_INFINITY;
-          for await (const r of stream) {
-            const ev = toRunEvent(runId, r.event);
-            if (ev.id <= lastId) continue;
-            lastId = ev.id;
-            budget.applyEvent(ev.kind, ev.payload);
-            delivered++;
-            yield ev;
-            if (max !== undefined && delivered >= max) return;
-          }
-        } catch (err) {
-          throw mapOrcaError(toBatonError(err));
+        let delivered = 0;
+        // The resumable stream works on wire responses and this loop maps them: one
+        // async generator between the transport and the caller, not one per concern.
+        const stream = connection.resumable<StreamEventsResponse, number>({
+          open: (cursor, sig) =>
+            raw.streamEvents(
+              {
+                runId,
+                startEventId: BigInt(cursor ?? from),
+                sinceTsMs: BigInt(sinceMs),
+                maxEvents: max ? max - delivered : 0,
+              },
+              connectCallOptions({
+                signal: sig,
+                headers: { ...headers, ...(follow ? {} : { "orca-follow": "false" }) },
+                ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+              }),
+            ),
+          // Ids are per-run sequence numbers and the cursor is exclusive, so a resumed stream
+          // starts after the last event seen; the loop below still drops any id at or below it.
+          cursorAfter: (r) => Number(r.event?.id) + 1,
+          ...(signal ? { signal } : {}),
+          ...(maxReconnects === undefined ? {} : { maxReconnects }),
+        });
+        let lastId = Number.NEGATIVE_INFINITY;
+        for await (const r of streamOrThrow(stream)) {
+          const ev = toRunEvent(runId, required(r.event, "event"));
+          if (ev.id <= lastId) continue;
+          lastId = ev.id;
+          budget.applyEvent(ev.kind, ev.payload);
+          delivered++;
+          yield ev;
+          if (max !== undefined && delivered >= max) return;
         }
       },
     };
   }
 
   /**
-   * The latest result (`agent_result` or `agent_error`) of a task.
+   * The result of a task (`parentId`: the task's envelope id). With `wait`, a result that
+   * does not exist yet is awaited by following the run's events (bound it with
+   * `timeoutMs` or a signal).
    *
-   * @throws {NotFoundError} when there is no result yet (unless `wait` is set).
+   * @throws {NotFoundError} when the run does not exist, or (without `wait`) the result.
+   * @throws {ProtocolError} when the server answers without a result.
    */
   async result(parentId: string, options: ResultOptions = {}): Promise<RunResult> {
     const fetch = () =>
-      callOrThrow(
-        () => this.#raw.fetchResult({ runId: this.runId, parentId }, connectCallOptions(options)),
-        mapOrcaError,
-      );
+      callOrThrow(() => this.#raw.fetchResult({ runId: this.id, parentId }, connectCallOptions(options)));
     let res: Awaited<ReturnType<typeof fetch>>;
     try {
       res = await fetch();
     } catch (err) {
-      if (!options.wait || !(err instanceof NotFoundError) || /run .* not found/.test(err.message)) throw err;
+      // A missing run is final; a missing result is awaited. The server says which in its
+      // ErrorInfo; one that does not gets the wait, and its event stream then fails with
+      // NOT_FOUND for a run that does not exist.
+      if (!options.wait || !(err instanceof NotFoundError) || err.errorInfo?.reason === "RUN_NOT_FOUND") throw err;
       await this.#waitForResult(parentId, options);
       res = await fetch();
     }
-    const envelope = res.result ?? create(EnvelopeSchema);
+    const envelope = required(res.result, "result");
     const payload = decodePayload(envelope.payloadJson);
     return envelope.kind === "agent_error"
       ? { ok: false, kind: "agent_error", error: payload, envelope }
@@ -301,7 +319,7 @@ export function buildEnvelope(task: TaskInput, now: () => number = Date.now): En
     kind: task.kind ?? "agent_task",
     payloadJson,
     timeoutMs: u64("timeoutMs", task.timeoutMs),
-    protocolVersion: PROTOCOL_VERSION,
+    protocolVersion: task.protocolVersion ?? PROTOCOL_VERSION,
     tsMs: task.tsMs === undefined ? BigInt(now()) : u64("tsMs", task.tsMs),
     ...(task.usage
       ? {

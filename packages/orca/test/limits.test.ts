@@ -1,7 +1,6 @@
 // baton-server's request size limit as the ORCA client sees it. How the limit is configured
 // (options, --max-message-bytes) is tested in packages/server/test/limits.test.ts.
-import { ResourceExhaustedError } from "@baton/core";
-import { BudgetExceededError, OrcaClient } from "@baton/orca";
+import { BudgetExceededError, OrcaClient, ResourceExhaustedError } from "@baton/orca";
 import { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, startServer } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -57,7 +56,11 @@ describe("request message size limit", () => {
     it(`applies a configured limit over ${protocol}`, async () => {
       const orca = client(small, protocol);
       const run = await orca.runs.start({ workflowId: `limits-${protocol}` });
-      await expect(run.submit({ payload: payloadOf(4096) })).rejects.toBeInstanceOf(ResourceExhaustedError);
+      const refused = await run.submit({ payload: payloadOf(4096) }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ResourceExhaustedError);
+      // An oversized message is not a budget refusal: the budget stays unexceeded.
+      expect(refused).not.toBeInstanceOf(BudgetExceededError);
+      expect(run.budget.exceeded).toBeUndefined();
       await expect(run.submit({ payload: payloadOf(100) })).resolves.toMatchObject({ accepted: true });
     });
   }

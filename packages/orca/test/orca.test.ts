@@ -6,8 +6,9 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
-} from "@baton/core";
-import { OrcaClient, type RunEvent } from "@baton/orca";
+  OrcaClient,
+  type RunEvent,
+} from "@baton/orca";
 import { type BatonServer, startServer } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { take } from "./support.js";
@@ -22,7 +23,7 @@ beforeAll(async () => {
   orca = new OrcaClient({ address: server.addresses[0] as string });
 });
 afterAll(async () => {
-  orca.close();
+  await orca.close();
   await server.close();
 });
 
@@ -43,7 +44,7 @@ describe("StartRun", () => {
       task: { id: "t0", payload: { step: 0 } },
       budget: { maxTokens: 1000 },
     });
-    expect(run.runId).toBe(id);
+    expect(run.id).toBe(id);
     expect(run.budget.limits).toEqual({ maxTokens: 1000, maxCostMicros: undefined });
     const events = await history(id);
     expect(events.map((e) => [e.id, e.kind])).toEqual([
@@ -59,7 +60,7 @@ describe("StartRun", () => {
     const input = { workflowId: id, task: { id: "t0", payload: {} }, budget: { maxTokens: 10 } };
     await orca.runs.start(input);
     const again = await orca.runs.start(input);
-    expect(again.runId).toBe(id);
+    expect(again.id).toBe(id);
     expect((await history(id)).length).toBe(2);
     const err = await orca.runs.start({ ...input, budget: { maxTokens: 11 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AlreadyExistsError);
@@ -86,7 +87,7 @@ describe("SubmitTask", () => {
     const t = await run.submit({ payload: { prompt: "hi" }, agent: "agent.py" });
     expect(t.accepted).toBe(true);
     expect(t.id).toMatch(/^[0-9a-f-]{36}$/);
-    const [ev] = (await history(run.runId)).filter((e) => e.kind === "task_enqueued");
+    const [ev] = (await history(run.id)).filter((e) => e.kind === "task_enqueued");
     expect(ev?.parentId).toBe(t.id);
     expect(ev?.agent).toBe("agent.py");
     expect(ev?.payload).toMatchObject({ task_id: t.id, payload: { prompt: "hi" } });
@@ -96,10 +97,10 @@ describe("SubmitTask", () => {
   it("accepts a duplicate envelope id and changes nothing", async () => {
     const run = await orca.runs.start({ workflowId: wf(), budget: { maxTokens: 1000 } });
     await run.submit({ id: "same", usage: { tokens: 100 } });
-    const n1 = (await history(run.runId)).length;
+    const n1 = (await history(run.id)).length;
     const again = await run.submit({ id: "same", usage: { tokens: 100 } });
     expect(again).toEqual({ id: "same", accepted: true });
-    expect((await history(run.runId)).length).toBe(n1);
+    expect((await history(run.id)).length).toBe(n1);
     expect(run.budget.used.tokens).toBe(100);
     // The server charged once too: 900 more tokens still fit.
     await expect(run.submit({ usage: { tokens: 900 } })).resolves.toMatchObject({ accepted: true });
@@ -109,8 +110,7 @@ describe("SubmitTask", () => {
     const run = await orca.runs.start({ workflowId: wf() });
     await expect(orca.runs.getHandle("no-such-run").submit({})).rejects.toBeInstanceOf(NotFoundError);
     const base = { id: "x", parentId: "", traceId: "", agent: "", kind: "agent_task", timeoutMs: 0n, tsMs: 0n };
-    const raw = (task: Record<string, unknown>) =>
-      orca.raw.submitTask({ runId: run.runId, task: { ...base, ...task } });
+    const raw = (task: Record<string, unknown>) => orca.raw.submitTask({ runId: run.id, task: { ...base, ...task } });
     const err = (p: Promise<unknown>) =>
       p.then(
         () => undefined,
@@ -134,7 +134,7 @@ describe("SubmitTask", () => {
       accepted: true,
     });
     // None of the refused tasks left a trace.
-    expect((await history(run.runId)).map((e) => e.parentId)).not.toContain("late");
+    expect((await history(run.id)).map((e) => e.parentId)).not.toContain("late");
   });
 
   it("refuses a payload that is not JSON-serialisable before sending", async () => {
@@ -152,10 +152,16 @@ describe("budgets", () => {
     expect(tokens).toBeInstanceOf(BudgetExceededError);
     expect((tokens as BudgetExceededError).limit).toBe("max_tokens");
     expect((tokens as BudgetExceededError).retryable).toBe(false);
+    // The limit travels as a typed google.rpc.ErrorInfo detail, not in the message text.
+    expect((tokens as BudgetExceededError).errorInfo).toMatchObject({
+      reason: "BUDGET_EXCEEDED",
+      domain: "orca.v1",
+      metadata: { limit: "max_tokens", used: "850", requested: "151", max: "1000" },
+    });
     const cost = await run.submit({ usage: { costMicros: 4901 } }).catch((e: unknown) => e);
     expect((cost as BudgetExceededError).limit).toBe("max_cost_micros");
     expect(run.budget.exceeded).toBe("max_cost_micros");
-    const kinds = (await history(run.runId)).map((e) => e.kind);
+    const kinds = (await history(run.id)).map((e) => e.kind);
     expect(kinds).toEqual([
       "start_run",
       "task_enqueued",
@@ -173,7 +179,7 @@ describe("budgets", () => {
     const refused = results.filter((r) => r.status === "rejected" && r.reason instanceof BudgetExceededError).length;
     expect(ok).toBe(10);
     expect(refused).toBe(30);
-    const usage = (await history(run.runId)).filter((e) => e.kind === "usage_update").at(-1);
+    const usage = (await history(run.id)).filter((e) => e.kind === "usage_update").at(-1);
     expect(usage?.payload).toMatchObject({ tokens_used: 1000, max_tokens: 1000 });
     expect(run.budget.used.tokens).toBe(1000);
   });
@@ -198,7 +204,7 @@ describe("StreamEvents", () => {
   it("replays from an id, honours since and max, then follows live", async () => {
     const run = await orca.runs.start({ workflowId: wf() });
     for (let i = 0; i < 5; i++) await run.submit({ id: `t${i}` });
-    const all = await history(run.runId);
+    const all = await history(run.id);
     expect(all.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6]);
     expect((await collect(run.events({ from: 4, follow: false }))).map((e) => e.id)).toEqual([4, 5, 6]);
     expect((await collect(run.events({ max: 2 }))).map((e) => e.id)).toEqual([1, 2]);
@@ -240,7 +246,7 @@ describe("FetchResult", () => {
     const task = await run.submit({ timeoutMs: 50 });
     const result = await run.result(task.id, { wait: true, timeoutMs: 5000 });
     expect(result).toMatchObject({ ok: false, error: { error: "deadline_exceeded" } });
-    expect((await history(run.runId)).map((e) => e.kind)).toContain("task_timeout");
+    expect((await history(run.id)).map((e) => e.kind)).toContain("task_timeout");
   });
 
   it("rejects an agent_result without parent_id", async () => {
@@ -248,5 +254,56 @@ describe("FetchResult", () => {
     const err = await run.submit({ kind: "agent_result" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(err).toBeInstanceOf(BatonError);
+  });
+});
+
+describe("the one client shape, ORCA's part", () => {
+  it("iterates one events() result twice with the same answer", async () => {
+    const run = await orca.runs.start({ workflowId: wf(), task: { id: "t1", payload: { n: 1 } } });
+    await run.submit({ id: "t2" });
+    const events = run.events({ follow: false, max: 3 });
+    const first = (await collect(events)).map((e) => `${e.id}:${e.kind}`);
+    const second = (await collect(events)).map((e) => `${e.id}:${e.kind}`);
+    expect(first).toEqual(["1:start_run", "2:task_enqueued", "3:task_enqueued"]);
+    expect(second).toEqual(first);
+  });
+
+  it("reports bad events() options when iterated, never by throwing at the call", async () => {
+    const run = orca.runs.getHandle(wf());
+    const events = run.events({ from: -1 });
+    await expect(collect(events)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(collect(run.events({ max: 1.5 }))).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("result({ wait }) fails at once for a run that does not exist, by reason not message", async () => {
+    const err = await orca.runs
+      .getHandle(wf())
+      .result("t1", { wait: true })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).errorInfo?.reason).toBe("RUN_NOT_FOUND");
+  });
+
+  it("sends the protocol version it is given; the server refuses one it does not speak", async () => {
+    const run = await orca.runs.start({ workflowId: wf() });
+    await expect(run.submit({ protocolVersion: 2 })).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(run.submit({ protocolVersion: 1 })).resolves.toMatchObject({ accepted: true });
+  });
+
+  it("dials $ORCA_ADDR when the options name no address", async () => {
+    const before = process.env.ORCA_ADDR;
+    process.env.ORCA_ADDR = server.addresses[0] as string;
+    try {
+      const fromEnv = new OrcaClient();
+      expect(fromEnv.connection.address.port).toBe(orca.connection.address.port);
+      const run = await fromEnv.runs.start({ workflowId: wf() });
+      expect(run.id).toMatch(/^wf-/);
+      await fromEnv.close();
+      delete process.env.ORCA_ADDR;
+      expect(new OrcaClient().connection.address.port).toBe(50051);
+    } finally {
+      if (before === undefined) delete process.env.ORCA_ADDR;
+      else process.env.ORCA_ADDR = before;
+    }
   });
 });

@@ -391,9 +391,9 @@ describe("resilience", () => {
       const run = await writer.runs.start({ workflowId: `big-${++n}` });
       const t = await run.submit({});
       await run.submit({ kind: "agent_result", parentId: t.id, payload: big });
-      await expect(writer.runs.getHandle(run.runId).result(t.id)).resolves.toMatchObject({ payload: big });
+      await expect(writer.runs.getHandle(run.id).result(t.id)).resolves.toMatchObject({ payload: big });
       const err = await reader.runs
-        .getHandle(run.runId)
+        .getHandle(run.id)
         .result(t.id)
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BatonError);

@@ -45,7 +45,14 @@ export type {
 export { defaultModules } from "./modules.js";
 export { Notifier } from "./notifier.js";
 export { createOrcaModule, type OrcaModule } from "./orca/module.js";
-export { BUDGET_LIMIT_TRAILER, FOLLOW_HEADER, OrcaService, PROTOCOL_VERSION, WARNING_RATIO } from "./orca/service.js";
+export {
+  ERROR_DOMAIN as ORCA_ERROR_DOMAIN,
+  FOLLOW_HEADER,
+  OrcaService,
+  PROTOCOL_VERSION,
+  Reason as OrcaErrorReason,
+  WARNING_RATIO,
+} from "./orca/service.js";
 export { MemoryOrcaStore, type OrcaStore, type RunBudget, type RunRecord } from "./orca/store.js";
 export { HttpProblem, MAX_BODY_BYTES, PROBLEM_TYPE_BASE } from "./portarium/http.js";
 export { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./portarium/jwt.js";

@@ -1,3 +1,4 @@
+import { BadRequestSchema, ErrorInfoSchema } from "@baton/wire/google-rpc";
 import {
   type Envelope,
   EnvelopeSchema,
@@ -24,8 +25,17 @@ export const PROTOCOL_VERSION = 1;
 export const WARNING_RATIO = 0.8;
 /** Request header: `false` ends StreamEvents after the replay instead of following live. */
 export const FOLLOW_HEADER = "orca-follow";
-/** Trailer naming the exhausted limit on RESOURCE_EXHAUSTED. */
-export const BUDGET_LIMIT_TRAILER = "orca-budget-limit";
+/** The `google.rpc.ErrorInfo` domain of this service's errors. */
+export const ERROR_DOMAIN = "orca.v1";
+/** ErrorInfo reasons: a stable, machine-readable cause next to each message. */
+export const Reason = {
+  /** RESOURCE_EXHAUSTED: the task's usage would exceed the run's budget (metadata `limit`, `used`, `requested`, `max`). */
+  budgetExceeded: "BUDGET_EXCEEDED",
+  /** NOT_FOUND: no run with that id. */
+  runNotFound: "RUN_NOT_FOUND",
+  /** NOT_FOUND: the run exists but the task has no result yet. */
+  resultNotFound: "RESULT_NOT_FOUND",
+} as const;
 
 const RESULT_KINDS = new Set(["agent_result", "agent_error"]);
 const READ_BATCH = 256;
@@ -118,7 +128,7 @@ export class OrcaService {
     this.#validateEnvelope(task, "task");
     return this.#locks.run(req.runId, async () => {
       const run = await this.#store.getRun(req.runId);
-      if (!run) throw new ConnectError(`run ${req.runId} not found`, Code.NotFound);
+      if (!run) throw runNotFound(req.runId);
       // A duplicate id was accepted before: accept again, change nothing.
       if (await this.#store.hasEnvelope(run.runId, task.id))
         return create(SubmitTaskResponseSchema, { accepted: true });
@@ -129,7 +139,7 @@ export class OrcaService {
 
   async *streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
     if (req.runId === "") throw invalid("run_id is required");
-    if (!(await this.#store.getRun(req.runId))) throw new ConnectError(`run ${req.runId} not found`, Code.NotFound);
+    if (!(await this.#store.getRun(req.runId))) throw runNotFound(req.runId);
     const follow = ctx.requestHeader.get(FOLLOW_HEADER)?.toLowerCase() !== "false";
     let next = req.startEventId > 0n ? req.startEventId : 1n;
     let sent = 0;
@@ -153,9 +163,19 @@ export class OrcaService {
   async fetchResult(req: FetchResultRequest) {
     if (req.runId === "") throw invalid("run_id is required");
     if (req.parentId === "") throw invalid("parent_id is required");
-    if (!(await this.#store.getRun(req.runId))) throw new ConnectError(`run ${req.runId} not found`, Code.NotFound);
+    if (!(await this.#store.getRun(req.runId))) throw runNotFound(req.runId);
     const result = await this.#store.getResult(req.runId, req.parentId);
-    if (!result) throw new ConnectError(`no result yet for task ${req.parentId} in run ${req.runId}`, Code.NotFound);
+    if (!result) {
+      throw withReason(
+        `no result yet for task ${req.parentId} in run ${req.runId}`,
+        Code.NotFound,
+        Reason.resultNotFound,
+        {
+          run_id: req.runId,
+          parent_id: req.parentId,
+        },
+      );
+    }
     return create(FetchResultResponseSchema, { result });
   }
 
@@ -202,10 +222,11 @@ export class OrcaService {
           task_id: env.id,
         },
       });
-      throw new ConnectError(
+      throw withReason(
         `budget exceeded: ${over.limit} (used ${over.used} + requested ${over.requested} > ${over.max})`,
         Code.ResourceExhausted,
-        { [BUDGET_LIMIT_TRAILER]: over.limit },
+        Reason.budgetExceeded,
+        { limit: over.limit, used: String(over.used), requested: String(over.requested), max: String(over.max) },
       );
     }
     const now = BigInt(this.#now());
@@ -332,8 +353,23 @@ function exceeded(b: RunBudget, tokens: bigint, cost: bigint) {
   return undefined;
 }
 
+/** An error with a `google.rpc.ErrorInfo` detail in this service's domain. */
+function withReason(message: string, code: Code, reason: string, metadata: Record<string, string>): ConnectError {
+  return new ConnectError(message, code, undefined, [
+    { desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata } },
+  ]);
+}
+
+function runNotFound(runId: string): ConnectError {
+  return withReason(`run ${runId} not found`, Code.NotFound, Reason.runNotFound, { run_id: runId });
+}
+
+/** INVALID_ARGUMENT with a `google.rpc.BadRequest` naming the field (the message's first word). */
 function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
+  const field = message.split(" ", 1)[0] ?? "";
+  return new ConnectError(message, Code.InvalidArgument, undefined, [
+    { desc: BadRequestSchema, value: { fieldViolations: [{ field, description: message }] } },
+  ]);
 }
 
 export { Orchestrator };
