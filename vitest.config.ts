@@ -7,6 +7,7 @@ export default defineConfig({
       "packages/*/test/**/*.test.ts",
       "examples/**/*.test.ts",
       "scripts/**/*.test.ts",
+      "test/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
