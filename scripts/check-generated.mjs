@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { generatedDirs } from "./codegen-targets.mjs";
-import { run } from "./run.mjs";
+import { run } from "./exec.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 

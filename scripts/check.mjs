@@ -3,7 +3,7 @@
 // contracts, type-checking of tests, every unit and integration test, and every example
 // against a real baton-server.
 import { existsSync } from "node:fs";
-import { bin, run } from "./run.mjs";
+import { bin, run } from "./exec.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const node = process.execPath;

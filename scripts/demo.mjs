@@ -1,5 +1,5 @@
 // `npm run demo`: the ORCA quickstart against an embedded baton-server it starts itself.
-import { bin, run } from "./run.mjs";
+import { bin, run } from "./exec.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = { ...process.env };

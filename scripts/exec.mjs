@@ -1,4 +1,4 @@
-// Small process helpers shared by the repo scripts.
+// Process helpers of the repo scripts: run a command (exiting when it fails), capture its output, find node_modules bins.
 import { spawnSync } from "node:child_process";
 
 /** Runs a command inheriting stdio; exits the process with its status when it fails. */

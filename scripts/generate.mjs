@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { bufTargets, generatedDirs, openapiTargets } from "./codegen-targets.mjs";
-import { bin, run } from "./run.mjs";
+import { bin, run } from "./exec.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 // buf resolves `local: protoc-gen-es` on PATH.

@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bin, run } from "./run.mjs";
+import { bin, run } from "./exec.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const shared = process.env.BATON_SHARED_DIR ?? join(root, "..", "shared");
