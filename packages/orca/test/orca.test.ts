@@ -11,7 +11,7 @@ import {
 } from "@baton/orca";
 import { type BatonServer, startServer } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { take } from "./support.js";
+import { eventually, take } from "./support.js";
 
 let server: BatonServer;
 let orca: OrcaClient;
@@ -210,7 +210,9 @@ describe("StreamEvents", () => {
     expect((await collect(run.events({ max: 2 }))).map((e) => e.id)).toEqual([1, 2]);
     const future = (all.at(-1)?.tsMs ?? 0) + 1;
     const live = take(run.events({ since: future }), 2);
-    await new Promise((r) => setTimeout(r, 50));
+    // The later events must carry a later time than `future`, whenever the stream opens:
+    // the replay of the log delivers them either way.
+    await eventually(() => Date.now() > future);
     await run.submit({ id: "later-1" });
     await run.submit({ id: "later-2" });
     expect((await live).map((e) => e.parentId)).toEqual(["later-1", "later-2"]);

@@ -240,13 +240,14 @@ describe("deadlines and cancellation", () => {
     try {
       const orca = new OrcaClient({ address: tcp, token: TOKEN, timeoutMs: 50 });
       await expect(orca.runs.start({ workflowId: `slow-${++n}` })).rejects.toBeInstanceOf(DeadlineExceededError);
-      orca.close();
+      await orca.close();
       const patient = new OrcaClient({ address: tcp, token: TOKEN });
       await expect(patient.runs.start({ workflowId: `slow-${++n}` }, { timeoutMs: 50 })).rejects.toBeInstanceOf(
         DeadlineExceededError,
       );
-      await expect(patient.runs.start({ workflowId: `slow-${++n}` }, { timeoutMs: 5000 })).resolves.toBeDefined();
-      patient.close();
+      const slow = `slow-${++n}`;
+      await expect(patient.runs.start({ workflowId: slow }, { timeoutMs: 5000 })).resolves.toMatchObject({ id: slow });
+      await patient.close();
     } finally {
       faults.startDelayMs = 0;
     }
