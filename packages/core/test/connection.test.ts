@@ -157,11 +157,14 @@ describe("error details", () => {
 
   it("keeps binary details that fail to decode out of findDetails", () => {
     const good = toBinary(ErrorInfoSchema, create(ErrorInfoSchema, { reason: "R" }));
+    // Details as they arrive from the wire: type name and bytes, one of them corrupt.
     const e = toBatonError(
-      new ConnectError("x", Code.Internal, undefined, [
-        { type: "google.rpc.ErrorInfo", value: new Uint8Array([0xff, 0xff, 0xff]) },
-        { type: "google.rpc.ErrorInfo", value: good },
-      ]),
+      Object.assign(new ConnectError("x", Code.Internal), {
+        details: [
+          { type: "google.rpc.ErrorInfo", value: new Uint8Array([0xff, 0xff, 0xff]) },
+          { type: "google.rpc.ErrorInfo", value: good },
+        ],
+      }),
     );
     expect(e.findDetails(ErrorInfoSchema).map((d) => d.reason)).toEqual(["R"]);
     expect(e.findDetails(StreamEventsResponseSchema)).toEqual([]);
