@@ -32,6 +32,7 @@ export {
 export { type BaaahtSettings, BaaahtState, DEFAULT_BAAAHT_SETTINGS } from "./baaaht/state.js";
 export { type BaaahtStore, MemoryBaaahtStore } from "./baaaht/store.js";
 export { main, parseCli, USAGE } from "./cli.js";
+export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
 export { KeyedMutex } from "./keyed-mutex.js";
 export { type Listener, listen, type ServerTlsOptions } from "./listen.js";
 export type {
@@ -54,15 +55,43 @@ export {
   WARNING_RATIO,
 } from "./orca/service.js";
 export { MemoryOrcaStore, type OrcaStore, type RunBudget, type RunRecord } from "./orca/store.js";
+export { type AgentActionOutput, AgentActionService } from "./portarium/agent-action-service.js";
+export { AgentService } from "./portarium/agent-service.js";
+export { ApprovalService } from "./portarium/approval-service.js";
+export { isLoopbackHost, probeEndpoint } from "./portarium/connection-probe.js";
+export { type EvidenceFilter, type EvidenceInit, EvidenceLog } from "./portarium/evidence-log.js";
 export { HttpProblem, MAX_BODY_BYTES, PROBLEM_TYPE_BASE } from "./portarium/http.js";
+export { checkActionInput, type InvocationStep, invocationPlan } from "./portarium/invocation-plan.js";
+export { type InvocationEvent, InvocationRunner, type InvocationSink } from "./portarium/invocation-runner.js";
+export { InvocationService } from "./portarium/invocation-service.js";
 export { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./portarium/jwt.js";
+export { MachineService } from "./portarium/machine-service.js";
+export { createPortariumModule, type PortariumModule } from "./portarium/module.js";
+export { OpenApiSchema, type OperationDef } from "./portarium/openapi.js";
 export {
-  createPortariumModule,
-  type PortariumModule,
-  parseServiceAccounts,
-  type ServiceAccount,
-} from "./portarium/module.js";
-export { OpenApiRouter } from "./portarium/openapi.js";
-export { decodeCursor, encodeCursor, PortariumService } from "./portarium/service.js";
+  type EventStreamReply,
+  type JsonReply,
+  type OperationEntry,
+  type OperationHandler,
+  type OperationRequest,
+  operation,
+  type Reply,
+} from "./portarium/operation.js";
+export { portariumOperations } from "./portarium/operations.js";
+export { decodeCursor, encodeCursor, type ListPage, type PageQuery } from "./portarium/paging.js";
+export { PortariumService, type PortariumServiceOptions } from "./portarium/portarium-service.js";
+export { PortariumRestHandler } from "./portarium/rest-handler.js";
+export { PortariumRouter, type RoutedOperation, type RouteMatch } from "./portarium/router.js";
+export { RunService } from "./portarium/run-service.js";
+export { parseServiceAccounts, type ServiceAccount } from "./portarium/service-accounts.js";
+export {
+  type ConnectionTestScope,
+  DEFAULT_PORTARIUM_SETTINGS,
+  type PortariumSettings,
+  portariumSettings,
+} from "./portarium/settings.js";
 export { MemoryPortariumStore, type PortariumStore, type Table } from "./portarium/store.js";
+export { TokenIssuer } from "./portarium/tokens.js";
+export { WorkflowService } from "./portarium/workflow-service.js";
+export { WorkspaceService } from "./portarium/workspace-service.js";
 export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "@baton/core";
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { Clock } from "./clock.js";
 
 /** A request either HTTP version delivers. */
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -14,6 +15,8 @@ export interface ModuleContext {
   logger: Logger;
   /** Server-wide options (flags), for modules that read their own settings. */
   options: ServerOptionsView;
+  /** Where the module reads the time and sets its timers (tests pass a manual clock). */
+  clock: Clock;
 }
 
 /** The server options a module may read. */
@@ -44,6 +47,12 @@ export interface ServiceModule {
   handleHttp?(req: AnyRequest, res: AnyResponse): Promise<boolean>;
   /** Called once the server listens. */
   start?(): Promise<void> | void;
+  /**
+   * Called when the server starts shutting down, before any module closes: the module
+   * reports itself as going away (health NOT_SERVING, status STOPPING) while the others
+   * still serve.
+   */
+  beginShutdown?(): void;
   /** Releases timers, children and other resources. */
   close?(): Promise<void> | void;
 }

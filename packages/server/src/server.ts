@@ -2,6 +2,7 @@ import { type Logger, silentLogger } from "@baton/core";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { bearerAuthInterceptor } from "./auth.js";
+import { type Clock, systemClock } from "./clock.js";
 import { type Handler, type Listener, listen, type ServerTlsOptions } from "./listen.js";
 import type { AnyRequest, AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
@@ -26,6 +27,11 @@ export interface ServerOptions {
    * (gRPC's default).
    */
   maxReceiveMessageBytes?: number;
+  /**
+   * Where every module reads the time and sets its timers. Default: the system clock. Tests
+   * pass a `ManualClock` to move time (expiry, heartbeats, lifetimes) without sleeping.
+   */
+  clock?: Clock;
 }
 
 /** gRPC's default limit on a received message: 4 MiB. */
@@ -39,7 +45,11 @@ export interface BatonServer {
   readonly modules: ReadonlyMap<string, ServiceModule>;
   /** Destroys every open connection without stopping (simulates a network drop). */
   dropConnections(): void;
-  /** Stops listening, ends connections, removes socket files. Idempotent. */
+  /**
+   * Shuts down: every module first reports that it is going away (health NOT_SERVING), then
+   * the modules close (ending their streams), then the listeners stop and socket files are
+   * removed. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -58,7 +68,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     throw new Error(`maxReceiveMessageBytes must be an integer from 1 to 4294967295, got ${readMaxBytes}`);
   const logger = options.logger ?? silentLogger;
   const settings = new Map(Object.entries(options.settings ?? {}));
-  const ctx = { logger, options: { token: options.token, settings } };
+  const ctx = { logger, options: { token: options.token, settings }, clock: options.clock ?? systemClock };
   const modules = (options.modules ?? defaultModules).map((factory) => factory(ctx));
 
   const interceptors: Interceptor[] = [errorBoundary(logger)];
@@ -110,6 +120,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     },
     close() {
       closing ??= (async () => {
+        for (const m of modules) m.beginShutdown?.();
         for (const m of modules) await m.close?.();
         await Promise.all(listeners.map((l) => l.close()));
       })();

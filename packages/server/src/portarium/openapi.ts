@@ -25,7 +25,7 @@ export interface ParameterDef {
   schemaPointer: string;
 }
 
-/** One operation of the document, ready to match and validate. */
+/** One operation of the document, ready to validate. */
 export interface OperationDef {
   /** The contract's operation id. */
   operationId: string;
@@ -41,15 +41,7 @@ export interface OperationDef {
   bodyPointer: string | undefined;
   /** Whether the body is required. */
   bodyRequired: boolean;
-  readonly regex: RegExp;
-  readonly pathNames: string[];
 }
-
-/** What {@link OpenApiRouter.match} found. */
-export type RouteMatch =
-  | { kind: "operation"; op: OperationDef; pathParams: Record<string, string> }
-  | { kind: "method-not-allowed"; allowed: string[] }
-  | { kind: "none" };
 
 const esc = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
 
@@ -63,12 +55,14 @@ function lookup(pointer: string): unknown {
 }
 
 /**
- * Routes and validates requests and responses against the Portarium OpenAPI document
- * (the generated `openapiDocument` of `@baton/wire/portarium`, never a file read at
- * runtime). Validation uses ajv's JSON Schema 2020-12 dialect, which OpenAPI 3.1 uses.
+ * The Portarium OpenAPI document as the server uses it: every operation's definition
+ * (method, path template, security, parameters, body schema) and validators for requests
+ * and responses. It reads the generated `openapiDocument` of `@baton/wire/portarium`, never
+ * a file at runtime. Validation uses ajv's JSON Schema 2020-12 dialect, which OpenAPI 3.1
+ * uses. Routing is the operation table's ({@link PortariumRouter}).
  */
-export class OpenApiRouter {
-  /** Every operation of the document. */
+export class OpenApiSchema {
+  /** Every operation of the document, in document order. */
   readonly operations: OperationDef[] = [];
   readonly #ajv: Ajv2020;
   readonly #validators = new Map<string, ValidateFunction>();
@@ -79,11 +73,6 @@ export class OpenApiRouter {
     this.#ajv.addSchema(openapiDocument as unknown as Json, DOC_ID);
     const paths = openapiDocument.paths as unknown as Record<string, Json>;
     for (const [template, item] of Object.entries(paths)) {
-      const pathNames: string[] = [];
-      const pattern = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{([^}]+)\}/g, (_, name: string) => {
-        pathNames.push(name);
-        return "([^/]+)";
-      });
       const shared = (item.parameters as Json[] | undefined) ?? [];
       for (const method of METHODS) {
         const op = item[method] as Json | undefined;
@@ -103,8 +92,6 @@ export class OpenApiRouter {
           parameters: params,
           bodyPointer: hasJson ? `${base}/requestBody/content/application~1json/schema` : undefined,
           bodyRequired: body?.required === true,
-          regex: new RegExp(`^${pattern}$`),
-          pathNames,
         });
       }
     }
@@ -126,25 +113,6 @@ export class OpenApiRouter {
       type: typeof schema.type === "string" ? schema.type : undefined,
       schemaPointer: `${at}/schema`,
     };
-  }
-
-  /** Finds the operation for a method and a path (without query). */
-  match(method: string, path: string): RouteMatch {
-    const allowed: string[] = [];
-    for (const op of this.operations) {
-      const m = op.regex.exec(path);
-      if (!m) continue;
-      if (op.method !== method) {
-        allowed.push(op.method);
-        continue;
-      }
-      const pathParams: Record<string, string> = {};
-      op.pathNames.forEach((name, i) => {
-        pathParams[name] = decodeURIComponent(m[i + 1] ?? "");
-      });
-      return { kind: "operation", op, pathParams };
-    }
-    return allowed.length > 0 ? { kind: "method-not-allowed", allowed } : { kind: "none" };
   }
 
   /** The compiled validator of the schema at a JSON pointer of the document. */

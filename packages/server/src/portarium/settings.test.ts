@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PORTARIUM_SETTINGS, portariumSettings } from "./module.js";
+import { DEFAULT_PORTARIUM_SETTINGS, portariumSettings } from "./settings.js";
 
 describe("portariumSettings", () => {
-  it("has small invocation durations and a 24 h idempotency window by default", () => {
+  it("defaults: 1 s invocations, a 24 h idempotency window, 5 min machine heartbeats, loopback connection tests", () => {
+    expect(portariumSettings(new Map())).toEqual({
+      tokenTtlSeconds: 3600,
+      invocationDurationMs: 1000,
+      idempotencyTtlMs: 86_400_000,
+      idempotencyMaxEntries: 10_000,
+      sseKeepAliveMs: 15_000,
+      machineHeartbeatTimeoutMs: 300_000,
+      connectionTestScope: "loopback",
+    });
     expect(portariumSettings(new Map())).toEqual(DEFAULT_PORTARIUM_SETTINGS);
-    expect(DEFAULT_PORTARIUM_SETTINGS.idempotencyTtlMs).toBe(86_400_000);
-    expect(DEFAULT_PORTARIUM_SETTINGS.invocationDurationMs).toBeLessThanOrEqual(5000);
   });
 
   it("reads each setting", () => {
@@ -16,6 +23,8 @@ describe("portariumSettings", () => {
         ["portarium.idempotencyTtlMs", "250.5"],
         ["portarium.idempotencyMaxEntries", "7"],
         ["portarium.sseKeepAliveMs", "500"],
+        ["portarium.machineHeartbeatTimeoutMs", "90000"],
+        ["portarium.connectionTestScope", "any"],
       ]),
     );
     expect(s).toEqual({
@@ -24,6 +33,8 @@ describe("portariumSettings", () => {
       idempotencyTtlMs: 250.5,
       idempotencyMaxEntries: 7,
       sseKeepAliveMs: 500,
+      machineHeartbeatTimeoutMs: 90_000,
+      connectionTestScope: "any",
     });
   });
 
@@ -36,6 +47,8 @@ describe("portariumSettings", () => {
     ["portarium.idempotencyMaxEntries", "0"],
     ["portarium.tokenTtlSeconds", "Infinity"],
     ["portarium.sseKeepAliveMs", "-5"],
+    ["portarium.machineHeartbeatTimeoutMs", "0"],
+    ["portarium.connectionTestScope", "everywhere"],
   ])("refuses %s=%j", (key, value) => {
     expect(() => portariumSettings(new Map([[key, value]]))).toThrow(key);
   });

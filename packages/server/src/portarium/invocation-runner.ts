@@ -1,41 +1,14 @@
 import type { components } from "@baton/wire/portarium";
+import type { Clock } from "../clock.js";
+import type { InvocationStatus, InvocationStep } from "./invocation-plan.js";
 import type { InvocationRecord, PortariumStore } from "./store.js";
 
 type S = components["schemas"];
 /** One progress event of a machine invocation. */
 export type InvocationEvent = S["MachineInvocationProgressEventV1"];
-/** The statuses of a machine invocation. */
-export type InvocationStatus = S["MachineInvocationStatus"];
 
 /** The statuses after which an invocation changes no more. */
 export const TERMINAL_INVOCATION: ReadonlySet<InvocationStatus> = new Set(["completed", "failed"]);
-
-/** One step of an invocation's plan: what happens, and when, as a fraction of its duration. */
-export interface InvocationStep {
-  /** When the step happens: 0 at creation, 1 at the end of the duration. */
-  at: number;
-  /** The status the invocation has from this step on. */
-  status: InvocationStatus;
-  /** How far along the invocation is. */
-  progressRatio: number;
-  /** What the machine is doing. */
-  step: string;
-}
-
-/**
- * How the reference machine runs an action: accepted at once, then running through three
- * steps (prepare, the action itself, collecting the output) evenly spread over the
- * invocation's duration, and completed at its end.
- */
-export function invocationPlan(action: string): InvocationStep[] {
-  return [
-    { at: 0, status: "accepted", progressRatio: 0, step: "queued" },
-    { at: 0.25, status: "running", progressRatio: 0.25, step: "prepare" },
-    { at: 0.5, status: "running", progressRatio: 0.5, step: action },
-    { at: 0.75, status: "running", progressRatio: 0.75, step: "collect-output" },
-    { at: 1, status: "completed", progressRatio: 1, step: "done" },
-  ];
-}
 
 /** Where a stream subscriber receives an invocation's events. */
 export interface InvocationSink {
@@ -49,32 +22,36 @@ export interface InvocationSink {
 export interface InvocationRunnerOptions {
   /** From acceptance to completion, in ms. */
   durationMs: number;
+  /** Where the runner reads the time and sets its timers. */
+  clock: Clock;
+  /** Called after every event the machine reports (the machine's heartbeat). */
+  onEvent?: (workspaceId: string, record: InvocationRecord, event: InvocationEvent) => void;
   /** Called once an invocation reaches a terminal status (the service records evidence). */
   onFinished?: (workspaceId: string, record: InvocationRecord) => void;
-  /** A monotonic clock in ms (default `performance.now`); tests inject their own. */
-  now?: () => number;
 }
 
 interface Active {
   workspaceId: string;
   machineId: string;
   invocationId: string;
-  timer: NodeJS.Timeout | undefined;
+  cancelTimer: (() => void) | undefined;
 }
 
 const slot = (workspaceId: string, invocationId: string) => `${workspaceId}\u0000${invocationId}`;
 
 /**
- * Runs machine invocations over time: each one follows {@link invocationPlan} across
- * `durationMs`, its history and current state kept in the store, and every event is pushed
- * to the streams subscribed to it. One timer per running invocation (none per subscriber),
- * unref'd so it never keeps the process alive, and all of them cleared by {@link close}.
+ * Runs machine invocations over time: each one follows its plan (see `invocationPlan`)
+ * across `durationMs`, its history and current state kept in the store, and every event is
+ * pushed to the streams subscribed to it. One timer per running invocation (none per
+ * subscriber), on the injected clock (never keeping the process alive), and all of them
+ * cleared by {@link close}.
  */
 export class InvocationRunner {
   readonly #store: PortariumStore;
   readonly #durationMs: number;
+  readonly #onEvent: InvocationRunnerOptions["onEvent"];
   readonly #onFinished: InvocationRunnerOptions["onFinished"];
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #active = new Map<string, Active>();
   readonly #subscribers = new Map<string, Set<InvocationSink>>();
   #closed = false;
@@ -86,8 +63,9 @@ export class InvocationRunner {
     }
     this.#store = store;
     this.#durationMs = options.durationMs;
+    this.#onEvent = options.onEvent;
     this.#onFinished = options.onFinished;
-    this.#now = options.now ?? (() => performance.now());
+    this.#clock = options.clock;
   }
 
   /** How many invocations are still running (each holds one timer). */
@@ -102,20 +80,30 @@ export class InvocationRunner {
     return n;
   }
 
+  /** How many invocations of a machine are still running. */
+  runningOn(workspaceId: string, machineId: string): number {
+    let n = 0;
+    for (const a of this.#active.values()) if (a.workspaceId === workspaceId && a.machineId === machineId) n++;
+    return n;
+  }
+
   /**
-   * Stores a new invocation in its first (`accepted`) state and starts running it.
+   * Stores a new invocation in the state of its plan's first step and runs the rest of the
+   * plan over the duration.
    *
-   * @throws {Error} when the runner is closed or the invocation id exists in the workspace.
+   * @throws {Error} when the runner is closed, the plan is empty, or the invocation id exists
+   *   in the workspace.
    */
   start(
     workspaceId: string,
     machineId: string,
     request: S["MachineInvocationRequestV1"],
     statusUrl: string,
+    plan: readonly InvocationStep[],
   ): InvocationRecord {
     if (this.#closed) throw new Error("the invocation runner is closed");
-    const plan = invocationPlan(request.action);
-    const first = plan[0] as InvocationStep;
+    const first = plan[0];
+    if (!first) throw new Error("an invocation plan needs at least one step");
     const record: InvocationRecord = {
       machineId,
       request,
@@ -123,9 +111,14 @@ export class InvocationRunner {
       events: [toEvent(request.invocationId, first)],
     };
     this.#store.invocations.insert(workspaceId, request.invocationId, record);
-    const active: Active = { workspaceId, machineId, invocationId: request.invocationId, timer: undefined };
+    this.#onEvent?.(workspaceId, record, record.events[0] as InvocationEvent);
+    if (TERMINAL_INVOCATION.has(first.status)) {
+      this.#onFinished?.(workspaceId, record);
+      return record;
+    }
+    const active: Active = { workspaceId, machineId, invocationId: request.invocationId, cancelTimer: undefined };
     this.#active.set(slot(workspaceId, request.invocationId), active);
-    this.#schedule(active, plan, 1, this.#now());
+    this.#schedule(active, plan, 1, this.#clock.now());
     return record;
   }
 
@@ -137,7 +130,7 @@ export class InvocationRunner {
     let failed = 0;
     for (const [key, active] of [...this.#active]) {
       if (active.workspaceId !== workspaceId || active.machineId !== machineId) continue;
-      clearTimeout(active.timer);
+      active.cancelTimer?.();
       this.#active.delete(key);
       this.#append(workspaceId, active.invocationId, {
         schemaVersion: 1,
@@ -179,27 +172,26 @@ export class InvocationRunner {
   /** Stops every timer and ends every open subscription; running invocations stay as they are. */
   close(): void {
     this.#closed = true;
-    for (const active of this.#active.values()) clearTimeout(active.timer);
+    for (const active of this.#active.values()) active.cancelTimer?.();
     this.#active.clear();
     const sets = [...this.#subscribers.values()];
     this.#subscribers.clear();
     for (const set of sets) for (const sink of set) sink.end();
   }
 
-  #schedule(active: Active, plan: InvocationStep[], next: number, startedAt: number): void {
+  #schedule(active: Active, plan: readonly InvocationStep[], next: number, startedAt: number): void {
     const step = plan[next];
     if (!step) return;
     // Each step is due at its share of the duration from the start, however late the last fired.
-    const delay = Math.max(0, startedAt + step.at * this.#durationMs - this.#now());
-    active.timer = setTimeout(() => {
-      active.timer = undefined;
+    const delay = startedAt + step.at * this.#durationMs - this.#clock.now();
+    active.cancelTimer = this.#clock.setTimer(() => {
+      active.cancelTimer = undefined;
       const key = slot(active.workspaceId, active.invocationId);
       if (this.#active.get(key) !== active) return;
       if (TERMINAL_INVOCATION.has(step.status)) this.#active.delete(key);
       this.#append(active.workspaceId, active.invocationId, toEvent(active.invocationId, step));
       this.#schedule(active, plan, next + 1, startedAt);
     }, delay);
-    active.timer.unref();
   }
 
   #append(workspaceId: string, invocationId: string, event: InvocationEvent): void {
@@ -221,6 +213,7 @@ export class InvocationRunner {
         for (const sink of set) sink.end();
       }
     }
+    this.#onEvent?.(workspaceId, next, event);
     if (terminal) this.#onFinished?.(workspaceId, next);
   }
 }
@@ -232,5 +225,6 @@ function toEvent(invocationId: string, step: InvocationStep): InvocationEvent {
     status: step.status,
     progressRatio: step.progressRatio,
     step: step.step,
+    ...(step.diagnostics ? { diagnostics: step.diagnostics } : {}),
   };
 }

@@ -1,0 +1,66 @@
+/** Which endpoints connection tests may dial: loopback only (the default) or any host. */
+export type ConnectionTestScope = "loopback" | "any";
+
+/** The Portarium module's tunable settings (`portarium.<name>`). */
+export interface PortariumSettings {
+  /** Lifetime of issued tokens, in seconds. */
+  tokenTtlSeconds: number;
+  /** How long a machine invocation runs from acceptance to completion, in ms (0: at once). */
+  invocationDurationMs: number;
+  /** How long an `Idempotency-Key` is remembered, in ms. */
+  idempotencyTtlMs: number;
+  /** How many `Idempotency-Key`s are remembered at most (the oldest are forgotten first). */
+  idempotencyMaxEntries: number;
+  /** How often an open event stream gets a `: keep-alive` comment, in ms, so proxies keep it open. */
+  sseKeepAliveMs: number;
+  /**
+   * A machine silent for longer than this (no registration, no invocation progress) is
+   * `Degraded`; silent for twice as long, `Offline`. In ms.
+   */
+  machineHeartbeatTimeoutMs: number;
+  /** Which agent endpoints `testAgentConnection` dials: `loopback` hosts only, or `any`. */
+  connectionTestScope: ConnectionTestScope;
+}
+
+/** Defaults of {@link PortariumSettings}. */
+export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
+  tokenTtlSeconds: 3600,
+  invocationDurationMs: 1000,
+  idempotencyTtlMs: 24 * 60 * 60 * 1000,
+  idempotencyMaxEntries: 10_000,
+  sseKeepAliveMs: 15_000,
+  machineHeartbeatTimeoutMs: 5 * 60 * 1000,
+  connectionTestScope: "loopback",
+};
+
+type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestScope">;
+
+/**
+ * Reads the module's settings, each `portarium.<name>` or its default.
+ *
+ * @throws {Error} naming the setting when a value is out of range: `invocationDurationMs`
+ *   must be 0 or more, `idempotencyMaxEntries` a positive integer, the other numbers
+ *   positive, `connectionTestScope` `loopback` or `any`.
+ */
+export function portariumSettings(settings: ReadonlyMap<string, string>): PortariumSettings {
+  const read = (key: NumericSetting, ok: (n: number) => boolean, want: string): number => {
+    const raw = settings.get(`portarium.${key}`);
+    if (raw === undefined) return DEFAULT_PORTARIUM_SETTINGS[key];
+    const n = raw.trim() === "" ? Number.NaN : Number(raw);
+    if (!Number.isFinite(n) || !ok(n)) throw new Error(`portarium.${key} must be ${want}, got ${raw}`);
+    return n;
+  };
+  const scope = settings.get("portarium.connectionTestScope") ?? DEFAULT_PORTARIUM_SETTINGS.connectionTestScope;
+  if (scope !== "loopback" && scope !== "any") {
+    throw new Error(`portarium.connectionTestScope must be loopback or any, got ${scope}`);
+  }
+  return {
+    tokenTtlSeconds: read("tokenTtlSeconds", (n) => n > 0, "a positive number"),
+    invocationDurationMs: read("invocationDurationMs", (n) => n >= 0, "a number of ms, 0 or more"),
+    idempotencyTtlMs: read("idempotencyTtlMs", (n) => n > 0, "a positive number of ms"),
+    idempotencyMaxEntries: read("idempotencyMaxEntries", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer"),
+    sseKeepAliveMs: read("sseKeepAliveMs", (n) => n > 0, "a positive number of ms"),
+    machineHeartbeatTimeoutMs: read("machineHeartbeatTimeoutMs", (n) => n > 0, "a positive number of ms"),
+    connectionTestScope: scope,
+  };
+}
