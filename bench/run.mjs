@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { BaaahtClient } from "@baton/baaaht";
 import { EventType, MessageRole } from "@baton/baaaht/wire";
 import { OrcaClient } from "@baton/orca";
-import { createPortariumClient } from "@baton/portarium";
+import { PortariumClient } from "@baton/portarium";
 import { startServer } from "@baton/server";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 
@@ -149,8 +149,8 @@ const baaaht = new BaaahtClient({ address: server.addresses[1] });
 }
 
 // Portarium (REST over HTTP/1.1): GetRun, 16 in flight, and listing every run page by page.
-const portarium = createPortariumClient({
-  baseUrl: `http://${server.addresses[0]}`,
+const portarium = new PortariumClient({
+  address: `http://${server.addresses[0]}`,
   clientCredentials: { clientId: "bench", clientSecret: "secret" },
   workspaceId: "ws-bench",
 });
@@ -168,7 +168,7 @@ const portarium = createPortariumClient({
     CALLS,
     (n) =>
       pool(n, async (i) => {
-        const r = await portarium.rest.GET("/v1/workspaces/{workspaceId}/runs/{runId}", params(runIds[i % RUNS]));
+        const r = await portarium.raw.GET("/v1/workspaces/{workspaceId}/runs/{runId}", params(runIds[i % RUNS]));
         if (!r.data) throw new Error(`GetRun answered ${r.response.status}`);
       }),
     (n) => pool(n, (i) => portarium.runs.get(runIds[i % RUNS])),
@@ -182,7 +182,7 @@ const portarium = createPortariumClient({
         let cursor;
         let got = 0;
         for (let page = 0; page < 1000; page++) {
-          const r = await portarium.rest.GET("/v1/workspaces/{workspaceId}/runs", {
+          const r = await portarium.raw.GET("/v1/workspaces/{workspaceId}/runs", {
             params: { path: { workspaceId: "ws-bench" }, query: { limit: 50, ...(cursor ? { cursor } : {}) } },
           });
           got += r.data?.items.length ?? 0;
@@ -206,5 +206,6 @@ console.table(rows);
 console.log("ratio = baton / raw (1.00 = no overhead; higher is better).");
 await orca.close();
 await baaaht.close();
+await portarium.close();
 await server.close();
 rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,10 @@
 // An approval gate end to end: a run waits for an approval, the decision is sent with an
 // Idempotency-Key (a retry replays it instead of failing), the approved agent action is
 // executed, and the workspace's evidence log is verified as an unbroken hash chain.
-import { ConflictError } from "@baton/core";
-import { createPortariumClient } from "@baton/portarium";
+import { ConflictError, PortariumClient } from "@baton/portarium";
 
-const portarium = createPortariumClient({
-  baseUrl: process.env.PORTARIUM_BASE_URL ?? "http://127.0.0.1:8080",
+// The address is $PORTARIUM_URL, else http://127.0.0.1:8080.
+await using portarium = new PortariumClient({
   clientCredentials: {
     clientId: process.env.PORTARIUM_CLIENT_ID ?? "demo-client",
     clientSecret: process.env.PORTARIUM_CLIENT_SECRET ?? "demo-secret",
@@ -18,17 +17,17 @@ const workflow = await portarium.workflows.create({
   executionTier: "HumanApprove",
   actions: [{ actionId: "refund", order: 1, portFamily: "PaymentsBilling", operation: "refund.issue" }],
 });
-const run = await portarium.runs.start({ workflowId: workflow.workflowId, parameters: { amount: 1200 } });
-console.log(`run ${run.runId}: ${run.status}`);
+const started = await portarium.runs.start({ workflowId: workflow.workflowId, parameters: { amount: 1200 } });
+console.log(`run ${started.runId}: ${started.status}`);
+// A handle on the run: no network call, and no run id to repeat.
+const run = portarium.runs.getHandle(started.runId);
 
 const approval = await portarium.approvals.create({
-  runId: run.runId,
+  runId: run.id,
   planId: "plan-refund-1",
   prompt: "Refund 1200 EUR to customer 42?",
 });
-console.log(
-  `approval ${approval.approvalId}: ${approval.status}; run is now ${(await portarium.runs.get(run.runId)).status}`,
-);
+console.log(`approval ${approval.approvalId}: ${approval.status}; run is now ${(await run.get()).status}`);
 
 const key = `decide-${approval.approvalId}`;
 const decided = await portarium.approvals.decide(
@@ -56,9 +55,9 @@ const execution = await portarium.agentActions.execute(approval.approvalId, {
   payload: { customer: 42 },
 });
 console.log(`agent action ${execution.executionId}: ${execution.status}`);
-console.log(`run ${run.runId}: ${(await portarium.runs.get(run.runId)).status}`);
+console.log(`run ${run.id}: ${(await run.get()).status}`);
 
-for await (const e of portarium.runs.evidence(run.runId)) {
+for await (const e of run.evidence()) {
   console.log(
     `  evidence ${e.category.padEnd(8)} ${e.hashSha256.slice(0, 12)} <- ${(e.previousHash ?? "").slice(0, 12).padEnd(12)} ${e.summary}`,
   );
@@ -67,4 +66,4 @@ const { entries, problem } = await portarium.evidence.verifyChain();
 console.log(
   `evidence chain of ${entries} entries: ${problem ? `BROKEN at ${problem.index}: ${problem.reason}` : "intact"}`,
 );
-if (problem) process.exit(1);
+if (problem) throw new Error(`evidence chain broken at ${problem.index}`);

@@ -2,10 +2,10 @@
 // page, `.pages()` goes page by page (for UIs), and `{ limit, cursor }` fetches one page.
 // Runs started while paging are never skipped or repeated: cursors are positions in the
 // server's insertion order.
-import { createPortariumClient } from "@baton/portarium";
+import { PortariumClient } from "@baton/portarium";
 
-const portarium = createPortariumClient({
-  baseUrl: process.env.PORTARIUM_BASE_URL ?? "http://127.0.0.1:8080",
+// The address is $PORTARIUM_URL, else http://127.0.0.1:8080.
+await using portarium = new PortariumClient({
   clientCredentials: {
     clientId: process.env.PORTARIUM_CLIENT_ID ?? "demo-client",
     clientSecret: process.env.PORTARIUM_CLIENT_SECRET ?? "demo-secret",

@@ -2,7 +2,7 @@
 // authenticate with a service account, start a workflow run, get it, page through runs,
 // the async variant (several calls in flight at once), and a machine invocation followed to
 // completion.
-import { createPortariumClient } from "@baton/portarium";
+import { PortariumClient } from "@baton/portarium";
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -12,8 +12,8 @@ const env = (name: string): string => {
 
 // Service account: the client exchanges these at POST /v1/auth/token for a workspace-scoped
 // JWT, caches it and refreshes it before it expires (the seed leaves refresh to the caller).
-const portarium = createPortariumClient({
-  baseUrl: env("PORTARIUM_BASE_URL"),
+await using portarium = new PortariumClient({
+  address: env("PORTARIUM_URL"),
   clientCredentials: { clientId: env("PORTARIUM_CLIENT_ID"), clientSecret: env("PORTARIUM_CLIENT_SECRET") },
   workspaceId: env("PORTARIUM_WORKSPACE_ID"),
 });
@@ -70,12 +70,12 @@ if (count !== 4 || cancelled.status !== "Cancelled") throw new Error("unexpected
 const machine = await portarium.machines.register({ hostname: "build-01", osImage: "ubuntu-24.04" });
 const invocation = await portarium.machines.invoke(machine.machineId, { action: "invoice.export" });
 console.log(`invocation ${invocation.invocationId}: ${invocation.status}`);
-for await (const e of portarium.machines.streamInvocation(machine.machineId, invocation.invocationId)) {
+// A handle on the invocation: its events (resumed if the connection drops), then its final state.
+const handle = portarium.machines.getInvocationHandle(machine.machineId, invocation.invocationId);
+for await (const e of handle.events()) {
   console.log(`  ${e.status} ${Math.round((e.progressRatio ?? 0) * 100)}% ${e.step ?? ""}`);
 }
-const finished = await portarium.machines.waitForInvocation(machine.machineId, invocation.invocationId, {
-  timeoutMs: 30_000,
-});
+const finished = await handle.wait({ timeoutMs: 30_000 });
 console.log(
   `invocation ${finished.status}${finished.outputArtifactUris ? `: ${finished.outputArtifactUris.join(", ")}` : ""}`,
 );

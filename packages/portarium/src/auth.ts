@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@baton/core";
+import { type FetchLike, InvalidArgumentError, ProtocolError } from "@baton/core";
 import { problemToError } from "./errors.js";
 
 /** Service-account credentials, exchanged at `POST /v1/auth/token` for workspace-scoped JWTs. */
@@ -19,8 +19,12 @@ export interface TokenRequest {
   forceRefresh: boolean;
 }
 
-/** Returns a bearer token for a call. */
-export type TokenProvider = (request: TokenRequest) => string | Promise<string>;
+/**
+ * Returns a bearer token for a call (undefined: send none). Called for every request, and
+ * once more with `forceRefresh` after a 401. A zero-argument function (core's
+ * `TokenProvider`) is one too.
+ */
+export type PortariumTokenProvider = (request: TokenRequest) => string | undefined | Promise<string | undefined>;
 
 /** Where the client's bearer tokens come from. */
 export interface TokenSource {
@@ -36,11 +40,25 @@ export function staticTokenSource(token: string | undefined): TokenSource {
 }
 
 /** A token from a user function, called per request (and with `forceRefresh` after a 401). */
-export function providerTokenSource(provider: TokenProvider): TokenSource {
+export function providerTokenSource(provider: PortariumTokenProvider): TokenSource {
   return {
     get: async (workspaceId, forceRefresh) => provider({ workspaceId, forceRefresh }),
     refreshable: true,
   };
+}
+
+/** What {@link clientCredentialsTokenSource} needs. */
+export interface ClientCredentialsTokenSourceOptions {
+  /** Root URL of the control plane; tokens come from `${baseUrl}/v1/auth/token`. */
+  baseUrl: string;
+  /** The service account. */
+  credentials: ClientCredentials;
+  /** The workspace of calls whose path names none (`GET /v1/workspaces`). */
+  defaultWorkspaceId?: string | undefined;
+  /** The fetch token requests go through. */
+  fetch: FetchLike;
+  /** The clock cache expiry is measured on, in ms. Default `Date.now`. */
+  now?: () => number;
 }
 
 interface Cached {
@@ -52,20 +70,26 @@ interface Cached {
  * Client-credentials tokens: fetched from `POST /v1/auth/token` per workspace, cached until
  * shortly before they expire (10% of their lifetime, at most 60 s early), fetched once when
  * several calls need one at the same time, and fetched anew when `forceRefresh` is set.
+ * `issued` counts the tokens fetched so far.
+ *
+ * @example
+ * ```ts
+ * const tokens = clientCredentialsTokenSource({ baseUrl, credentials: { clientId, clientSecret }, fetch });
+ * const jwt = await tokens.get("ws-acme", false);
+ * ```
  */
 export function clientCredentialsTokenSource(
-  baseUrl: string,
-  credentials: ClientCredentials,
-  defaultWorkspaceId: string | undefined,
-  fetchImpl: (request: Request) => Promise<Response>,
-  now: () => number = Date.now,
+  options: ClientCredentialsTokenSourceOptions,
 ): TokenSource & { readonly issued: number } {
+  const { credentials, defaultWorkspaceId, fetch: fetchImpl } = options;
+  const now = options.now ?? Date.now;
+  const url = `${options.baseUrl.replace(/\/+$/, "")}/v1/auth/token`;
   const cache = new Map<string, Cached>();
   const inflight = new Map<string, Promise<string>>();
   let issued = 0;
   const fetchToken = async (workspaceId: string): Promise<string> => {
     const res = await fetchImpl(
-      new Request(`${baseUrl.replace(/\/+$/, "")}/v1/auth/token`, {
+      new Request(url, {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json" },
         body: JSON.stringify({
@@ -81,10 +105,16 @@ export function clientCredentialsTokenSource(
     try {
       body = JSON.parse(text);
     } catch {
-      // keep the text
+      // An error body may be plain text; a success body must be JSON (checked below).
     }
     if (!res.ok) throw problemToError(res.status, body, res.headers);
-    const { accessToken, expiresIn } = body as { accessToken: string; expiresIn: number };
+    const { accessToken, expiresIn } = (typeof body === "object" && body !== null ? body : {}) as Record<
+      string,
+      unknown
+    >;
+    if (typeof accessToken !== "string" || typeof expiresIn !== "number") {
+      throw new ProtocolError("the token endpoint answered without accessToken and expiresIn");
+    }
     const lifetimeMs = expiresIn * 1000;
     cache.set(workspaceId, { token: accessToken, refreshAt: now() + lifetimeMs - Math.min(60_000, lifetimeMs / 10) });
     issued++;
@@ -109,4 +139,31 @@ export function clientCredentialsTokenSource(
       return p;
     },
   };
+}
+
+/** What {@link tokenSourceOf} picks from. */
+export interface TokenOptions {
+  /** A fixed token, or a provider. */
+  token?: string | PortariumTokenProvider | undefined;
+  /** Service-account credentials. */
+  clientCredentials?: ClientCredentials | undefined;
+}
+
+/**
+ * The token source the options ask for: client credentials, a provider, a fixed token, or
+ * none.
+ *
+ * @throws {InvalidArgumentError} when both `token` and `clientCredentials` are given.
+ */
+export function tokenSourceOf(
+  options: TokenOptions,
+  credentials: Omit<ClientCredentialsTokenSourceOptions, "credentials">,
+): TokenSource {
+  const { token, clientCredentials } = options;
+  if (token !== undefined && clientCredentials !== undefined) {
+    throw new InvalidArgumentError("pass either token or clientCredentials, not both");
+  }
+  if (clientCredentials) return clientCredentialsTokenSource({ ...credentials, credentials: clientCredentials });
+  if (typeof token === "function") return providerTokenSource(token);
+  return staticTokenSource(token);
 }

@@ -10,10 +10,12 @@ import {
   PermissionDeniedError,
   parseRetryAfter,
   ResourceExhaustedError,
+  requestIdOf,
   UnauthenticatedError,
   UnavailableError,
   UnimplementedError,
 } from "@baton/core";
+import type { Middleware } from "openapi-fetch";
 
 /** The RFC 9457 problem+json body Portarium answers errors with. */
 export interface ProblemDetails {
@@ -77,7 +79,8 @@ function asFieldErrors(value: unknown): FieldErrors | undefined {
  * (with the per-field `errors`), 401 `UnauthenticatedError`, 403 `PermissionDeniedError`,
  * 404 `NotFoundError`, 409 `ConflictError`, 429 `ResourceExhaustedError`, 500
  * `InternalError`, 502/503/504 `UnavailableError`. `type`, `title` and `detail` come from
- * the problem+json body when there is one; `requestId` from `x-request-id`;
+ * the problem+json body when there is one; `requestId` from `x-request-id` or
+ * `x-correlation-id`;
  * `retryAfterMs` from `Retry-After`.
  */
 export function problemToError(status: number, body: unknown, headers: Headers = new Headers()): BatonError {
@@ -86,7 +89,7 @@ export function problemToError(status: number, body: unknown, headers: Headers =
   const detail = typeof p.detail === "string" ? p.detail : typeof body === "string" && body ? body : undefined;
   const Cls = classFor(status);
   const retryAfterMs = parseRetryAfter(headers);
-  const requestId = headers.get("x-request-id") ?? undefined;
+  const requestId = requestIdOf(headers);
   const errors = asFieldErrors(p.errors);
   const init: BatonErrorInit = {
     status,
@@ -102,3 +105,22 @@ export function problemToError(status: number, body: unknown, headers: Headers =
   const message = [title ?? `HTTP ${status}`, detail].filter(Boolean).join(": ");
   return new Cls(message, init);
 }
+
+/**
+ * openapi-fetch middleware that throws the matching Baton error (see {@link problemToError})
+ * for any non-2xx response, for users of `portarium.raw` who prefer exceptions to
+ * `{ data, error }`: `portarium.raw.use(throwOnProblem)`.
+ */
+export const throwOnProblem: Middleware = {
+  async onResponse({ response }) {
+    if (response.ok) return undefined;
+    const text = await response.clone().text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: the text is the detail
+    }
+    throw problemToError(response.status, body, response.headers);
+  },
+};

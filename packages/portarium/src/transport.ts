@@ -1,7 +1,17 @@
-import { backoffDelay, type Logger, parseRetryAfter, type RetryPolicy, sleep, UnavailableError } from "@baton/core";
+import {
+  type FetchLike,
+  isRetryableError,
+  type Logger,
+  type RetryPolicy,
+  silentLogger,
+  UnavailableError,
+  withRetries,
+} from "@baton/core";
 import type { TokenSource } from "./auth.js";
+import { problemToError } from "./errors.js";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const TRANSIENT_STATUSES = new Set([502, 503, 504]);
 
 /** The workspace a request is for, read from its `/v1/workspaces/{id}` path. */
 export function workspaceOfUrl(url: string): string | undefined {
@@ -11,78 +21,104 @@ export function workspaceOfUrl(url: string): string | undefined {
 
 /** What {@link createTransport} needs. */
 export interface TransportOptions {
-  /** The underlying fetch (global `fetch`, or an HTTP/2 one). */
-  fetch: (request: Request) => Promise<Response>;
+  /** The underlying fetch (default of the client: its connection's `fetch`). */
+  fetch: FetchLike;
   /** Where bearer tokens come from. */
   tokens: TokenSource;
   /** The workspace of calls whose path names none (`GET /v1/workspaces`). */
   defaultWorkspaceId: string | undefined;
-  /** Retry policy. */
+  /** Retry policy (attempts, backoff); `maxAttempts: 1` switches retries off. */
   retry: RetryPolicy;
-  /** Where retries are logged. */
-  logger: Logger;
+  /** Where retries are logged. Default: nowhere. */
+  logger?: Logger;
+  /** The wait between attempts, injectable for tests. Default core's `sleep`. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
- * The `fetch` the openapi-fetch client uses. Per attempt it clones the request and sets
- * `Authorization: Bearer`; it retries transient failures (network errors, 502/503/504, and
- * 429 with `Retry-After`) of safe methods, and of POSTs only when they carry an
- * `Idempotency-Key` (the same request, so the same key, is sent every time), waiting as
- * `Retry-After` says or with exponential backoff; and after a 401 it asks a refreshable
- * token source for a new token and sends the request once more.
+ * The `fetch` the openapi-fetch client uses. It sets `Authorization: Bearer` on every
+ * attempt; after a 401 it asks a refreshable token source for a new token and sends the
+ * request once more. Through core's `withRetries` (the one backoff of Baton) it retries
+ * transient failures — network errors, a body cut off mid-way, 502/503/504, and 429 with
+ * `Retry-After` — of reads (GET/HEAD/OPTIONS), and of other requests only when they carry an
+ * `Idempotency-Key` (the same key every time), waiting as `Retry-After` says or with
+ * exponential backoff. Once attempts run out, the last transient response is returned as
+ * it is, so its problem+json becomes the error. Event streams (`Accept: text/event-stream`)
+ * are not retried here: their reader resumes them.
+ *
+ * A request body is read once into memory, and only when it may be sent again (a retry or a
+ * token refresh); other requests pass through untouched. JSON responses are read whole
+ * inside the attempt, so a connection that drops mid-body is retried like one that drops
+ * before the headers; `text/event-stream` responses are handed over as they arrive.
  */
-export function createTransport(options: TransportOptions): (request: Request) => Promise<Response> {
-  const { tokens, retry, logger } = options;
+export function createTransport(options: TransportOptions): FetchLike {
+  const { tokens, retry } = options;
+  const logger = options.logger ?? silentLogger;
+  const once: RetryPolicy = { ...retry, maxAttempts: 1 };
   return async (request: Request): Promise<Response> => {
-    const retryable = SAFE_METHODS.has(request.method) || request.headers.has("idempotency-key");
-    const maxAttempts = retryable ? retry.maxAttempts : 1;
-    const workspaceId = workspaceOfUrl(request.url) ?? options.defaultWorkspaceId;
+    const stream = request.headers.get("accept")?.includes("text/event-stream") ?? false;
+    const safe = SAFE_METHODS.has(request.method) || request.headers.has("idempotency-key");
+    const policy = safe && !stream ? retry : once;
     // The token endpoint takes credentials in its body, never a bearer token.
     const anonymous = new URL(request.url).pathname.endsWith("/v1/auth/token");
-    let refreshed = false;
-    let forceRefresh = false;
-    for (let attempt = 1; ; attempt++) {
-      const req = request.clone();
+    const refreshable = !anonymous && tokens.refreshable;
+    const workspaceId = workspaceOfUrl(request.url) ?? options.defaultWorkspaceId;
+    const resend = policy.maxAttempts > 1 || refreshable;
+    const body = request.body !== null && resend ? await request.arrayBuffer() : undefined;
+    // Without a body the same Request can be sent again; with one, each attempt gets a copy of the bytes.
+    const fresh = (): Request => (body === undefined ? request : new Request(request, { body }));
+    const send = async (forceRefresh: boolean): Promise<Response> => {
+      const req = fresh();
       const token = anonymous ? undefined : await tokens.get(workspaceId, forceRefresh);
-      forceRefresh = false;
       if (token !== undefined) req.headers.set("authorization", `Bearer ${token}`);
-      let res: Response;
       try {
-        res = await options.fetch(req);
+        return await options.fetch(req);
       } catch (err) {
-        if (request.signal.aborted) throw err;
-        const cause = err instanceof Error ? err : new Error(String(err));
-        const unavailable = new UnavailableError(`network error: ${cause.message}`, { cause: err });
-        if (attempt >= maxAttempts) throw unavailable;
-        const delay = backoffDelay(attempt, retry);
-        logger.warn("retrying request", { method: request.method, url: request.url, attempt, delayMs: delay });
-        await sleep(delay, request.signal);
-        continue;
+        throw networkError(request, err);
       }
-      if (res.status === 401 && !anonymous && tokens.refreshable && !refreshed) {
-        refreshed = true;
-        forceRefresh = true;
-        await res.body?.cancel();
-        attempt--;
-        continue;
-      }
-      const retryAfterMs = parseRetryAfter(res.headers);
-      const transient =
-        res.status === 502 ||
-        res.status === 503 ||
-        res.status === 504 ||
-        (res.status === 429 && retryAfterMs !== undefined);
-      if (!transient || attempt >= maxAttempts) return res;
-      const delay = backoffDelay(attempt, retry, retryAfterMs);
-      logger.warn("retrying request", {
-        method: request.method,
-        url: request.url,
-        attempt,
-        status: res.status,
-        delayMs: delay,
-      });
-      await res.body?.cancel();
-      await sleep(delay, request.signal);
-    }
+    };
+    let refreshed = false;
+    return withRetries(
+      async (attempt) => {
+        let res = await send(false);
+        if (res.status === 401 && refreshable && !refreshed) {
+          refreshed = true;
+          await res.body?.cancel();
+          res = await send(true);
+        }
+        const transient = TRANSIENT_STATUSES.has(res.status) || res.status === 429;
+        if (transient && attempt < policy.maxAttempts) {
+          const err = problemToError(res.status, undefined, res.headers);
+          if (isRetryableError(err, policy)) {
+            await res.body?.cancel();
+            throw err;
+          }
+        }
+        // An event stream is never read whole, whether or not the request said it wanted one.
+        if (stream || res.body === null || res.headers.get("content-type")?.startsWith("text/event-stream")) return res;
+        let bytes: ArrayBuffer;
+        try {
+          bytes = await res.arrayBuffer();
+        } catch (err) {
+          throw networkError(request, err);
+        }
+        return new Response(bytes, { status: res.status, statusText: res.statusText, headers: res.headers });
+      },
+      {
+        policy,
+        logger,
+        signal: request.signal,
+        logFields: { method: request.method, url: request.url },
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+      },
+    );
   };
+}
+
+/** A failed fetch or body read: the caller's abort as it is, anything else a retryable {@link UnavailableError}. */
+function networkError(request: Request, err: unknown): unknown {
+  if (request.signal.aborted) return err;
+  const cause = err instanceof Error ? err : new Error(String(err));
+  const why = cause.cause instanceof Error ? `${cause.message} (${cause.cause.message})` : cause.message;
+  return new UnavailableError(`network error: ${why}`, { cause: err });
 }

@@ -1,13 +1,12 @@
 // Idempotency-Keys are remembered for a while and up to a number, not forever: memory stays
 // bounded, and an expired key is a fresh key.
-import { ConflictError, InvalidArgumentError } from "@baton/core";
-import { createPortariumClient, type PortariumClient } from "@baton/portarium";
+import { ConflictError, InvalidArgumentError, PortariumClient } from "@baton/portarium";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, startPortarium, type TestServer, workflowBody } from "./support.js";
 
 const client = (t: TestServer): PortariumClient =>
-  createPortariumClient({
-    baseUrl: t.baseUrl,
+  new PortariumClient({
+    address: t.address,
     clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
     workspaceId: "ws-a",
   });
@@ -28,7 +27,10 @@ describe("Idempotency-Key expiry", () => {
     t = await startPortarium({ "portarium.idempotencyTtlMs": String(ttlMs) });
     portarium = client(t);
   });
-  afterAll(() => t.server.close());
+  afterAll(async () => {
+    await portarium.close();
+    await t.server.close();
+  });
 
   it("refuses a key reused with another request until it expires, then takes it as new", async () => {
     const a = await pendingApproval(portarium);
@@ -70,10 +72,13 @@ describe("Idempotency-Key bound", () => {
     t = await startPortarium({ "portarium.idempotencyMaxEntries": "2" });
     portarium = client(t);
   });
-  afterAll(() => t.server.close());
+  afterAll(async () => {
+    await portarium.close();
+    await t.server.close();
+  });
 
   const cancel = (runId: string, key: string) =>
-    portarium.rest.POST("/v1/workspaces/{workspaceId}/runs/{runId}/cancel", {
+    portarium.raw.POST("/v1/workspaces/{workspaceId}/runs/{runId}/cancel", {
       params: { path: { workspaceId: "ws-a", runId } },
       headers: { "idempotency-key": key },
     });

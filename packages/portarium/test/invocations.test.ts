@@ -1,29 +1,37 @@
 // Machine invocations are real work: they move from accepted through running to a terminal
 // status on the server's clock, observable by polling and by the SSE stream, which resumes
 // after dropped connections and lets go of clients that leave.
-import { DeadlineExceededError, NotFoundError, UnavailableError } from "@baton/core";
 import {
-  createHttp2Fetch,
-  createPortariumClient,
+  DeadlineExceededError,
   type MachineInvocationEvent,
+  NotFoundError,
   type PortariumClient,
+  UnavailableError,
 } from "@baton/portarium";
 import { type BatonServer, createPortariumModule, type PortariumModule, parseCli, startServer } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCOUNTS, pollUntil, type Recorded, recordingFetch, startPortarium, type TestServer } from "./support.js";
+import {
+  ACCOUNTS,
+  demoClient,
+  pollUntil,
+  type Recorded,
+  recordingFetch,
+  startPortarium,
+  type TestServer,
+} from "./support.js";
 
-const h2 = createHttp2Fetch();
-afterAll(() => h2.close());
 const transports = [
-  { name: "HTTP/1.1", fetch: (r: Request) => fetch(r) },
-  { name: "HTTP/2", fetch: h2.fetch },
+  { name: "HTTP/1.1", httpVersion: "1.1" as const },
+  { name: "HTTP/2", httpVersion: "2" as const },
 ];
+
+const clientOf = demoClient;
 
 const RANK = { accepted: 0, running: 1, completed: 2, failed: 2 } as const;
 const STREAM_PATH = /\/invocations\/[^/]+\/stream$/;
 
 /** A server whose invocations take ten minutes: they only end when their machine goes. Configured as a user would, with `--set`. */
-async function startSlow(): Promise<{ server: BatonServer; module: PortariumModule; baseUrl: string }> {
+async function startSlow(): Promise<{ server: BatonServer; module: PortariumModule; address: string }> {
   const options = parseCli([
     "--listen",
     "127.0.0.1:0",
@@ -38,33 +46,28 @@ async function startSlow(): Promise<{ server: BatonServer; module: PortariumModu
   return {
     server,
     module: server.modules.get("portarium") as PortariumModule,
-    baseUrl: `http://${server.addresses[0]}`,
+    address: `http://${server.addresses[0]}`,
   };
 }
 
-describe.each(transports)("machine invocations over $name", ({ fetch: baseFetch }) => {
+describe.each(transports)("machine invocations over $name", ({ httpVersion }) => {
   let fast: TestServer;
   let slow: Awaited<ReturnType<typeof startSlow>>;
   let quick: PortariumClient;
   let patient: PortariumClient;
   let records: Recorded[];
-  const client = (baseUrl: string, f: (r: Request) => Promise<Response>) =>
-    createPortariumClient({
-      baseUrl,
-      clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
-      workspaceId: "ws-a",
-      fetch: f,
-    });
 
   beforeAll(async () => {
     fast = await startPortarium({ "portarium.invocationDurationMs": "300" });
     slow = await startSlow();
-    const rec = recordingFetch(baseFetch);
+    const rec = recordingFetch((r) => patient.connection.fetch(r));
     records = rec.records;
-    quick = client(fast.baseUrl, baseFetch);
-    patient = client(slow.baseUrl, rec.fetch);
+    quick = clientOf(fast.address, { httpVersion });
+    patient = clientOf(slow.address, { httpVersion, fetch: rec.fetch });
   });
   afterAll(async () => {
+    await quick.close();
+    await patient.close();
     await fast.server.close();
     await slow.server.close();
   });
@@ -211,16 +214,12 @@ describe("the invocation stream on the wire", () => {
   afterAll(() => t.server.close());
 
   const sse = async (path: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${t.baseUrl}${path}`, { headers: { ...auth, accept: "text/event-stream", ...headers } });
+    const res = await fetch(`${t.address}${path}`, { headers: { ...auth, accept: "text/event-stream", ...headers } });
     return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
   };
 
   it("sends ids, resumes after Last-Event-ID, and refuses a bad one as problem+json", async () => {
-    const portarium = createPortariumClient({
-      baseUrl: t.baseUrl,
-      clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
-      workspaceId: "ws-a",
-    });
+    const portarium = clientOf(t.address);
     const m = await portarium.machines.register({ hostname: "wire-01" });
     const inv = await portarium.machines.invoke(m.machineId, { action: "ping" });
     await portarium.machines.waitForInvocation(m.machineId, inv.invocationId);
@@ -262,12 +261,7 @@ describe("the invocation stream on the wire", () => {
 describe("closing the server", () => {
   it("clears every invocation timer and ends open streams", async () => {
     const slow = await startSlow();
-    const portarium = createPortariumClient({
-      baseUrl: slow.baseUrl,
-      clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
-      workspaceId: "ws-a",
-      retry: false,
-    });
+    const portarium = clientOf(slow.address, { retry: false });
     const m = await portarium.machines.register({ hostname: "close-01" });
     const a = await portarium.machines.invoke(m.machineId, { action: "a" });
     await portarium.machines.invoke(m.machineId, { action: "b" });
@@ -287,21 +281,22 @@ describe("closing the server", () => {
   });
 });
 
-describe("waitForInvocation deadlines", () => {
-  it("waits as long as its own timeoutMs, even past a shorter client default", async () => {
-    const srv = await startPortarium({ "portarium.invocationDurationMs": "1500" });
-    const c = createPortariumClient({
-      baseUrl: srv.baseUrl,
-      clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
-      workspaceId: "ws-a",
-      timeoutMs: 1000,
-    });
+describe("the client's timeoutMs bounds unary calls, not streams or waits", () => {
+  it("a stream and a wait outlast a client timeoutMs shorter than the invocation", async () => {
+    const srv = await startPortarium({ "portarium.invocationDurationMs": "1200" });
+    // Three times shorter than the invocation: any stream it cut would fail.
+    const c = clientOf(srv.address, { timeoutMs: 400 });
     try {
       const m = await c.machines.register({ hostname: "long-01" });
       const inv = await c.machines.invoke(m.machineId, { action: "render" });
-      const done = await c.machines.waitForInvocation(m.machineId, inv.invocationId, { timeoutMs: 20_000 });
+      const statuses: string[] = [];
+      for await (const e of c.machines.streamInvocation(m.machineId, inv.invocationId)) statuses.push(e.status);
+      expect(statuses).toEqual(["accepted", "running", "running", "running", "completed"]);
+      const next = await c.machines.invoke(m.machineId, { action: "render" });
+      const done = await c.machines.waitForInvocation(m.machineId, next.invocationId);
       expect(done.status).toBe("completed");
     } finally {
+      await c.close();
       await srv.server.close();
     }
   });
@@ -310,28 +305,21 @@ describe("waitForInvocation deadlines", () => {
 describe("keep-alive", () => {
   it("comments a quiet stream every portarium.sseKeepAliveMs, and the client skips the comments", async () => {
     const srv = await startPortarium({ "portarium.invocationDurationMs": "600000", "portarium.sseKeepAliveMs": "40" });
-    const c = createPortariumClient({
-      baseUrl: srv.baseUrl,
-      clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
-      workspaceId: "ws-a",
-    });
+    const c = clientOf(srv.address);
     try {
       const m = await c.machines.register({ hostname: "quiet-01" });
       const inv = await c.machines.invoke(m.machineId, { action: "wait" });
       const statuses: string[] = [];
       const following = (async () => {
-        const events = c.machines.streamInvocation(m.machineId, inv.invocationId, { timeoutMs: 10_000 });
+        const events = c.machines.streamInvocation(m.machineId, inv.invocationId);
         for await (const e of events) statuses.push(e.status);
       })();
       // The bytes of a second subscription: the history, then comments while nothing happens.
-      const r = await c.rest.GET(
-        "/v1/workspaces/{workspaceId}/machines/{machineId}/invocations/{invocationId}/stream",
-        {
-          params: { path: { workspaceId: "ws-a", machineId: m.machineId, invocationId: inv.invocationId } },
-          parseAs: "stream",
-          signal: AbortSignal.timeout(5000),
-        },
-      );
+      const r = await c.raw.GET("/v1/workspaces/{workspaceId}/machines/{machineId}/invocations/{invocationId}/stream", {
+        params: { path: { workspaceId: "ws-a", machineId: m.machineId, invocationId: inv.invocationId } },
+        parseAs: "stream",
+        signal: AbortSignal.timeout(5000),
+      });
       const reader = (r.data as ReadableStream<Uint8Array>).getReader();
       const decoder = new TextDecoder();
       let text = "";
@@ -347,6 +335,7 @@ describe("keep-alive", () => {
       await following;
       expect(statuses).toEqual(["accepted", "failed"]);
     } finally {
+      await c.close();
       await srv.server.close();
     }
   });

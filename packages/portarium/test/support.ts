@@ -1,22 +1,38 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PortariumClient, type PortariumClientOptions } from "@baton/portarium";
 import { type BatonServer, createPortariumModule, type PortariumModule, startServer } from "@baton/server";
 
 /** Service accounts of the test server: `demo` may use ws-a and ws-b, `other` only ws-b. */
 export const ACCOUNTS = "demo:s3cret:ws-a,ws-b\nother:pw:ws-b";
 
+/** The `demo` service account's credentials. */
+export const DEMO = Object.freeze({ clientId: "demo", clientSecret: "s3cret" });
+
+/** A client of `address` as the demo service account, in ws-a unless `options` say otherwise. */
+export function demoClient(address: string, options: PortariumClientOptions = {}): PortariumClient {
+  return new PortariumClient({ address, clientCredentials: DEMO, workspaceId: "ws-a", ...options });
+}
+
 /** A running server with only the Portarium module. */
 export interface TestServer {
   server: BatonServer;
   module: PortariumModule;
-  baseUrl: string;
+  /** The address a client dials: `http://host:port`, or `unix:///path` when listening on a socket. */
+  address: string;
 }
 
 /**
- * Starts baton-server (Portarium only) on a free port; responses are schema-checked by the
- * server, machine invocations take 100 ms unless `settings` say otherwise.
+ * Starts baton-server (Portarium only) on a free port (or on `listen`, e.g. a
+ * `unix:///path`); responses are schema-checked by the server, machine invocations take
+ * 100 ms unless `settings` say otherwise.
  */
-export async function startPortarium(settings: Record<string, string> = {}): Promise<TestServer> {
+export async function startPortarium(
+  settings: Record<string, string> = {},
+  listen = "127.0.0.1:0",
+): Promise<TestServer> {
   const server = await startServer({
-    listen: ["127.0.0.1:0"],
+    listen: [listen],
     modules: [createPortariumModule],
     settings: {
       "portarium.serviceAccounts": ACCOUNTS,
@@ -28,7 +44,8 @@ export async function startPortarium(settings: Record<string, string> = {}): Pro
     },
   });
   const module = server.modules.get("portarium") as PortariumModule;
-  return { server, module, baseUrl: `http://${server.addresses[0]}` };
+  const address = server.addresses[0] ?? "";
+  return { server, module, address: address.startsWith("unix:") ? address : `http://${address}` };
 }
 
 /** One response a {@link recordingFetch} saw. */
@@ -43,8 +60,8 @@ export interface Recorded {
   requestBody: unknown;
 }
 
-/** Wraps a fetch and records every request and response (bodies parsed as JSON). */
-export function recordingFetch(inner: (r: Request) => Promise<Response> = (r) => fetch(r)): {
+/** Wraps a fetch (a client's `connection.fetch`, say) and records every request and response (bodies parsed as JSON). */
+export function recordingFetch(inner: (r: Request) => Promise<Response>): {
   fetch: (r: Request) => Promise<Response>;
   records: Recorded[];
 } {
@@ -111,4 +128,93 @@ export async function pollUntil<T>(
       throw new Error(`condition not met within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** What a promise (or a PagedList) rejects with; undefined when it resolves. */
+export function errOf(p: PromiseLike<unknown>): Promise<unknown> {
+  return Promise.resolve(p).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+/** One request a {@link startHttp} server received. */
+export interface Seen {
+  method: string;
+  /** The path, without the query. */
+  path: string;
+  /** The path and query, as sent. */
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+/** A real HTTP server for a test: what it received, and its address. */
+export interface TestHttpServer {
+  /** `http://127.0.0.1:port`. */
+  address: string;
+  /** Every request so far, in order. */
+  seen: Seen[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a `node:http` server on a free port that answers with `handle` (called with the
+ * request, its body already read, and how many requests came before it). For what
+ * baton-server will not do: fail on purpose, drop sockets, answer garbage.
+ */
+export async function startHttp(
+  handle: (req: Seen, res: ServerResponse, index: number) => void | Promise<void>,
+): Promise<TestHttpServer> {
+  const seen: Seen[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const r: Seen = {
+      method: req.method ?? "",
+      path: new URL(req.url ?? "/", "http://x").pathname,
+      url: req.url ?? "/",
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString(),
+    };
+    seen.push(r);
+    await handle(r, res, seen.length - 1);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers `status` with a JSON (or problem+json, for errors) body. */
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": status >= 400 ? "application/problem+json" : "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** A run as the control plane answers it, for servers that stand in for Portarium. */
+export function runBody(runId: string) {
+  return {
+    schemaVersion: 1,
+    runId,
+    workspaceId: "ws-a",
+    workflowId: "wf-1",
+    correlationId: "corr-1",
+    executionTier: "Auto",
+    initiatedByUserId: "demo",
+    status: "Running",
+    createdAtIso: "2024-01-01T00:00:00.000Z",
+  };
 }

@@ -1,0 +1,17 @@
+import { randomUUID } from "node:crypto";
+import type { Middleware } from "openapi-fetch";
+
+/**
+ * Gives every request an `x-correlation-id` (a UUID, or the `x-correlation-id` or
+ * `x-request-id` the caller set), and the same value as `x-request-id`. It is set once per
+ * logical call, before retries, so every attempt carries it and logs tie them together;
+ * Portarium echoes it, and errors carry it as `requestId`.
+ */
+export const correlationIdMiddleware: Middleware = {
+  onRequest({ request }) {
+    const id = request.headers.get("x-correlation-id") ?? request.headers.get("x-request-id") ?? randomUUID();
+    request.headers.set("x-correlation-id", id);
+    request.headers.set("x-request-id", id);
+    return request;
+  },
+};
