@@ -20,6 +20,7 @@ export const wireTargets = [
     only: ["common.v1", "orchestrator.v1", "agent.v1", "gateway.v1"],
   },
   { module: "proto/baaaht", contract: "baaaht.contract.json", only: ["llm.v1", "tool.v1"] },
+  { module: "proto/edgemesh", contract: "edgemesh.contract.json", only: [] },
 ];
 
 if (!existsSync(tool)) {
