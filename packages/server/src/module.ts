@@ -31,6 +31,12 @@ export interface ServerOptionsView {
   settings: ReadonlyMap<string, string>;
 }
 
+/** What a module learns when the server has started listening. */
+export interface ModuleStartInfo {
+  /** The addresses the server listens on, as clients dial them (`127.0.0.1:PORT`, `unix:///path`). */
+  readonly addresses: readonly string[];
+}
+
 /**
  * One orchestrator's contract in the reference server. A module adds gRPC/Connect
  * services to the router, and/or serves REST requests.
@@ -45,8 +51,8 @@ export interface ServiceModule {
    * to let the next module (and finally a 404) have it.
    */
   handleHttp?(req: AnyRequest, res: AnyResponse): Promise<boolean>;
-  /** Called once the server listens. */
-  start?(): Promise<void> | void;
+  /** Called once the server listens, with the addresses it listens on (as clients dial them). */
+  start?(info: ModuleStartInfo): Promise<void> | void;
   /**
    * Called when the server starts shutting down, before any module closes: the module
    * reports itself as going away (health NOT_SERVING, status STOPPING) while the others

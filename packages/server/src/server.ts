@@ -105,7 +105,8 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   const listeners: Listener[] = [];
   try {
     for (const spec of options.listen ?? ["127.0.0.1:50051"]) listeners.push(await listen(spec, handler, options.tls));
-    for (const m of modules) await m.start?.();
+    const started = { addresses: listeners.map((l) => l.address) };
+    for (const m of modules) await m.start?.(started);
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     for (const m of modules) await m.close?.();
