@@ -7,6 +7,7 @@ export const bufTargets = [
   { module: "proto/orca", out: "packages/wire/src/gen/orca" },
   { module: "proto/baaaht", out: "packages/wire/src/gen/baaaht" },
   { module: "proto/google-rpc", out: "packages/wire/src/gen/google-rpc" },
+  { module: "proto/stratavore", out: "packages/wire/src/gen/stratavore" },
   { module: "proto/edgemesh", out: "packages/wire/src/gen/edgemesh" },
 ];
 

@@ -1,0 +1,12 @@
+/**
+ * `@baton/wire/stratavore`: the generated Stratavore wire types and service descriptors
+ * (`stratavore.v1`: RunnerService, ProjectService, SessionService, DaemonService), for use
+ * with `@connectrpc/connect` directly or on a server.
+ *
+ * @packageDocumentation
+ */
+export * from "./gen/stratavore/stratavore/v1/daemon_pb.js";
+export * from "./gen/stratavore/stratavore/v1/project_pb.js";
+export * from "./gen/stratavore/stratavore/v1/runner_pb.js";
+export * from "./gen/stratavore/stratavore/v1/session_pb.js";
+export * from "./gen/stratavore/stratavore/v1/types_pb.js";
