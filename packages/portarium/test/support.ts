@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PortariumClient, type PortariumClientOptions } from "@baton/portarium";
-import { type BatonServer, createPortariumModule, type PortariumModule, startServer } from "@baton/server";
+import { type BatonServer, type Clock, createPortariumModule, type PortariumModule, startServer } from "@baton/server";
 
 /** Service accounts of the test server: `demo` may use ws-a and ws-b, `other` only ws-b. */
 export const ACCOUNTS = "demo:s3cret:ws-a,ws-b\nother:pw:ws-b";
@@ -24,14 +24,17 @@ export interface TestServer {
 
 /**
  * Starts baton-server (Portarium only) on a free port (or on `listen`, e.g. a
- * `unix:///path`); responses are schema-checked by the server, machine invocations take
- * 100 ms unless `settings` say otherwise.
+ * `unix:///path`), on the system clock or `clock` (a `ManualClock`: time moves by hand);
+ * responses are schema-checked by the server, machine invocations take 100 ms unless
+ * `settings` say otherwise.
  */
 export async function startPortarium(
   settings: Record<string, string> = {},
   listen = "127.0.0.1:0",
+  clock?: Clock,
 ): Promise<TestServer> {
   const server = await startServer({
+    ...(clock ? { clock } : {}),
     listen: [listen],
     modules: [createPortariumModule],
     settings: {
