@@ -5,18 +5,17 @@
  * command runs as a local process; the default `record` runtime only records the lifecycle.
  */
 import { tmpdir } from "node:os";
-import { BaaahtClient } from "@baton/baaaht";
+import { BaaahtClient, PermissionDeniedError } from "@baton/baaaht";
 import { ContainerState, EventType } from "@baton/baaaht/wire";
-import { PermissionDeniedError } from "@baton/core";
 
 const baaaht = new BaaahtClient();
-const { handle } = await baaaht.sessions.create({
+const session = await baaaht.sessions.create({
   metadata: { name: "containers" },
   config: { maxContainers: 2, allowedImages: ["python:3.11", "busybox"] },
 });
-const events = baaaht.events.subscribe({ sessionId: handle.id, source: "container-runtime", since: 0 });
+const events = baaaht.events.subscribe({ sessionId: session.id, source: "container-runtime", since: 0 });
 
-const c = await baaaht.containers.create(handle.id, {
+const c = await baaaht.containers.create(session.id, {
   image: "busybox",
   command: ["sh", "-c"],
   args: ['echo "hello from $WHO"; sleep 30'],
@@ -24,21 +23,22 @@ const c = await baaaht.containers.create(handle.id, {
   env: { WHO: "a baaaht container" },
   resources: { nanoCpus: 500_000_000n, memoryBytes: 512n * 1024n * 1024n },
 });
-console.log(`created container ${c.id} (${c.image}): ${ContainerState[c.state]}`);
-console.log(`get: ${ContainerState[(await baaaht.containers.get(c.id)).state]}`);
-console.log(`running in session: ${(await baaaht.containers.list({ sessionId: handle.id, state: "RUNNING" })).length}`);
+const created = await c.get();
+console.log(`created container ${c.id} (${created.image}): ${ContainerState[created.state]}`);
+const running = await baaaht.containers.list({ sessionId: session.id, state: "RUNNING" }).toArray();
+console.log(`running in session: ${running.map((x) => x.id).join(", ")}`);
 
 try {
-  await baaaht.containers.create(handle.id, { image: "ubuntu:24.04" });
+  await baaaht.containers.create(session.id, { image: "ubuntu:24.04" });
 } catch (err) {
   if (err instanceof PermissionDeniedError) console.log(`refused ubuntu:24.04: ${err.message}`);
   else throw err;
 }
 
-const state = await baaaht.containers.stop(c.id, 2000);
-const stopped = await baaaht.containers.get(c.id);
+const state = await c.stop({ timeoutMs: 2000 });
+const stopped = await c.get();
 console.log(`stopped: ${ContainerState[state]}, exit code ${stopped.exitCode}`);
-await baaaht.containers.remove(c.id);
+await c.remove();
 console.log(`removed ${c.id}`);
 
 let n = 0;
@@ -46,5 +46,5 @@ for await (const ev of events) {
   console.log(`event: ${EventType[ev.type]} ${JSON.stringify(ev.data)}`);
   if (++n === 4) break;
 }
-await handle.close();
-baaaht.close();
+await session.close();
+await baaaht.close();

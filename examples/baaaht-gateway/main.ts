@@ -11,7 +11,7 @@ const session = await baaaht.gateway.create({
   metadata: { name: "web-session", clientType: "web", clientVersion: "1.0.0", userId: "user-123" },
   config: { enableStreaming: true, streamConfig: { chunkSize: 1024n, enableDelta: true } },
 });
-console.log(`gateway session ${session.id} (orchestrator session ${session.orchestratorSessionId})`);
+console.log(`gateway session ${session.id} (orchestrator session ${(await session.get()).orchestratorSessionId})`);
 
 const agent = await baaaht.agents.register({
   name: "assistant",
@@ -26,7 +26,7 @@ void (async () => {
   }
 })();
 
-const chat = baaaht.gateway.chat(session.id);
+const chat = session.chat();
 await chat.send("Hello!");
 chat.end();
 let reply = "";
@@ -41,6 +41,6 @@ for await (const item of chat) {
   }
 }
 console.log(`reply: ${reply}`);
-await baaaht.gateway.close(session.id, "done");
+await session.close({ reason: "done" });
 await agent.unregister();
-baaaht.close();
+await baaaht.close();

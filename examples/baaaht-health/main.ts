@@ -26,4 +26,4 @@ const h = await baaaht.orchestratorHealth();
 console.log(`orchestrator HealthCheck: ${Health[h.health]} ${h.version}; ${h.subsystems.join("; ")}`);
 const s = await baaaht.status();
 console.log(`GetStatus: ${s.activeSessions} active sessions, ${s.activeContainers} running containers`);
-baaaht.close();
+await baaaht.close();

@@ -10,7 +10,7 @@ import { SessionState } from "@baton/baaaht/wire";
 const baaaht = new BaaahtClient();
 console.log(`dialing ${baaaht.connection.options.address}`);
 
-const { handle, session } = await baaaht.sessions.create({
+const handle = await baaaht.sessions.create({
   metadata: { name: "my-session", description: "Example session", ownerId: "user-123" },
   config: {
     maxContainers: 10,
@@ -18,12 +18,14 @@ const { handle, session } = await baaaht.sessions.create({
     resourceLimits: { nanoCpus: 1_000_000_000n, memoryBytes: 1024n * 1024n * 1024n },
   },
 });
+const session = await handle.get();
 console.log(`created session ${handle.id}: ${SessionState[session.state]}, expires ${session.expiresAt?.seconds}`);
 
-const got = await handle.get();
+const got = await baaaht.sessions.get(handle.id);
 console.log(`got session ${got.id}: name=${got.metadata?.name} owner=${got.metadata?.ownerId}`);
 
-const active = await baaaht.sessions.list({ state: "ACTIVE", ownerId: "user-123" });
+// A list is awaitable (one page) and iterable (every item).
+const { items: active } = await baaaht.sessions.list({ state: "ACTIVE", ownerId: "user-123" });
 console.log(`active sessions of user-123: ${active.map((s) => s.id).join(", ")}`);
 
 const updated = await handle.update({
@@ -31,8 +33,9 @@ const updated = await handle.update({
 });
 console.log(`updated: description=${updated.metadata?.description} labels=${JSON.stringify(updated.metadata?.labels)}`);
 
-const state = await handle.close("User logged out");
+const state = await handle.close({ reason: "User logged out" });
 console.log(`closed session ${handle.id}: ${SessionState[state]}`);
-const closed = await baaaht.sessions.list({ state: "CLOSED", ownerId: "user-123" });
-console.log(`closed sessions of user-123: ${closed.length}`);
-baaaht.close();
+let closed = 0;
+for await (const _ of baaaht.sessions.list({ state: "CLOSED", ownerId: "user-123" })) closed++;
+console.log(`closed sessions of user-123: ${closed}`);
+await baaaht.close();

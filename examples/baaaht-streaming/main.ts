@@ -7,7 +7,7 @@ import { BaaahtClient } from "@baton/baaaht";
 import { EventType, MessageRole } from "@baton/baaaht/wire";
 
 const baaaht = new BaaahtClient();
-const { handle } = await baaaht.sessions.create({ metadata: { name: "chat" } });
+const handle = await baaaht.sessions.create({ metadata: { name: "chat" } });
 console.log(`session ${handle.id}`);
 
 const sent = await handle.send("Hello, orchestrator!");
@@ -29,4 +29,4 @@ await sender;
 const history = (await handle.get()).context?.messages ?? [];
 console.log(`history holds ${history.length} messages: ${history.map((m) => JSON.stringify(m.content)).join(", ")}`);
 await handle.close();
-baaaht.close();
+await baaaht.close();

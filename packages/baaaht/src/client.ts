@@ -1,10 +1,10 @@
 import {
+  BatonClient,
   type CallOptions,
-  type Connection,
-  type ConnectionOptions,
+  type ClientDefaults,
+  type ClientOptions,
   callOrThrow,
   connectCallOptions,
-  resolveConnection,
 } from "@baton/core";
 import {
   AgentService,
@@ -21,32 +21,54 @@ import { Events } from "./events.js";
 import { Gateway } from "./gateway.js";
 import { HealthApi } from "./health.js";
 import { Sessions } from "./sessions.js";
-import type { StreamSettings } from "./shared.js";
+import { streamSettings } from "./stream-settings.js";
+import { Tasks } from "./tasks.js";
 
 /** The socket the seed's orchestrator listens on by default. */
 export const DEFAULT_BAAAHT_SOCKET = "/tmp/baaaht-grpc.sock";
-
-/** The address `new BaaahtClient()` dials: `unix://$GRPC_SOCKET_PATH`, else `unix:///tmp/baaaht-grpc.sock`. */
-export function defaultBaaahtAddress(env: Record<string, string | undefined> = process.env): string {
-  const path = env.GRPC_SOCKET_PATH;
-  return `unix://${path && path.length > 0 ? path : DEFAULT_BAAAHT_SOCKET}`;
-}
+/** The address `new BaaahtClient()` dials when neither options nor `$GRPC_SOCKET_PATH` name one. */
+export const DEFAULT_BAAAHT_ADDRESS = `unix://${DEFAULT_BAAAHT_SOCKET}`;
+/** The environment variable holding the orchestrator's socket path (as the seed's server reads it). */
+export const BAAAHT_SOCKET_ENV = "GRPC_SOCKET_PATH";
 
 /**
- * Options of {@link BaaahtClient}: the connection options (every one optional), or a shared
- * connection, plus the seed's stream settings. The seed's `ClientConfig` maps as:
- * DialTimeout → `dialTimeoutMs`, RPCTimeout → `timeoutMs`, MaxSendMsgSize →
- * `maxSendMessageBytes`, MaxRecvMsgSize → `maxReceiveMessageBytes`, ReconnectInterval →
- * `reconnectIntervalMs`, ReconnectMaxAttempts → `maxReconnectAttempts`.
+ * The address of a socket path from `$GRPC_SOCKET_PATH`: `unix://` + the path (`%` escaped,
+ * as addresses are URL-decoded); a value that already is a `unix:` address is kept.
  */
-export type BaaahtClientOptions = (Partial<ConnectionOptions> | { connection: Connection }) & {
-  /** Longest wait between stream reconnect attempts, ms. Default 5000 (the seed's 5 s). */
+export function socketAddress(path: string): string {
+  return path.startsWith("unix:") ? path : `unix://${path.replaceAll("%", "%25")}`;
+}
+
+/** Where {@link BaaahtClient} finds its server: options, then `$GRPC_SOCKET_PATH`, then the seed's socket. */
+export const BAAAHT_DEFAULTS: ClientDefaults = Object.freeze({
+  address: DEFAULT_BAAAHT_ADDRESS,
+  env: BAAAHT_SOCKET_ENV,
+  fromEnv: socketAddress,
+});
+
+/**
+ * Options of {@link BaaahtClient}: core's client options (every one optional, or a shared
+ * `connection`), plus the seed's stream settings. The seed's `ClientConfig` maps as:
+ * DialTimeout → `dialTimeoutMs`, RPCTimeout → `timeoutMs` (unary calls only; streams take
+ * `idleTimeoutMs`), MaxSendMsgSize → `maxSendMessageBytes`, MaxRecvMsgSize →
+ * `maxReceiveMessageBytes`, ReconnectInterval → `reconnectIntervalMs`, ReconnectMaxAttempts
+ * → `maxReconnectAttempts`.
+ */
+export interface BaaahtClientOptions extends ClientOptions {
+  /**
+   * Longest wait between stream reconnect attempts, ms (the seed's ReconnectInterval).
+   * Default: the connection's retry backoff (`retry.maxBackoffMs`, 5 s by default).
+   */
   reconnectIntervalMs?: number;
-  /** Consecutive stream reconnect attempts before giving up; 0 = unlimited (the seed's default). */
+  /**
+   * Consecutive stream reconnect attempts before a stream fails; 0: unlimited (the seed's
+   * ReconnectMaxAttempts). Default: core's (10), so a server that is gone for good fails
+   * the stream instead of hanging it.
+   */
   maxReconnectAttempts?: number;
-  /** Heartbeat period of bidi streams and agents, ms. Default 10000. */
+  /** Heartbeat period of bidi streams and agents, ms (> 0). Default 10000. */
   heartbeatIntervalMs?: number;
-};
+}
 
 /** The generated Connect clients, for anything the idiomatic layer does not cover. */
 export interface BaaahtRawClients {
@@ -61,50 +83,48 @@ export interface BaaahtRawClients {
 }
 
 /**
- * The baaaht client. With no address it dials the seed's Unix socket
- * (`unix:///tmp/baaaht-grpc.sock`, or `$GRPC_SOCKET_PATH`); TCP addresses work too.
+ * The baaaht client. With no address it dials `unix://$GRPC_SOCKET_PATH`, else the seed's
+ * socket `unix:///tmp/baaaht-grpc.sock`; TCP addresses work too. Long-lived things are
+ * handles: creators (`sessions.create()`, `containers.create()`, `gateway.create()`,
+ * `tasks.execute()`, `agents.register()`) return one, and every resource's `getHandle(id)`
+ * makes one without a call; `handle.get()` fetches the entity. Lists are core
+ * `PagedList`s. Reads are retried on UNAVAILABLE; streams resume after a dropped connection.
  *
  * @example
  * ```ts
- * const baaaht = new BaaahtClient();
- * const { handle } = await baaaht.sessions.create({ metadata: { name: "demo", ownerId: "u1" } });
- * await handle.send("hello");
- * for await (const ev of baaaht.events.subscribe({ sessionId: handle.id })) console.log(ev.type);
- * baaaht.close();
+ * await using baaaht = new BaaahtClient();
+ * const session = await baaaht.sessions.create({ metadata: { name: "demo", ownerId: "u1" } });
+ * await session.send("hello");
+ * for await (const ev of baaaht.events.subscribe({ sessionId: session.id })) console.log(ev.type);
  * ```
  */
-export class BaaahtClient {
+export class BaaahtClient extends BatonClient {
   /** The generated clients. */
   readonly raw: BaaahtRawClients;
-  /** The connection calls go through. */
-  readonly connection: Connection;
   /** Sessions: create, get, list, update, close; handles with send() and stream(). */
   readonly sessions: Sessions;
-  /** Containers: create, get, list, stop, remove. */
+  /** Containers: create (in a session), get, list, stop, remove. */
   readonly containers: Containers;
   /** Orchestrator events, resumable. */
   readonly events: Events;
-  /** Agents (register, heartbeat, receive tasks) and tasks (execute, cancel, list, status, stream). */
+  /** Agents: register, and handles that heartbeat and receive tasks and chat messages. */
   readonly agents: Agents;
-  /** Gateway sessions, chat, replies and events. */
+  /** Tasks, for callers: execute, get, list, cancel; handles with stream(). */
+  readonly tasks: Tasks;
+  /** Gateway sessions: create, get, list, close, events; handles with chat(), send(), responses(). */
   readonly gateway: Gateway;
   /** `grpc.health.v1`: check and watch. */
   readonly health: HealthApi;
-  readonly #owned: boolean;
 
-  /** @throws {InvalidArgumentError} on an unusable address or option combination. */
+  /** @throws {InvalidArgumentError} on an unusable address, option combination or stream setting. */
   constructor(options: BaaahtClientOptions = {}) {
-    const { reconnectIntervalMs, maxReconnectAttempts, heartbeatIntervalMs, ...conn } = options;
-    const resolved = resolveConnection(
-      "connection" in conn && conn.connection
-        ? { connection: conn.connection }
-        : {
-            ...(conn as Partial<ConnectionOptions>),
-            address: (conn as Partial<ConnectionOptions>).address ?? defaultBaaahtAddress(),
-          },
-    );
-    this.connection = resolved.connection;
-    this.#owned = resolved.owned;
+    const { reconnectIntervalMs, maxReconnectAttempts, heartbeatIntervalMs, ...clientOptions } = options;
+    super(clientOptions, BAAAHT_DEFAULTS);
+    const settings = streamSettings(this.connection, {
+      reconnectIntervalMs,
+      maxReconnectAttempts,
+      heartbeatIntervalMs,
+    });
     const t = this.connection.transport;
     this.raw = {
       orchestrator: createClient(OrchestratorService, t),
@@ -112,37 +132,22 @@ export class BaaahtClient {
       gateway: createClient(GatewayService, t),
       health: createClient(Health, t),
     };
-    const settings: StreamSettings = {
-      heartbeatIntervalMs: heartbeatIntervalMs ?? 10_000,
-      reconnectIntervalMs: reconnectIntervalMs ?? 5000,
-      maxReconnectAttempts: maxReconnectAttempts ?? 0,
-      logger: this.connection.logger,
-    };
     this.sessions = new Sessions(this.raw.orchestrator, settings);
     this.containers = new Containers(this.raw.orchestrator);
     this.events = new Events(this.raw.orchestrator, settings);
     this.agents = new Agents(this.raw.agent, settings);
+    this.tasks = new Tasks(this.raw.agent, settings);
     this.gateway = new Gateway(this.raw.gateway, settings);
-    this.health = new HealthApi(this.raw.health);
+    this.health = new HealthApi(this.raw.health, settings);
   }
 
   /** The orchestrator's status (active sessions and containers, start time). */
-  status(options: CallOptions = {}): Promise<StatusResponse> {
+  async status(options: CallOptions = {}): Promise<StatusResponse> {
     return callOrThrow(() => this.raw.orchestrator.getStatus({}, connectCallOptions(options)));
   }
 
   /** The orchestrator's own HealthCheck (health, version, subsystems). */
-  orchestratorHealth(options: CallOptions = {}): Promise<HealthCheckResponse> {
+  async orchestratorHealth(options: CallOptions = {}): Promise<HealthCheckResponse> {
     return callOrThrow(() => this.raw.orchestrator.healthCheck({}, connectCallOptions(options)));
-  }
-
-  /** Closes the connection if this client created it. */
-  close(): void {
-    if (this.#owned) this.connection.close();
-  }
-
-  /** `using baaaht = new BaaahtClient()` closes it at the end of the scope. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

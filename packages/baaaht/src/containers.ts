@@ -1,30 +1,34 @@
-import { type CallOptions, callOrThrow, connectCallOptions, InvalidArgumentError } from "@baton/core";
-import type { Status } from "@baton/wire/baaaht";
+import { type CallOptions, callOrThrow, connectCallOptions, PagedList } from "@baton/core";
 import {
   type Container,
   type ContainerConfigSchema,
   ContainerState,
   type OrchestratorService,
+  Status,
 } from "@baton/wire/baaaht";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { msToNs } from "./shared.js";
+import { ContainerHandle, type RemoveContainerOptions, type StopContainerOptions } from "./container-handle.js";
+import { createdId, defined, type EnumInput, enumValue } from "./input.js";
 
 type Orchestrator = Client<typeof OrchestratorService>;
 
-/** Filters of `containers.list()`. */
+/** Filters of `containers.list()`; unset fields match everything. */
 export interface ListContainersInput {
   /** Only containers of this session. */
   sessionId?: string;
   /** Only containers in this state (`"RUNNING"`, `"EXITED"`... or the enum value). */
-  state?: ContainerState | keyof typeof ContainerState;
-  /** Only containers with this status. */
-  status?: Status;
+  state?: EnumInput<typeof ContainerState>;
+  /** Only containers with this status (`"RUNNING"`... or the enum value). */
+  status?: EnumInput<typeof Status>;
   /** Only containers carrying all these labels. */
   labels?: Record<string, string>;
 }
 
-/** The `containers` resource: create (in a session), get, list, stop, remove. */
+/**
+ * The `containers` resource: `create()` (in a session) returns a {@link ContainerHandle};
+ * `get`, `list`, `stop` and `remove` work by id; `getHandle(id)` makes a handle without a call.
+ */
 export class Containers {
   readonly #raw: Orchestrator;
 
@@ -34,21 +38,21 @@ export class Containers {
   }
 
   /**
-   * Creates a container in a session and starts it.
+   * Creates a container in a session and starts it; returns its handle.
    *
    * @throws {PermissionDeniedError} when the session's allowed_images excludes the image.
    * @throws {ResourceExhaustedError} beyond the session's max_containers or resource limits.
    * @throws {FailedPreconditionError} when the session is closed.
    * @throws {NotFoundError} when the session does not exist.
+   * @throws {ProtocolError} when the server's answer has no container id.
    */
   async create(
     sessionId: string,
     config: MessageInitShape<typeof ContainerConfigSchema>,
     options: CallOptions = {},
-  ): Promise<Container> {
+  ): Promise<ContainerHandle> {
     const res = await callOrThrow(() => this.#raw.createContainer({ sessionId, config }, connectCallOptions(options)));
-    if (!res.container) throw new InvalidArgumentError("the server returned no container");
-    return res.container;
+    return this.getHandle(createdId(res.containerId, res.container, "container id"));
   }
 
   /**
@@ -56,51 +60,43 @@ export class Containers {
    *
    * @throws {NotFoundError} when it does not exist (or was removed).
    */
-  async get(containerId: string, options: CallOptions = {}): Promise<Container> {
-    const res = await callOrThrow(() => this.#raw.getContainer({ containerId }, connectCallOptions(options)));
-    if (!res.container) throw new InvalidArgumentError("the server returned no container");
-    return res.container;
-  }
-
-  /** Lists containers matching the filter. */
-  async list(filter: ListContainersInput = {}, options: CallOptions = {}): Promise<Container[]> {
-    const state = typeof filter.state === "string" ? ContainerState[filter.state] : filter.state;
-    const res = await callOrThrow(() =>
-      this.#raw.listContainers(
-        {
-          filter: {
-            ...(filter.sessionId ? { sessionId: filter.sessionId } : {}),
-            ...(state !== undefined ? { state } : {}),
-            ...(filter.status !== undefined ? { status: filter.status } : {}),
-            ...(filter.labels ? { labels: filter.labels } : {}),
-          },
-        },
-        connectCallOptions(options),
-      ),
-    );
-    return res.containers;
+  get(containerId: string, options: CallOptions = {}): Promise<Container> {
+    return this.getHandle(containerId).get(options);
   }
 
   /**
-   * Stops a container: SIGTERM, then SIGKILL after `timeoutMs` (default: the server's, 10 s).
-   * Returns the state it ended in.
-   */
-  async stop(containerId: string, timeoutMs?: number, options: CallOptions = {}): Promise<ContainerState> {
-    const res = await callOrThrow(() =>
-      this.#raw.stopContainer(
-        { containerId, timeoutNs: timeoutMs === undefined ? 0n : msToNs(timeoutMs) },
-        connectCallOptions(options),
-      ),
-    );
-    return res.state;
-  }
-
-  /**
-   * Removes a container.
+   * Lists containers matching the filter (the server answers every match in one page).
    *
-   * @throws {FailedPreconditionError} when it is running and `force` is not set.
+   * @throws {InvalidArgumentError} for an unknown state or status name, on the first await or iteration.
    */
-  async remove(containerId: string, force = false, options: CallOptions = {}): Promise<void> {
-    await callOrThrow(() => this.#raw.removeContainer({ containerId, force }, connectCallOptions(options)));
+  list(filter: ListContainersInput = {}, options: CallOptions = {}): PagedList<Container> {
+    return PagedList.single(async () => {
+      const state = enumValue(ContainerState, filter.state, "container state");
+      const status = enumValue(Status, filter.status, "status");
+      const res = await callOrThrow(() =>
+        this.#raw.listContainers(
+          {
+            filter: defined({ sessionId: filter.sessionId, state, status, labels: filter.labels }),
+          },
+          connectCallOptions(options),
+        ),
+      );
+      return res.containers;
+    });
+  }
+
+  /** Stops a container; see {@link ContainerHandle.stop}. */
+  stop(containerId: string, input: StopContainerOptions = {}, options: CallOptions = {}): Promise<ContainerState> {
+    return this.getHandle(containerId).stop(input, options);
+  }
+
+  /** Removes a container; see {@link ContainerHandle.remove}. */
+  remove(containerId: string, input: RemoveContainerOptions = {}, options: CallOptions = {}): Promise<void> {
+    return this.getHandle(containerId).remove(input, options);
+  }
+
+  /** A handle on a container by id; makes no call (an unknown id fails on first use). */
+  getHandle(containerId: string): ContainerHandle {
+    return new ContainerHandle(this.#raw, containerId);
   }
 }

@@ -8,16 +8,16 @@ export type Classified<Item> = { item: Item } | "heartbeat" | undefined;
 export interface DuplexStreamOptions<Req, Res, Item> {
   /** Opens the call with the outgoing requests; must stop when `signal` aborts. */
   open(requests: AsyncIterable<Req>, signal: AbortSignal): AsyncIterable<Res>;
-  /** The first frame (it names the session/task/agent the stream belongs to). */
-  first: Req;
-  /** Builds a heartbeat frame. */
+  /** Builds a heartbeat frame; it names the session/task/agent the stream belongs to. */
   heartbeat: () => Req;
+  /** The first frame. Default: a heartbeat (which subscribes the stream). */
+  first?: Req;
   /** How often heartbeats are sent, in ms; 0 turns them off. */
   heartbeatMs: number;
   /** Turns a response into an item, "heartbeat" (hidden), or undefined (ignored). */
   classify(res: Res): Classified<Item>;
-  /** Cancels the stream. */
-  signal?: AbortSignal;
+  /** Cancels the stream; iterating it then throws `CanceledError`. */
+  signal?: AbortSignal | undefined;
   /** Items buffered before the stream stops reading (backpressure). Default 1024. */
   capacity?: number;
 }
@@ -25,8 +25,9 @@ export interface DuplexStreamOptions<Req, Res, Item> {
 /**
  * A bidirectional stream as an object: `send()` frames, `for await` the replies. Heartbeat
  * frames are sent periodically and incoming heartbeats are hidden. `break` out of the
- * loop, {@link DuplexStream.cancel} or the signal cancel the call; {@link DuplexStream.end}
- * half-closes it (the server finishes when it is done).
+ * loop or {@link DuplexStream.cancel} cancel the call and end the iteration quietly; the
+ * signal cancels it too, and the iteration then throws `CanceledError` (as every Baton
+ * stream does); {@link DuplexStream.end} half-closes it (the server finishes when it is done).
  */
 export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
   /** Resolves once the server answered the first frame (the stream is subscribed). */
@@ -38,6 +39,7 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
   readonly #controller = new AbortController();
   readonly #timer: NodeJS.Timeout | undefined;
   #cancelled = false;
+  #aborted: CanceledError | undefined;
   #readyResolve!: () => void;
   #readyReject!: (err: unknown) => void;
 
@@ -48,11 +50,16 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
       this.#readyReject = reject;
     });
     this.ready.catch(() => {});
-    if (options.signal) {
-      if (options.signal.aborted) this.cancel();
-      else options.signal.addEventListener("abort", () => this.cancel(), { once: true });
+    const signal = options.signal;
+    if (signal) {
+      const abort = () => {
+        this.#aborted = new CanceledError("the stream was cancelled", { cause: signal.reason });
+        this.cancel();
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
     }
-    this.#outgoing.tryPush(options.first);
+    this.#outgoing.tryPush(options.first ?? options.heartbeat());
     if (options.heartbeatMs > 0) {
       this.#timer = setInterval(() => this.#outgoing.tryPush(options.heartbeat()), options.heartbeatMs);
       this.#timer.unref();
@@ -77,8 +84,8 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
       const be: BatonError = this.#cancelled
         ? new CanceledError("the stream was cancelled", { cause: err })
         : toBatonError(err);
-      this.#readyReject(be);
-      if (this.#cancelled) this.#items.close();
+      this.#readyReject(this.#aborted ?? be);
+      if (this.#cancelled) this.#items.close(this.#aborted);
       else this.#items.close(be);
     }
   }
@@ -109,7 +116,7 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
     this.#cancelled = true;
     this.#controller.abort(new CanceledError("the stream was cancelled"));
     this.#outgoing.close();
-    this.#items.close();
+    this.#items.close(this.#aborted);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Item, void, undefined> {

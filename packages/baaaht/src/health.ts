@@ -1,6 +1,8 @@
-import { type CallOptions, callOrThrow, connectCallOptions, streamOrThrow } from "@baton/core";
+import { type CallOptions, callOrThrow, connectCallOptions, type StreamCallOptions } from "@baton/core";
 import { HealthCheckResponse_ServingStatus, type Health as HealthService } from "@baton/wire/baaaht/grpc-health";
 import type { Client } from "@connectrpc/connect";
+import { resumeLatest } from "./resume.js";
+import { type StreamSettings, streamCall } from "./stream-settings.js";
 
 /** A `grpc.health.v1` serving status by name. */
 export type ServingStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
@@ -9,19 +11,15 @@ function statusName(s: HealthCheckResponse_ServingStatus): ServingStatus {
   return (HealthCheckResponse_ServingStatus[s] ?? "UNKNOWN") as ServingStatus;
 }
 
-/** Options of {@link HealthApi.watch}. */
-export interface WatchOptions {
-  /** Cancels the watch. */
-  signal?: AbortSignal;
-}
-
 /** The standard gRPC health service: `check` and `watch` per service name ("" = the server). */
 export class HealthApi {
   readonly #raw: Client<typeof HealthService>;
+  readonly #settings: StreamSettings;
 
   /** @internal */
-  constructor(raw: Client<typeof HealthService>) {
+  constructor(raw: Client<typeof HealthService>, settings: StreamSettings) {
     this.#raw = raw;
+    this.#settings = settings;
   }
 
   /**
@@ -34,17 +32,19 @@ export class HealthApi {
     return statusName(res.status);
   }
 
-  /** The current status, then every change, as an `AsyncIterable`; `break` cancels. */
-  watch(service = "", options: WatchOptions = {}): AsyncIterable<ServingStatus> {
+  /**
+   * The current status, then every change, as an `AsyncIterable`; `break` cancels. A dropped
+   * connection is reopened; the status it starts with is skipped when it is the last one
+   * delivered.
+   */
+  watch(service = "", options: StreamCallOptions = {}): AsyncIterable<ServingStatus> {
     const raw = this.#raw;
-    return {
-      async *[Symbol.asyncIterator]() {
-        for await (const res of streamOrThrow(
-          raw.watch({ service }, options.signal ? { signal: options.signal } : {}),
-        )) {
-          yield statusName(res.status);
-        }
+    return resumeLatest(
+      this.#settings,
+      async function* (signal) {
+        for await (const res of raw.watch({ service }, streamCall(options, signal))) yield statusName(res.status);
       },
-    };
+      options.signal,
+    );
   }
 }

@@ -6,10 +6,11 @@ describe("PushQueue", () => {
     const q = new PushQueue<number>();
     q.tryPush(1);
     q.tryPush(2);
-    setTimeout(() => {
+    // Pushed after the consumer started waiting.
+    setImmediate(() => {
       q.tryPush(3);
       q.close();
-    }, 5);
+    });
     const got: number[] = [];
     for await (const n of q) got.push(n);
     expect(got).toEqual([1, 2, 3]);
@@ -24,7 +25,8 @@ describe("PushQueue", () => {
     const p = q.push(2).then((ok) => {
       pushed = ok;
     });
-    await new Promise((r) => setTimeout(r, 5));
+    // A full turn of the event loop: the push is still waiting for room.
+    await new Promise(setImmediate);
     expect(pushed).toBe(false);
     const it = q[Symbol.asyncIterator]();
     expect((await it.next()).value).toBe(1);
@@ -54,7 +56,7 @@ describe("PushQueue", () => {
     const q = new PushQueue<number>();
     q.tryPush(1);
     expect(await q.shift()).toEqual({ value: 1 });
-    setTimeout(() => q.tryPush(2), 5);
+    setImmediate(() => q.tryPush(2));
     expect(await q.shift()).toEqual({ value: 2 });
     expect(q.closed).toBe(false);
     q.close();

@@ -1,25 +1,17 @@
-import { type CallOptions, callOrThrow, connectCallOptions, InvalidArgumentError } from "@baton/core";
-import type { Status } from "@baton/wire/baaaht";
+import { type CallOptions, callOrThrow, connectCallOptions, PagedList } from "@baton/core";
 import {
-  type Event,
-  type Message,
-  MessageRole,
-  type MessageSchema,
   type OrchestratorService,
-  type SendMessageResponse,
   type Session,
   type SessionConfigSchema,
-  type SessionContextSchema,
   type SessionMetadataSchema,
   SessionState,
-  type StreamMessageRequest,
-  type StreamMessageRequestSchema,
-  type StreamMessageResponse,
+  Status,
 } from "@baton/wire/baaaht";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { DuplexStream } from "./duplex.js";
-import type { StreamSettings } from "./shared.js";
+import { createdId, defined, type EnumInput, enumValue } from "./input.js";
+import { type CloseSessionOptions, SessionHandle, type UpdateSessionInput } from "./session-handle.js";
+import type { StreamSettings } from "./stream-settings.js";
 
 type Orchestrator = Client<typeof OrchestratorService>;
 
@@ -34,177 +26,19 @@ export interface CreateSessionInput {
 /** Filters of `sessions.list()`; unset fields match everything. */
 export interface ListSessionsInput {
   /** Only sessions in this state (`"ACTIVE"`, `"CLOSED"`... or the enum value). */
-  state?: SessionState | keyof typeof SessionState;
-  /** Only sessions with this status. */
-  status?: Status;
+  state?: EnumInput<typeof SessionState>;
+  /** Only sessions with this status (`"RUNNING"`... or the enum value). */
+  status?: EnumInput<typeof Status>;
   /** Only sessions of this owner. */
   ownerId?: string;
   /** Only sessions carrying all these labels. */
   labels?: Record<string, string>;
 }
 
-/** What `SessionHandle.update()` takes. */
-export interface UpdateSessionInput {
-  /** Replaces the metadata. */
-  metadata?: MessageInitShape<typeof SessionMetadataSchema>;
-  /** Updates preferences, config, current task (the history is not rewritable). */
-  context?: MessageInitShape<typeof SessionContextSchema>;
-}
-
-/** A message to send: just the text (a user message), or the wire shape. */
-export type MessageInput = string | MessageInitShape<typeof MessageSchema>;
-
-/** What a session stream yields: chat messages and session events. */
-export type SessionStreamItem = { kind: "message"; message: Message } | { kind: "event"; event: Event };
-
-/** Options of {@link SessionHandle.stream}. */
-export interface SessionStreamOptions {
-  /** Cancels the stream. */
-  signal?: AbortSignal;
-}
-
-function toMessage(input: MessageInput): MessageInitShape<typeof MessageSchema> {
-  return typeof input === "string" ? { role: MessageRole.USER, content: input } : input;
-}
-
 /**
- * A bidirectional chat on one session: `send()` messages and `for await` the messages
- * (from every client of the session, including this one) and the session's events.
- * Heartbeats are exchanged and hidden. `break` or `cancel()` cancels; `end()` half-closes
- * (the server ends the stream after echoing what this stream sent). The stream ends by
- * itself when the session closes.
+ * The `sessions` resource: `create()` returns a {@link SessionHandle}; `get`, `list`,
+ * `update` and `close` work by id; `getHandle(id)` makes a handle without a call.
  */
-export class SessionStream implements AsyncIterable<SessionStreamItem> {
-  /** The session. */
-  readonly sessionId: string;
-  readonly #duplex: DuplexStream<
-    MessageInitShape<typeof StreamMessageRequestSchema>,
-    StreamMessageResponse,
-    SessionStreamItem
-  >;
-
-  /** @internal Use `SessionHandle.stream()`. */
-  constructor(raw: Orchestrator, sessionId: string, settings: StreamSettings, options: SessionStreamOptions) {
-    this.sessionId = sessionId;
-    const heartbeat = () => ({ sessionId, payload: { case: "heartbeat" as const, value: {} } });
-    this.#duplex = new DuplexStream<
-      MessageInitShape<typeof StreamMessageRequestSchema>,
-      StreamMessageResponse,
-      SessionStreamItem
-    >({
-      open: (reqs, signal) => raw.streamMessages(reqs, { signal }),
-      first: heartbeat(),
-      heartbeat,
-      heartbeatMs: settings.heartbeatIntervalMs,
-      classify: (res) => {
-        switch (res.payload.case) {
-          case "heartbeat":
-            return "heartbeat";
-          case "message":
-            return { item: { kind: "message", message: res.payload.value } };
-          case "event":
-            return { item: { kind: "event", event: res.payload.value } };
-          default:
-            return undefined;
-        }
-      },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  }
-
-  /** Resolves once the server has subscribed this stream to the session. */
-  get ready(): Promise<void> {
-    return this.#duplex.ready;
-  }
-
-  /**
-   * Sends a message to the session (appended to its history and delivered to every open stream).
-   *
-   * @throws {CanceledError} after `end()` or `cancel()`.
-   */
-  send(message: MessageInput): Promise<void> {
-    return this.#duplex.send({ sessionId: this.sessionId, payload: { case: "message", value: toMessage(message) } });
-  }
-
-  /** Half-closes the stream. */
-  end(): void {
-    this.#duplex.end();
-  }
-
-  /** Cancels the stream. */
-  cancel(): void {
-    this.#duplex.cancel();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<SessionStreamItem> {
-    return this.#duplex[Symbol.asyncIterator]();
-  }
-}
-
-/** A handle on one session. Making one costs nothing. */
-export class SessionHandle {
-  /** The session id. */
-  readonly id: string;
-  readonly #raw: Orchestrator;
-  readonly #settings: StreamSettings;
-
-  /** @internal Use `sessions.create()` or `sessions.handle()`. */
-  constructor(raw: Orchestrator, id: string, settings: StreamSettings) {
-    this.#raw = raw;
-    this.id = id;
-    this.#settings = settings;
-  }
-
-  /**
-   * The session as the server has it.
-   *
-   * @throws {NotFoundError} when it does not exist.
-   */
-  async get(options: CallOptions = {}): Promise<Session> {
-    const res = await callOrThrow(() => this.#raw.getSession({ sessionId: this.id }, connectCallOptions(options)));
-    if (!res.session) throw new InvalidArgumentError("the server returned no session");
-    return res.session;
-  }
-
-  /**
-   * Updates metadata or context.
-   *
-   * @throws {FailedPreconditionError} when the session is closed.
-   */
-  async update(input: UpdateSessionInput, options: CallOptions = {}): Promise<Session> {
-    const res = await callOrThrow(() =>
-      this.#raw.updateSession({ sessionId: this.id, ...input }, connectCallOptions(options)),
-    );
-    if (!res.session) throw new InvalidArgumentError("the server returned no session");
-    return res.session;
-  }
-
-  /** Closes the session (stopping its containers); returns the final state. Idempotent. */
-  async close(reason = "", options: CallOptions = {}): Promise<SessionState> {
-    const res = await callOrThrow(() =>
-      this.#raw.closeSession({ sessionId: this.id, reason }, connectCallOptions(options)),
-    );
-    return res.state;
-  }
-
-  /**
-   * Sends one message (unary SendMessage).
-   *
-   * @throws {FailedPreconditionError} when the session is closed.
-   */
-  send(message: MessageInput, options: CallOptions = {}): Promise<SendMessageResponse> {
-    return callOrThrow(() =>
-      this.#raw.sendMessage({ sessionId: this.id, message: toMessage(message) }, connectCallOptions(options)),
-    );
-  }
-
-  /** Opens a bidirectional chat stream on the session (see {@link SessionStream}). */
-  stream(options: SessionStreamOptions = {}): SessionStream {
-    return new SessionStream(this.#raw, this.id, this.#settings, options);
-  }
-}
-
-/** The `sessions` resource. */
 export class Sessions {
   readonly #raw: Orchestrator;
   readonly #settings: StreamSettings;
@@ -216,17 +50,14 @@ export class Sessions {
   }
 
   /**
-   * Creates a session and returns its handle and the session.
+   * Creates a session and returns its handle (`await handle.get()` for the session).
    *
    * @throws {InvalidArgumentError} on negative limits.
+   * @throws {ProtocolError} when the server's answer has no session id.
    */
-  async create(
-    input: CreateSessionInput = {},
-    options: CallOptions = {},
-  ): Promise<{ handle: SessionHandle; session: Session }> {
+  async create(input: CreateSessionInput = {}, options: CallOptions = {}): Promise<SessionHandle> {
     const res = await callOrThrow(() => this.#raw.createSession(input, connectCallOptions(options)));
-    if (!res.session) throw new InvalidArgumentError("the server returned no session");
-    return { handle: this.handle(res.sessionId), session: res.session };
+    return this.getHandle(createdId(res.sessionId, res.session, "session id"));
   }
 
   /**
@@ -235,43 +66,42 @@ export class Sessions {
    * @throws {NotFoundError} when it does not exist.
    */
   get(sessionId: string, options: CallOptions = {}): Promise<Session> {
-    return this.handle(sessionId).get(options);
+    return this.getHandle(sessionId).get(options);
   }
 
-  /** Lists sessions matching the filter. */
-  async list(filter: ListSessionsInput = {}, options: CallOptions = {}): Promise<Session[]> {
-    const state = typeof filter.state === "string" ? SessionState[filter.state] : filter.state;
-    const res = await callOrThrow(() =>
-      this.#raw.listSessions(
-        {
-          filter: {
-            ...(state !== undefined ? { state } : {}),
-            ...(filter.status !== undefined ? { status: filter.status } : {}),
-            ...(filter.ownerId !== undefined ? { ownerId: filter.ownerId } : {}),
-            ...(filter.labels ? { labels: filter.labels } : {}),
+  /**
+   * Lists sessions matching the filter (the server answers every match in one page).
+   *
+   * @throws {InvalidArgumentError} for an unknown state or status name, on the first await or iteration.
+   */
+  list(filter: ListSessionsInput = {}, options: CallOptions = {}): PagedList<Session> {
+    return PagedList.single(async () => {
+      const state = enumValue(SessionState, filter.state, "session state");
+      const status = enumValue(Status, filter.status, "status");
+      const res = await callOrThrow(() =>
+        this.#raw.listSessions(
+          {
+            filter: defined({ state, status, ownerId: filter.ownerId, labels: filter.labels }),
           },
-        },
-        connectCallOptions(options),
-      ),
-    );
-    return res.sessions;
+          connectCallOptions(options),
+        ),
+      );
+      return res.sessions;
+    });
   }
 
   /** Updates a session; see {@link SessionHandle.update}. */
   update(sessionId: string, input: UpdateSessionInput, options: CallOptions = {}): Promise<Session> {
-    return this.handle(sessionId).update(input, options);
+    return this.getHandle(sessionId).update(input, options);
   }
 
   /** Closes a session; see {@link SessionHandle.close}. */
-  close(sessionId: string, reason = "", options: CallOptions = {}): Promise<SessionState> {
-    return this.handle(sessionId).close(reason, options);
+  close(sessionId: string, input: CloseSessionOptions = {}, options: CallOptions = {}): Promise<SessionState> {
+    return this.getHandle(sessionId).close(input, options);
   }
 
-  /** A handle on an existing session; makes no call. */
-  handle(sessionId: string): SessionHandle {
+  /** A handle on a session by id; makes no call (an unknown id fails on first use). */
+  getHandle(sessionId: string): SessionHandle {
     return new SessionHandle(this.#raw, sessionId, this.#settings);
   }
 }
-
-/** Re-export of the request type for typing custom frames. */
-export type { StreamMessageRequest };

@@ -1,8 +1,9 @@
 import type { AgentHandle, ChatItem, ChatRequest } from "@baton/baaaht";
 import { type GatewayEvent, GatewayEventType, GatewaySessionState, StreamState } from "@baton/baaaht/wire";
-import { FailedPreconditionError, NotFoundError } from "@baton/core";
+import { CanceledError, FailedPreconditionError, NotFoundError } from "@baton/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { followed, type Harness, rejectsWith, startHarness, take } from "./helpers.js";
+import { followed, type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
+import { dropStreamOnce } from "./interceptors.js";
 import { baaahtModule } from "./server-shim.js";
 
 let h: Harness;
@@ -27,7 +28,20 @@ async function chatAgent(sessionId: string, answer: (chat: ChatRequest) => Promi
   return agent;
 }
 
+/** Answers "you said: <content>" word by word, the last chunk final. */
+async function echoWords(chat: ChatRequest): Promise<void> {
+  const words = `you said: ${chat.content}`.split(" ");
+  for (const [i, w] of words.entries()) await chat.reply(i === 0 ? w : ` ${w}`, { final: i === words.length - 1 });
+}
+
 const chunks = (items: ChatItem[]) => items.flatMap((i) => (i.kind === "chunk" ? [i.chunk] : []));
+const statuses = (items: ChatItem[]) => items.flatMap((i) => (i.kind === "status" ? [i.status.state] : []));
+
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
 
 describe("gateway", () => {
   it("creates, gets, lists and closes gateway sessions", async () => {
@@ -35,41 +49,47 @@ describe("gateway", () => {
       metadata: { name: "web-session", clientType: "web", clientVersion: "1.0.0", userId: "user-gw" },
       config: { enableStreaming: true, streamConfig: { chunkSize: 1024n, enableDelta: true } },
     });
-    expect(s.state).toBe(GatewaySessionState.ACTIVE);
-    expect(s.orchestratorSessionId).not.toBe("");
+    const created = await s.get();
+    expect(created.id).toBe(s.id);
+    expect(created.state).toBe(GatewaySessionState.ACTIVE);
+    expect(created.orchestratorSessionId).not.toBe("");
     expect((await h.tcp.gateway.get(s.id)).metadata?.clientType).toBe("web");
-    expect((await h.unix.gateway.list({ userId: "user-gw" })).map((x) => x.id)).toEqual([s.id]);
-    expect(await h.unix.gateway.close(s.id, "bye")).toBe(GatewaySessionState.CLOSED);
-    expect(await h.unix.gateway.list({ userId: "user-gw", state: "ACTIVE" })).toEqual([]);
-    await rejectsWith(h.unix.gateway.send(s.id, "late"), FailedPreconditionError);
+    expect((await h.unix.gateway.list({ userId: "user-gw" }).toArray()).map((x) => x.id)).toEqual([s.id]);
+    expect(await h.unix.gateway.close(s.id, { reason: "bye" })).toBe(GatewaySessionState.CLOSED);
+    expect((await h.unix.gateway.list({ userId: "user-gw", state: "ACTIVE" })).items).toEqual([]);
+    await rejectsWith(s.send("late"), FailedPreconditionError);
     await rejectsWith(h.unix.gateway.get("gw-missing"), NotFoundError);
   });
 
   it("StreamChat: the message goes to the session's agent, chunks come back in order ending in is_final", async () => {
     const s = await h.unix.gateway.create({ metadata: { userId: "u" } });
-    const agent = await chatAgent(s.id, async (chat) => {
-      const words = `you said: ${chat.content}`.split(" ");
-      for (const [i, w] of words.entries()) await chat.reply(i === 0 ? w : ` ${w}`, { final: i === words.length - 1 });
-    });
-    const chat = h.tcp.gateway.chat(s.id);
+    const agent = await chatAgent(s.id, echoWords);
+    const chat = h.tcp.gateway.getHandle(s.id).chat();
     const id = await chat.send("Hello!");
     chat.end();
-    const items: ChatItem[] = [];
-    for await (const item of chat) items.push(item);
+    const items = await all(chat);
     const got = chunks(items);
     expect(got.map((c) => c.sequence)).toEqual([0, 1, 2]);
     expect(got.map((c) => c.text).join("")).toBe("you said: Hello!");
     expect(got.map((c) => c.isFinal)).toEqual([false, false, true]);
-    expect(got.every((c) => c.isDelta && c.metadata?.extra.message_id === id)).toBe(true);
-    const statuses = items.flatMap((i) => (i.kind === "status" ? [i.status.state] : []));
-    expect(statuses).toEqual([StreamState.ACTIVE, StreamState.COMPLETE]);
+    expect(got.map((c) => [c.isDelta, c.metadata?.extra.message_id])).toEqual([
+      [true, id],
+      [true, id],
+      [true, id],
+    ]);
+    expect(statuses(items)).toEqual([StreamState.ACTIVE, StreamState.COMPLETE]);
     // The conversation lands in the orchestrator session's history.
-    const orch = await h.unix.sessions.get(s.orchestratorSessionId);
+    const orch = await h.unix.sessions.get((await s.get()).orchestratorSessionId);
     expect(orch.context?.messages.map((m) => m.content)).toEqual(["Hello!", "you said: Hello!"]);
-    // The reply can be replayed with StreamResponses.
-    const replay = [];
-    for await (const item of h.unix.gateway.responses(s.id, id)) replay.push(item);
+    // The reply can be replayed with StreamResponses...
+    const replay = await all(s.responses(id));
     expect(chunks(replay).map((c) => c.text)).toEqual(got.map((c) => c.text));
+    // ...also through a dropped connection, without loss or duplicates.
+    const drop = dropStreamOnce("StreamResponses", 2);
+    const c = h.client("unix", { interceptors: [drop.interceptor] });
+    const resumed = await all(c.gateway.getHandle(s.id).responses(id));
+    expect(drop.drops()).toBe(1);
+    expect(resumed).toEqual(replay);
     await agent.unregister();
   });
 
@@ -81,66 +101,66 @@ describe("gateway", () => {
       await new Promise<void>((resolve) => chat.signal.addEventListener("abort", () => resolve(), { once: true }));
       agentSawCancel = true;
     });
-    const chat = h.unix.gateway.chat(s.id);
+    const chat = s.chat();
     await chat.send("long question");
     const items: ChatItem[] = [];
     for await (const item of chat) {
       items.push(item);
-      if (item.kind === "chunk") await chat.cancelReply("changed my mind");
+      if (item.kind === "chunk") await chat.cancelReply({ reason: "changed my mind" });
       if (item.kind === "status" && item.status.state === StreamState.CANCELLED) break;
     }
     expect(chunks(items).map((c) => c.text)).toEqual(["thinking..."]);
-    const deadline = Date.now() + 2000;
-    while (!agentSawCancel && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(agentSawCancel).toBe(true);
+    expect(statuses(items).at(-1)).toBe(StreamState.CANCELLED);
+    await until(() => agentSawCancel, 2000);
     await agent.unregister();
   });
 
   it("the server ends chats when the gateway session closes, and the client can cancel its side", async () => {
     const s = await h.unix.gateway.create();
-    const chat = h.unix.gateway.chat(s.id);
+    const chat = s.chat();
     await chat.ready;
-    const done = (async () => {
-      const items: ChatItem[] = [];
-      for await (const item of chat) items.push(item);
-      return items;
-    })();
-    await h.unix.gateway.close(s.id);
+    const done = all(chat);
+    await s.close();
     const items = await done;
-    expect(items.at(-1)?.kind === "status" && items.at(-1)).toBeTruthy();
+    const last = items.at(-1);
+    expect(last?.kind).toBe("status");
     const s2 = await h.unix.gateway.create();
-    const c2 = h.unix.gateway.chat(s2.id);
+    const c2 = s2.chat();
     await c2.ready;
     c2.cancel();
-    await expect(c2.send("after cancel")).rejects.toThrow();
-    expect((await h.unix.gateway.get(s2.id)).state).toBe(GatewaySessionState.ACTIVE);
+    await rejectsWith(c2.send("after cancel"), CanceledError);
+    expect((await s2.get()).state).toBe(GatewaySessionState.ACTIVE);
   });
 
   it("without an agent the reply fails with an ERROR status", async () => {
     const s = await h.unix.gateway.create();
-    const id = await h.unix.gateway.send(s.id, "anyone?");
-    const items = [];
-    for await (const item of h.unix.gateway.responses(s.id, id)) items.push(item);
-    expect(items.at(-1)?.kind === "status" && items.at(-1)?.kind === "status").toBe(true);
-    const last = items.at(-1);
-    expect(last?.kind === "status" && last.status.state).toBe(StreamState.ERROR);
+    const id = await s.send("anyone?");
+    const items = await all(s.responses(id));
+    expect(items.map((i) => i.kind)).toEqual(["status"]);
+    expect(statuses(items)).toEqual([StreamState.ERROR]);
+    await rejectsWith(all(s.responses("no-such-message")), NotFoundError);
   });
 
   it("SubscribeToEvents replays and follows a session's gateway events", async () => {
     const t0 = Date.now();
     const s = await h.unix.gateway.create();
-    await h.unix.gateway.send(s.id, "x");
-    const evs = await take(h.unix.gateway.events(s.id, { since: t0 }), 3);
+    await s.send("x");
+    const evs = await take(s.events({ since: t0 }), 3);
     expect(evs.map((e) => e.type)).toEqual([
       GatewayEventType.SESSION_CREATED,
       GatewayEventType.MESSAGE_RECEIVED,
       GatewayEventType.STREAM_ERROR,
     ]);
+    // The same events through the resource, filtered by session.
+    const viaResource = await take(h.unix.gateway.events({ sessionId: s.id, since: t0 }), 3);
+    expect(viaResource.map((e) => e.id)).toEqual(evs.map((e) => e.id));
     let live: Promise<GatewayEvent[]> = Promise.resolve([]);
     await followed(baaahtModule(h.server).state.gatewayEvents, () => {
-      live = take(h.unix.gateway.events(s.id, { type: "SESSION_CLOSED" }), 1);
+      live = take(s.events({ type: "SESSION_CLOSED" }), 1);
     });
-    await h.unix.gateway.close(s.id);
-    expect((await live)[0]?.metadata?.sessionId).toBe(s.id);
+    await s.close();
+    const [closed] = await live;
+    expect(closed?.type).toBe(GatewayEventType.SESSION_CLOSED);
+    expect(closed?.metadata?.sessionId).toBe(s.id);
   });
 });

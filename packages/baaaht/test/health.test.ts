@@ -2,7 +2,8 @@ import type { ServingStatus } from "@baton/baaaht";
 import { grpcHealth } from "@baton/baaaht/wire";
 import { NotFoundError } from "@baton/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, rejectsWith, startHarness, take } from "./helpers.js";
+import { type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
+import { dropStreamOnce } from "./interceptors.js";
 import { baaahtModule } from "./server-shim.js";
 
 let h: Harness;
@@ -45,6 +46,21 @@ describe("grpc.health.v1", () => {
     const rest = take({ [Symbol.asyncIterator]: () => watch }, 1);
     baaahtModule(h.server).setServingStatus("later.v1.Service", grpcHealth.HealthCheckResponse_ServingStatus.SERVING);
     expect(await rest).toEqual(["SERVING"]);
+  });
+
+  it("Watch resumes after a dropped connection and does not repeat the status it already gave", async () => {
+    const svc = "agent.v1.AgentService";
+    const drop = dropStreamOnce("Watch", 1, { eager: true });
+    const c = h.client("unix", { interceptors: [drop.interceptor] });
+    const watch = c.health.watch(svc)[Symbol.asyncIterator]();
+    expect((await watch.next()).value).toBe("SERVING");
+    const rest = take({ [Symbol.asyncIterator]: () => watch }, 1);
+    // The drop, then the reopened watch's first answer (SERVING again, not passed on).
+    await until(() => drop.drops() === 1 && drop.received() === 2);
+    const m = baaahtModule(h.server);
+    m.setServingStatus(svc, grpcHealth.HealthCheckResponse_ServingStatus.NOT_SERVING);
+    expect(await rest).toEqual(["NOT_SERVING"]);
+    m.setServingStatus(svc, grpcHealth.HealthCheckResponse_ServingStatus.SERVING);
   });
 
   it("the orchestrator, agent and gateway HealthCheck/GetStatus rpcs answer", async () => {

@@ -2,15 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BaaahtClient, type BaaahtClientOptions } from "@baton/baaaht";
-import type { ConnectionOptions } from "@baton/core";
 import { type BatonServerLike, startServer } from "./server-shim.js";
 
 /** Client options of the harness (the address is the harness's). */
-export type ClientExtras = Omit<Partial<ConnectionOptions>, "address"> & {
-  reconnectIntervalMs?: number;
-  maxReconnectAttempts?: number;
-  heartbeatIntervalMs?: number;
-};
+export type ClientExtras = Omit<BaaahtClientOptions, "address" | "connection">;
 
 /** A running server on a Unix socket and TCP, with clients for both. */
 export interface Harness {
@@ -38,7 +33,7 @@ export async function startHarness(settings: Record<string, string> = {}): Promi
       heartbeatIntervalMs: 25,
       reconnectIntervalMs: 100,
       ...options,
-    } as BaaahtClientOptions);
+    });
     clients.push(c);
     return c;
   };
@@ -52,7 +47,7 @@ export async function startHarness(settings: Record<string, string> = {}): Promi
     tcp,
     client,
     async close() {
-      for (const c of clients) c.close();
+      await Promise.all(clients.map((c) => c.close()));
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -79,6 +74,15 @@ export async function take<T>(it: AsyncIterable<T>, n: number, timeoutMs = 5000)
     await iterator.return?.();
   }
   return out;
+}
+
+/** The items of `it` that `keep` accepts (iterating it afresh each time). */
+export function only<T>(it: AsyncIterable<T>, keep: (item: T) => boolean): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const item of it) if (keep(item)) yield item;
+    },
+  };
 }
 
 /** Waits until `check` returns true, polling every 10 ms, failing after `timeoutMs`. */

@@ -66,7 +66,7 @@ describe("interop with @grpc/grpc-js over the Unix socket", () => {
   });
 
   it("orchestrator.v1.OrchestratorService/ListSessions sees what @baton/baaaht created, and vice versa", async () => {
-    const { handle } = await h.unix.sessions.create({ metadata: { name: "from-baton", ownerId: "interop" } });
+    const handle = await h.unix.sessions.create({ metadata: { name: "from-baton", ownerId: "interop" } });
     const created = await call(orchestrator, "CreateSession", {
       metadata: { name: "from-grpc-js", owner_id: "interop", labels: { via: "grpc-js" } },
       config: { max_containers: 3, idle_timeout_ns: "3600000000000" },
