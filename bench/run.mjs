@@ -110,7 +110,7 @@ function pair(label, base, sdk) {
 // baaaht over the Unix socket: unary SendMessage, 16 in flight.
 const baaaht = new BaaahtClient({ address: server.addresses[1] });
 {
-  const { handle } = await baaaht.sessions.create({ config: { maxContainers: 1 } });
+  const handle = await baaaht.sessions.create({ config: { maxContainers: 1 } });
   const message = { role: MessageRole.USER, content: "hello" };
   const [base, sdk] = await compare(
     CALLS,
