@@ -140,6 +140,42 @@ describe("no synchronous throws", () => {
     await c.close();
   });
 
+  it("no method of a handle or stream throws synchronously, even with no arguments", async () => {
+    const c = offline();
+    const session = c.sessions.getHandle("s");
+    const gateway = c.gateway.getHandle("g");
+    const task = c.tasks.getHandle("t");
+    const objects: Record<string, object> = {
+      session,
+      container: c.containers.getHandle("c"),
+      task,
+      gateway,
+      agent: c.agents.getHandle("a"),
+      sessionStream: session.stream(),
+      chatStream: gateway.chat(),
+      taskStream: task.stream(),
+    };
+    const methods = (o: object) =>
+      Object.getOwnPropertyNames(Object.getPrototypeOf(o)).filter(
+        (n) =>
+          n !== "constructor" &&
+          typeof Object.getOwnPropertyDescriptor(Object.getPrototypeOf(o), n)?.value === "function",
+      );
+    let called = 0;
+    for (const [name, o] of Object.entries(objects)) {
+      for (const m of methods(o)) {
+        let result: unknown;
+        expect(() => {
+          result = (o as Record<string, (...a: unknown[]) => unknown>)[m]?.call(o);
+        }, `${name}.${m}()`).not.toThrow();
+        called++;
+        if (result instanceof Promise || result instanceof PagedList) await Promise.resolve(result).catch(() => {});
+      }
+    }
+    expect(called).toBeGreaterThanOrEqual(20);
+    await c.close();
+  });
+
   it("streams with bad input fail when iterated, not when made", async () => {
     const c = offline();
     const streams: Array<() => AsyncIterable<unknown>> = [
