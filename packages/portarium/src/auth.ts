@@ -1,4 +1,4 @@
-import { type FetchLike, InvalidArgumentError, ProtocolError } from "@baton/core";
+import { DeadlineExceededError, type FetchLike, InvalidArgumentError, ProtocolError } from "@baton/core";
 import { problemToError } from "./errors.js";
 
 /** Service-account credentials, exchanged at `POST /v1/auth/token` for workspace-scoped JWTs. */
@@ -57,6 +57,8 @@ export interface ClientCredentialsTokenSourceOptions {
   defaultWorkspaceId?: string | undefined;
   /** The fetch token requests go through. */
   fetch: FetchLike;
+  /** Deadline of each token request, in ms (the client passes its `timeoutMs`). 0 or unset: none. */
+  timeoutMs?: number | undefined;
   /** The clock cache expiry is measured on, in ms. Default `Date.now`. */
   now?: () => number;
 }
@@ -88,19 +90,34 @@ export function clientCredentialsTokenSource(
   const inflight = new Map<string, Promise<string>>();
   let issued = 0;
   const fetchToken = async (workspaceId: string): Promise<string> => {
-    const res = await fetchImpl(
-      new Request(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify({
-          clientId: credentials.clientId,
-          clientSecret: credentials.clientSecret,
-          workspaceId,
-          ...(credentials.scope ? { scope: credentials.scope } : {}),
+    // One request serves every caller waiting for this workspace's token, so no caller's
+    // signal may cancel it; its own deadline keeps a silent endpoint from holding them all.
+    const signal = options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetchImpl(
+        new Request(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({
+            clientId: credentials.clientId,
+            clientSecret: credentials.clientSecret,
+            workspaceId,
+            ...(credentials.scope ? { scope: credentials.scope } : {}),
+          }),
+          ...(signal ? { signal } : {}),
         }),
-      }),
-    );
-    const text = await res.text();
+      );
+      text = await res.text();
+    } catch (err) {
+      if (signal?.aborted) {
+        throw new DeadlineExceededError(`the token endpoint did not answer within ${options.timeoutMs} ms`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
     let body: unknown = text;
     try {
       body = JSON.parse(text);

@@ -35,7 +35,9 @@ export interface ListOptions extends PortariumCallOptions {
 
 /** The page part of a list request's query. */
 export interface PageQuery {
+  /** Items per page. */
   limit?: number;
+  /** Where the page starts. */
   cursor?: string;
 }
 
@@ -54,7 +56,9 @@ export interface Scope {
  * headers. (A type, not an interface: openapi-fetch wants an index-signature-compatible init.)
  */
 export type CallInit = {
+  /** The caller's signal bounded by the call's deadline. */
   signal?: AbortSignal;
+  /** The call's headers, `Idempotency-Key` included. */
   headers: Record<string, string>;
 };
 
@@ -83,8 +87,11 @@ export interface CallRequest {
 
 /** What openapi-fetch answers: `data` on success, `error` (the parsed body) otherwise. */
 export interface RestResult<T> {
+  /** The parsed body of a success. */
   data?: T;
+  /** The parsed body of a failure (problem+json, or text). */
   error?: unknown;
+  /** The response itself. */
   response: Response;
 }
 

@@ -116,7 +116,12 @@ export class PortariumClient extends BatonClient {
     this.#shared = (options as DerivedOptions)[SHARED] ?? {
       tokens: tokenSourceOf(
         { token, clientCredentials },
-        { baseUrl: connection.address.baseUrl, defaultWorkspaceId: workspaceId, fetch: transportFetch },
+        {
+          baseUrl: connection.address.baseUrl,
+          defaultWorkspaceId: workspaceId,
+          fetch: transportFetch,
+          timeoutMs: connection.options.timeoutMs,
+        },
       ),
       fetch: transportFetch,
       middleware: [...(middleware ?? [])],

@@ -69,7 +69,7 @@ export function createTransport(options: TransportOptions): FetchLike {
     const fresh = (): Request => (body === undefined ? request : new Request(request, { body }));
     const send = async (forceRefresh: boolean): Promise<Response> => {
       const req = fresh();
-      const token = anonymous ? undefined : await tokens.get(workspaceId, forceRefresh);
+      const token = anonymous ? undefined : await untilAborted(tokens.get(workspaceId, forceRefresh), request.signal);
       if (token !== undefined) req.headers.set("authorization", `Bearer ${token}`);
       try {
         return await options.fetch(req);
@@ -121,4 +121,27 @@ function networkError(request: Request, err: unknown): unknown {
   const cause = err instanceof Error ? err : new Error(String(err));
   const why = cause.cause instanceof Error ? `${cause.message} (${cause.cause.message})` : cause.message;
   return new UnavailableError(`network error: ${why}`, { cause: err });
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the promise itself runs on, for others waiting on it). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    // Others may be waiting on the promise; this caller only must not leave its failure unhandled.
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }

@@ -156,6 +156,28 @@ describe("timeoutMs: the deadline of each unary call; 0 or unset, none", () => {
     await expect(bounded.runs.get("slow", { timeoutMs: 50 })).rejects.toBeInstanceOf(DeadlineExceededError);
     for (const c of [none, unset, bounded]) await c.close();
   });
+
+  it("bounds the wait for a token too: a silent token endpoint fails the call, it does not hang it", async () => {
+    // The same server never answers /v1/auth/token.
+    const before = srv.seen.length;
+    const bounded = new PortariumClient({
+      address: srv.address,
+      clientCredentials: DEMO,
+      workspaceId: "ws-a",
+      timeoutMs: 100,
+    });
+    await expect(bounded.runs.get("slow")).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(bounded.runs.get("slow")).rejects.toBeInstanceOf(DeadlineExceededError);
+    const unbounded = new PortariumClient({ address: srv.address, clientCredentials: DEMO, workspaceId: "ws-a" });
+    const ctrl = new AbortController();
+    const pending = unbounded.runs.get("slow", { signal: ctrl.signal });
+    ctrl.abort();
+    await expect(pending).rejects.toMatchObject({ name: "CanceledError" });
+    // Without a token no call went out: the server saw token requests only.
+    expect(new Set(srv.seen.slice(before).map((s) => s.path))).toEqual(new Set(["/v1/auth/token"]));
+    await bounded.close();
+    await unbounded.close();
+  });
 });
 
 describe("over a Unix socket", () => {
