@@ -61,7 +61,7 @@ describe("a contract-only client against baton-server", () => {
       auth,
     );
     expect(run.status).toBe(201);
-    expect(run.headers.get("x-request-id")).toBeTruthy();
+    expect(run.headers.get("x-request-id")).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect((await json("GET", `/v1/workspaces/ws-acme/runs/${run.body.runId}`, undefined, auth)).body).toEqual(
       run.body,
     );
