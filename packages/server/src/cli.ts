@@ -26,7 +26,12 @@ Options:
                         baaaht.agentHeartbeatTimeoutMs, baaaht.streamHeartbeatMs,
                         portarium.tokenTtlSeconds, portarium.invocationDurationMs,
                         portarium.idempotencyTtlMs, portarium.idempotencyMaxEntries,
-                        portarium.sseKeepAliveMs
+                        portarium.sseKeepAliveMs,
+                        edgemesh.securityKey (default dev-key), edgemesh.fileRoot (default:
+                        the working directory), edgemesh.join=HOST:PORT (join a mesh),
+                        edgemesh.allowedCommands (default ls,pwd,echo,uname,date,whoami,hostname),
+                        edgemesh.deviceName, edgemesh.deviceId, edgemesh.hasNpu, edgemesh.hasGpu,
+                        edgemesh.localChatEndpoint, edgemesh.sessionTtlMs, edgemesh.ticketTtlMs
   --config FILE         JSON file with any of the options above (flags win)
   --quiet               log nothing but errors
   --help                show this text

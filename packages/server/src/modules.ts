@@ -1,7 +1,13 @@
 import { createBaaahtModule } from "./baaaht/module.js";
+import { createEdgemeshModule } from "./edgemesh/module.js";
 import type { ModuleFactory } from "./module.js";
 import { createOrcaModule } from "./orca/module.js";
 import { createPortariumModule } from "./portarium/module.js";
 
 /** Every contract the reference server speaks, in the order REST routes are tried. */
-export const defaultModules: ModuleFactory[] = [createOrcaModule, createPortariumModule, createBaaahtModule];
+export const defaultModules: ModuleFactory[] = [
+  createOrcaModule,
+  createPortariumModule,
+  createBaaahtModule,
+  createEdgemeshModule,
+];

@@ -4,4 +4,6 @@
  *
  * @packageDocumentation
  */
+
+export * from "./edgemesh-cost.js";
 export * from "./gen/edgemesh/edgemesh/orchestrator_pb.js";
