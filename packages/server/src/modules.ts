@@ -3,6 +3,7 @@ import { createEdgemeshModule } from "./edgemesh/module.js";
 import type { ModuleFactory } from "./module.js";
 import { createOrcaModule } from "./orca/module.js";
 import { createPortariumModule } from "./portarium/module.js";
+import { createStratavoreModule } from "./stratavore/module.js";
 
 /** Every contract the reference server speaks, in the order REST routes are tried. */
 export const defaultModules: ModuleFactory[] = [
@@ -10,4 +11,5 @@ export const defaultModules: ModuleFactory[] = [
   createPortariumModule,
   createBaaahtModule,
   createEdgemeshModule,
+  createStratavoreModule,
 ];

@@ -1,0 +1,78 @@
+import { ErrorInfoSchema as GoogleErrorInfoSchema } from "@baton/wire/google-rpc";
+import { ErrorInfoSchema } from "@baton/wire/stratavore";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** The `google.rpc.ErrorInfo` domain of Stratavore's errors. */
+export const ERROR_DOMAIN = "stratavore.v1";
+
+/** Stable error codes (`ErrorInfo.code`), one per cause. */
+export const Reason = {
+  invalidArgument: "INVALID_ARGUMENT",
+  projectNotFound: "PROJECT_NOT_FOUND",
+  projectExists: "PROJECT_ALREADY_EXISTS",
+  projectHasActiveRunners: "PROJECT_HAS_ACTIVE_RUNNERS",
+  projectNotActive: "PROJECT_NOT_ACTIVE",
+  runnerNotFound: "RUNNER_NOT_FOUND",
+  runnerExists: "RUNNER_ALREADY_EXISTS",
+  runnerActive: "RUNNER_ACTIVE",
+  runnerNotActive: "RUNNER_NOT_ACTIVE",
+  sessionNotFound: "SESSION_NOT_FOUND",
+  sessionActive: "SESSION_ACTIVE",
+  unknownModel: "UNKNOWN_MODEL",
+  /** RESOURCE_EXHAUSTED: a quota refused (details `limit`, `scope`, `max`, `requested`). */
+  quotaExceeded: "QUOTA_EXCEEDED",
+  eventsExpired: "EVENTS_NO_LONGER_RETAINED",
+  unauthenticated: "UNAUTHENTICATED",
+  permissionDenied: "PERMISSION_DENIED",
+  internal: "INTERNAL",
+} as const;
+
+/** The core client's reason for a refusal that names a limit (it becomes BudgetExceededError). */
+const LIMIT_REASON = "BUDGET_EXCEEDED";
+
+/**
+ * A ConnectError carrying the seed's `stratavore.v1.ErrorInfo` (code, message, details; the
+ * request id is filled in by the request guard) and a `google.rpc.ErrorInfo` with the same
+ * cause, so generic gRPC clients decode it too. Quota refusals use reason `BUDGET_EXCEEDED`
+ * with metadata `limit` in the google detail, which Baton clients surface as the limit.
+ */
+export function fail(code: Code, reason: string, message: string, details: Record<string, string> = {}): ConnectError {
+  const googleReason = code === Code.ResourceExhausted && details.limit ? LIMIT_REASON : reason;
+  return new ConnectError(message, code, undefined, [
+    { desc: ErrorInfoSchema, value: { code: reason, message, details } },
+    { desc: GoogleErrorInfoSchema, value: { reason: googleReason, domain: ERROR_DOMAIN, metadata: details } },
+  ]);
+}
+
+/** INVALID_ARGUMENT naming the field. */
+export function invalid(field: string, message: string): ConnectError {
+  return fail(Code.InvalidArgument, Reason.invalidArgument, message, { field });
+}
+
+/**
+ * Stamps an error leaving a handler with the request id: in the seed's ErrorInfo (added when
+ * the handler threw something else) and as the `x-request-id` trailer.
+ */
+export function withRequestId(err: unknown, requestId: string): ConnectError {
+  const ce =
+    err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+  let found = false;
+  ce.details.forEach((d, i) => {
+    if ("desc" in d && d.desc === ErrorInfoSchema) {
+      found = true;
+      ce.details[i] = { desc: ErrorInfoSchema, value: { ...d.value, requestId } };
+    }
+  });
+  if (!found)
+    ce.details.push({
+      desc: ErrorInfoSchema,
+      value: create(ErrorInfoSchema, {
+        code: Code[ce.code]?.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase() ?? Reason.internal,
+        message: ce.rawMessage,
+        requestId,
+      }),
+    });
+  ce.metadata.set("x-request-id", requestId);
+  return ce;
+}
