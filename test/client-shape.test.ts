@@ -5,6 +5,7 @@
 import * as baaaht from "@baton/baaaht";
 import * as core from "@baton/core";
 import * as coreErrors from "@baton/core/errors";
+import * as edgemesh from "@baton/edgemesh";
 import * as orca from "@baton/orca";
 import * as portarium from "@baton/portarium";
 import { afterEach, describe, expect, it } from "vitest";
@@ -41,6 +42,14 @@ const subjects: Record<string, Subject> = {
     defaultAddress: { socketPath: "/tmp/baaaht-grpc.sock" },
     handles: ["sessions"],
     lists: ["sessions", "containers"],
+  },
+  "@baton/edgemesh": {
+    pkg: edgemesh,
+    className: "EdgemeshClient",
+    env: { name: "GRPC_ADDR", value: "127.0.0.1:40006", expect: { host: "127.0.0.1", port: 40006 } },
+    defaultAddress: { host: "127.0.0.1", port: 50051, socketPath: undefined },
+    handles: ["devices", "jobs"],
+    lists: ["devices"],
   },
   "@baton/portarium": {
     pkg: portarium,
