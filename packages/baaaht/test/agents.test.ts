@@ -1,8 +1,8 @@
-import type { AgentInbound, AgentTask, TaskUpdate } from "@baton/baaaht";
+import type { AgentInbound, AgentTask } from "@baton/baaaht";
 import { AgentState, AgentType, Status, TaskState } from "@baton/baaaht/wire";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@baton/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
+import { collect as all, type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
 import { dropStreamOnce } from "./interceptors.js";
 import { baaahtModule } from "./server-shim.js";
 
@@ -18,13 +18,6 @@ afterAll(async () => {
 async function nextTask(agent: AsyncIterable<AgentInbound>): Promise<AgentTask> {
   for await (const item of agent) if (item.kind === "task") return item.task;
   throw new Error("the agent stream ended");
-}
-
-/** Every update of a stream, in order. */
-async function all(updates: AsyncIterable<TaskUpdate>): Promise<TaskUpdate[]> {
-  const out: TaskUpdate[] = [];
-  for await (const u of updates) out.push(u);
-  return out;
 }
 
 describe("agents", () => {

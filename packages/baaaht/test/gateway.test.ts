@@ -2,7 +2,7 @@ import type { AgentHandle, ChatItem, ChatRequest } from "@baton/baaaht";
 import { type GatewayEvent, GatewayEventType, GatewaySessionState, StreamState } from "@baton/baaaht/wire";
 import { CanceledError, FailedPreconditionError, NotFoundError } from "@baton/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { followed, type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
+import { collect as all, followed, type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
 import { dropStreamOnce } from "./interceptors.js";
 import { baaahtModule } from "./server-shim.js";
 
@@ -36,12 +36,6 @@ async function echoWords(chat: ChatRequest): Promise<void> {
 
 const chunks = (items: ChatItem[]) => items.flatMap((i) => (i.kind === "chunk" ? [i.chunk] : []));
 const statuses = (items: ChatItem[]) => items.flatMap((i) => (i.kind === "status" ? [i.status.state] : []));
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
 describe("gateway", () => {
   it("creates, gets, lists and closes gateway sessions", async () => {

@@ -76,6 +76,13 @@ export async function take<T>(it: AsyncIterable<T>, n: number, timeoutMs = 5000)
   return out;
 }
 
+/** Every item of a finite async iterable, in order. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of it) out.push(item);
+  return out;
+}
+
 /** The items of `it` that `keep` accepts (iterating it afresh each time). */
 export function only<T>(it: AsyncIterable<T>, keep: (item: T) => boolean): AsyncIterable<T> {
   return {
