@@ -8,6 +8,7 @@ import * as coreErrors from "@baton/core/errors";
 import * as edgemesh from "@baton/edgemesh";
 import * as orca from "@baton/orca";
 import * as portarium from "@baton/portarium";
+import * as stratavore from "@baton/stratavore";
 import { afterEach, describe, expect, it } from "vitest";
 
 interface Subject {
@@ -63,6 +64,14 @@ const subjects: Record<string, Subject> = {
     handles: ["runs"],
     lists: ["runs", "workspaces", "approvals", "machines", "agents", "workflows", "evidence"],
     extra: { workspaceId: "ws-shape", token: "t" },
+  },
+  "@baton/stratavore": {
+    pkg: stratavore,
+    className: "StratavoreClient",
+    env: { name: "STRATAVORE_ADDR", value: "127.0.0.1:40004", expect: { host: "127.0.0.1", port: 40004 } },
+    defaultAddress: { host: "localhost", port: 50051, socketPath: undefined },
+    handles: ["runners"],
+    lists: ["runners", "projects", "sessions"],
   },
 };
 

@@ -51,8 +51,8 @@ export function invalid(field: string, message: string): ConnectError {
 }
 
 /**
- * Stamps an error leaving a handler with the request id: in the seed's ErrorInfo (added when
- * the handler threw something else) and as the `x-request-id` trailer.
+ * Stamps an error leaving a handler with the request id in the seed's ErrorInfo (added when
+ * the handler threw something else); the `x-request-id` response header carries it too.
  */
 export function withRequestId(err: unknown, requestId: string): ConnectError {
   const ce =
@@ -73,6 +73,5 @@ export function withRequestId(err: unknown, requestId: string): ConnectError {
         requestId,
       }),
     });
-  ce.metadata.set("x-request-id", requestId);
   return ce;
 }

@@ -1,0 +1,66 @@
+import { BatonClient, type ClientDefaults, type ClientOptions } from "@baton/core";
+import { DaemonService, ProjectService, RunnerService, SessionService } from "@baton/wire/stratavore";
+import { type Client, createClient } from "@connectrpc/connect";
+import { Daemon } from "./daemon.js";
+import { Projects } from "./projects.js";
+import { Runners } from "./runners.js";
+import { Sessions } from "./sessions.js";
+
+/** Stratavore's documented endpoint. */
+export const DEFAULT_STRATAVORE_ADDRESS = "localhost:50051";
+/** The environment variable that overrides it. */
+export const STRATAVORE_ADDRESS_ENV = "STRATAVORE_ADDR";
+
+const STRATAVORE_DEFAULTS: ClientDefaults = { address: DEFAULT_STRATAVORE_ADDRESS, env: STRATAVORE_ADDRESS_ENV };
+
+/**
+ * Options of {@link StratavoreClient}: core's. Auth is mTLS (`tls: { ca, cert, key }`) or a
+ * JWT bearer (`token`: a string or a function called per call), or both.
+ */
+export interface StratavoreClientOptions extends ClientOptions {}
+
+/** The raw generated clients, one per service. */
+export interface StratavoreRaw {
+  runners: Client<typeof RunnerService>;
+  projects: Client<typeof ProjectService>;
+  sessions: Client<typeof SessionService>;
+  daemon: Client<typeof DaemonService>;
+}
+
+/**
+ * The Stratavore client: `runners`, `projects`, `sessions`, `daemon`.
+ *
+ * @example
+ * ```ts
+ * await using sv = new StratavoreClient({ address: "localhost:50051", token: jwt });
+ * const { handle } = await sv.runners.create({ projectName: "my-project", model: "claude-3-sonnet" });
+ * await handle.waitFor(RunnerStatus.RUNNING);
+ * ```
+ */
+export class StratavoreClient extends BatonClient {
+  /** The generated Connect clients. */
+  readonly raw: StratavoreRaw;
+  /** Runners: lifecycle, events, handles. */
+  readonly runners: Runners;
+  /** Projects. */
+  readonly projects: Projects;
+  /** Sessions and transcripts. */
+  readonly sessions: Sessions;
+  /** The daemon: status, metrics, health, reconcile. */
+  readonly daemon: Daemon;
+
+  constructor(options: StratavoreClientOptions = {}) {
+    super(options, STRATAVORE_DEFAULTS);
+    const t = this.connection.transport;
+    this.raw = {
+      runners: createClient(RunnerService, t),
+      projects: createClient(ProjectService, t),
+      sessions: createClient(SessionService, t),
+      daemon: createClient(DaemonService, t),
+    };
+    this.runners = new Runners(this.raw.runners, this.connection);
+    this.projects = new Projects(this.raw.projects);
+    this.sessions = new Sessions(this.raw.sessions);
+    this.daemon = new Daemon(this.raw.daemon);
+  }
+}
