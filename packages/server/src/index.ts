@@ -5,32 +5,38 @@
  * @packageDocumentation
  */
 export { bearerAuthInterceptor, safeEqual } from "./auth.js";
-export { AgentRules, supportsTask, taskTypeName } from "./baaaht/agent-service.js";
-export {
-  CHAT_CAPABILITY,
-  FINAL_HEADER,
-  GatewayRules,
-  IN_REPLY_TO_HEADER,
-  SESSION_LABEL,
-} from "./baaaht/gateway-service.js";
-export { BAAAHT_HEALTH_SERVICES, HealthRules } from "./baaaht/health-service.js";
-export { type BaaahtModule, baaahtSettings, createBaaahtModule } from "./baaaht/module.js";
-export {
-  BAAAHT_SERVER_VERSION,
-  CONTAINER_RUNTIME_HEADER,
-  imageAllowed,
-  matchesEvent,
-  OrchestratorRules,
-} from "./baaaht/orchestrator-service.js";
+export { type AgentMessageListener, AgentMessagingRules } from "./baaaht/agent-messaging-rules.js";
+export { type AgentCounts, AgentRegistryRules, type OfflineListener } from "./baaaht/agent-registry-rules.js";
+export { type AgentParts, agentService } from "./baaaht/agent-service.js";
+export { CHAT_CAPABILITY, ChatRules, FINAL_HEADER, IN_REPLY_TO_HEADER, SESSION_LABEL } from "./baaaht/chat-rules.js";
+export { ContainerRules } from "./baaaht/container-rules.js";
+export { matchesEvent, matchesGatewayEvent } from "./baaaht/event-filters.js";
+export { type ReplayOptions, replayThenFollow } from "./baaaht/event-replay.js";
+export { type GatewayParts, gatewayService } from "./baaaht/gateway-service.js";
+export { GatewaySessionRules } from "./baaaht/gateway-session-rules.js";
+export { BAAAHT_HEALTH_SERVICES, type HealthProbe, HealthRules } from "./baaaht/health-rules.js";
+export { healthService } from "./baaaht/health-service.js";
+export { imageAllowed } from "./baaaht/image-policy.js";
+export { MessageRules } from "./baaaht/message-rules.js";
+export { type BaaahtModule, createBaaahtModule } from "./baaaht/module.js";
+export { type OrchestratorParts, orchestratorService } from "./baaaht/orchestrator-service.js";
 export {
   type ContainerExit,
   type ContainerRuntime,
   createRuntime,
   ProcessRuntime,
+  type ProcessRuntimeOptions,
   RecordRuntime,
+  type RuntimeHealth,
 } from "./baaaht/runtime.js";
-export { type BaaahtSettings, BaaahtState, DEFAULT_BAAAHT_SETTINGS } from "./baaaht/state.js";
+export { isOpen, type SessionCloser, SessionRules } from "./baaaht/session-rules.js";
+export { type BaaahtSettings, baaahtSettings, DEFAULT_BAAAHT_SETTINGS } from "./baaaht/settings.js";
+export { BaaahtState } from "./baaaht/state.js";
+export { StatusRules, type StatusSources } from "./baaaht/status-rules.js";
 export { type BaaahtStore, MemoryBaaahtStore } from "./baaaht/store.js";
+export { TaskRules } from "./baaaht/task-rules.js";
+export { supportsTask, TERMINAL_TASK, taskTypeName } from "./baaaht/task-types.js";
+export { BAAAHT_SERVER_VERSION, CONTAINER_RUNTIME_HEADER } from "./baaaht/version.js";
 export { main, parseCli, USAGE } from "./cli.js";
 export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
 export { KeyedMutex } from "./keyed-mutex.js";

@@ -1,90 +1,136 @@
 import { AgentService, EventType, GatewayService, grpcHealth, OrchestratorService } from "@baton/wire/baaaht";
-import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
-import { AgentRules } from "./agent-service.js";
-import { GatewayRules } from "./gateway-service.js";
-import { HealthRules } from "./health-service.js";
-import { OrchestratorRules } from "./orchestrator-service.js";
+import type { ModuleFactory, ServiceModule } from "../module.js";
+import { AgentMessagingRules } from "./agent-messaging-rules.js";
+import { AgentRegistryRules } from "./agent-registry-rules.js";
+import { agentService } from "./agent-service.js";
+import { ChatRules } from "./chat-rules.js";
+import { ContainerRules } from "./container-rules.js";
+import { gatewayService } from "./gateway-service.js";
+import { GatewaySessionRules } from "./gateway-session-rules.js";
+import { HealthRules } from "./health-rules.js";
+import { healthService } from "./health-service.js";
+import { MessageRules } from "./message-rules.js";
+import { orchestratorService } from "./orchestrator-service.js";
 import { createRuntime } from "./runtime.js";
-import { type BaaahtSettings, BaaahtState, DEFAULT_BAAAHT_SETTINGS } from "./state.js";
+import { SessionRules } from "./session-rules.js";
+import { baaahtSettings } from "./settings.js";
+import { BaaahtState } from "./state.js";
+import { StatusRules } from "./status-rules.js";
 import { type BaaahtStore, MemoryBaaahtStore } from "./store.js";
+import { TaskRules } from "./task-rules.js";
+
+const { HealthCheckResponse_ServingStatus: ServingStatus } = grpcHealth;
 
 /**
  * The baaaht module: `orchestrator.v1.OrchestratorService`, `agent.v1.AgentService`,
- * `gateway.v1.GatewayService` and `grpc.health.v1.Health`, over an in-memory store.
+ * `gateway.v1.GatewayService` and `grpc.health.v1.Health`, over an in-memory store, with
+ * the rules split by concept (sessions, messages, containers, agents, tasks, agent
+ * messaging, gateway sessions, chat, status, health).
  *
  * Settings: `baaaht.containerRuntime` (`record`, the default, records the container
  * lifecycle without executing anything; `process` runs each container's command as a
  * local child process), `baaaht.agentHeartbeatTimeoutMs`, `baaaht.streamHeartbeatMs`,
  * `baaaht.eventLogSize`, `baaaht.historySize`.
+ *
+ * Health: every service is SERVING until the server begins to shut down, then NOT_SERVING
+ * (watchers are told before their streams end); the gateway is NOT_SERVING while the
+ * orchestrator is (its sessions are orchestrator sessions), and the server as a whole ("")
+ * while any service is.
  */
 export interface BaaahtModule extends ServiceModule {
-  /** Shared state (store, event logs, runtime). */
+  /** Shared state (store, event logs, runtime, clock). */
   readonly state: BaaahtState;
   /** The store. */
   readonly store: BaaahtStore;
-  /** Orchestrator rules. */
-  readonly orchestrator: OrchestratorRules;
-  /** Agent rules. */
-  readonly agents: AgentRules;
-  /** Gateway rules. */
-  readonly gateway: GatewayRules;
-  /** Health statuses. */
+  /** Orchestrator operations for callers in the same process (tests create sessions without a client). */
+  readonly orchestrator: { createSession: SessionRules["create"] };
+  /** Orchestrator sessions. */
+  readonly sessions: SessionRules;
+  /** Session chat history. */
+  readonly messages: MessageRules;
+  /** Containers. */
+  readonly containers: ContainerRules;
+  /** Agent registration and liveness. */
+  readonly agents: AgentRegistryRules;
+  /** Task dispatch. */
+  readonly tasks: TaskRules;
+  /** Gateway sessions. */
+  readonly gatewaySessions: GatewaySessionRules;
+  /** Gateway chat. */
+  readonly chat: ChatRules;
+  /** HealthCheck and GetStatus answers. */
+  readonly status: StatusRules;
+  /** `grpc.health.v1` statuses. */
   readonly health: HealthRules;
   /** Sets the `grpc.health.v1` status of a service ("" = the whole server); Watch sees it. */
   setServingStatus(service: string, status: grpcHealth.HealthCheckResponse_ServingStatus): void;
 }
 
-/** Reads the module's settings. */
-export function baaahtSettings(ctx: ModuleContext): BaaahtSettings {
-  const num = (key: keyof BaaahtSettings): number => {
-    const raw = ctx.options.settings.get(`baaaht.${key}`);
-    if (raw === undefined) return DEFAULT_BAAAHT_SETTINGS[key];
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`baaaht.${key} must be a positive number, got ${raw}`);
-    return n;
-  };
-  return {
-    agentHeartbeatTimeoutMs: num("agentHeartbeatTimeoutMs"),
-    streamHeartbeatMs: num("streamHeartbeatMs"),
-    eventLogSize: num("eventLogSize"),
-    historySize: num("historySize"),
-  };
-}
-
-/** Creates the baaaht module. */
+/** Creates the baaaht module. @throws {Error} for a malformed setting or an unknown container runtime. */
 export const createBaaahtModule: ModuleFactory = (ctx): BaaahtModule => {
   const store = new MemoryBaaahtStore();
   const runtime = createRuntime(ctx.options.settings.get("baaaht.containerRuntime"));
-  const state = new BaaahtState(store, runtime, baaahtSettings(ctx));
-  const orchestrator = new OrchestratorRules(state);
-  const agents = new AgentRules(state);
-  const gateway = new GatewayRules(state, orchestrator);
-  agents.onAgentMessage(gateway.onAgentMessage);
+  const state = new BaaahtState(store, runtime, baaahtSettings(ctx.options.settings), ctx.clock);
+  const sessions = new SessionRules(state);
+  const messages = new MessageRules(state, sessions);
+  const containers = new ContainerRules(state, sessions);
+  const agents = new AgentRegistryRules(state);
+  const tasks = new TaskRules(state, agents);
+  const messaging = new AgentMessagingRules(state, agents, tasks);
+  const gatewaySessions = new GatewaySessionRules(state, sessions);
+  const chat = new ChatRules(state, gatewaySessions, messages);
+  messaging.onAgentMessage(chat.onAgentMessage);
+  const status = new StatusRules(state, { containers, agents, tasks, gatewaySessions, chat });
+
   const health = new HealthRules();
+  const ORCHESTRATOR = "orchestrator.v1.OrchestratorService";
+  const serving = () => (state.shuttingDown ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+  health.derive(ORCHESTRATOR, serving);
+  health.derive("agent.v1.AgentService", serving);
+  health.derive("grpc.health.v1.Health", serving);
+  health.derive("gateway.v1.GatewayService", () =>
+    health.getServingStatus(ORCHESTRATOR) === ServingStatus.NOT_SERVING ? ServingStatus.NOT_SERVING : serving(),
+  );
+  const parts = [ORCHESTRATOR, "agent.v1.AgentService", "gateway.v1.GatewayService"];
+  health.derive("", () =>
+    parts.some((s) => health.getServingStatus(s) === ServingStatus.NOT_SERVING) ? ServingStatus.NOT_SERVING : serving(),
+  );
+  state.onShutdown(() => health.refresh());
+
   return {
     name: "baaaht",
     state,
     store,
-    orchestrator,
+    orchestrator: { createSession: (req) => sessions.create(req) },
+    sessions,
+    messages,
+    containers,
     agents,
-    gateway,
+    tasks,
+    gatewaySessions,
+    chat,
+    status,
     health,
-    setServingStatus: (service, status) => health.setServingStatus(service, status),
+    setServingStatus: (service, s) => health.setServingStatus(service, s),
     routes(router) {
-      router.service(OrchestratorService, orchestrator.impl());
-      router.service(AgentService, agents.impl());
-      router.service(GatewayService, gateway.impl());
-      router.service(grpcHealth.Health, health.impl());
+      router.service(OrchestratorService, orchestratorService({ state, sessions, messages, containers, status }));
+      router.service(AgentService, agentService({ agents, tasks, messaging, status }));
+      router.service(GatewayService, gatewayService({ state, sessions: gatewaySessions, chat, status }));
+      router.service(grpcHealth.Health, healthService(health));
     },
     start() {
       ctx.logger.info("baaaht module started", { containerRuntime: runtime.description });
       state.emit(EventType.SYSTEM_STARTUP, { source: "orchestrator", data: { runtime: runtime.kind } });
     },
+    beginShutdown() {
+      state.beginShutdown();
+    },
     async close() {
+      state.beginShutdown();
       health.close();
-      await orchestrator.close();
-      agents.close();
-      gateway.close();
+      await containers.close();
+      tasks.close();
+      chat.close();
       state.close();
     },
   };

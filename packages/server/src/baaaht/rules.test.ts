@@ -2,10 +2,11 @@ import { EventFilterSchema, EventSchema, EventType, Priority, TaskType } from "@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { supportsTask, taskTypeName } from "./agent-service.js";
+import { matchesEvent } from "./event-filters.js";
+import { imageAllowed } from "./image-policy.js";
 import { SeqLog } from "./log.js";
-import { imageAllowed, matchesEvent } from "./orchestrator-service.js";
-import { nsToMs } from "./state.js";
+import { supportsTask, taskTypeName } from "./task-types.js";
+import { nsToMs } from "./time.js";
 
 describe("baaaht rules", () => {
   it("matches images exactly, by repository for untagged entries, or with *", () => {

@@ -11,6 +11,14 @@ export interface ContainerExit {
   error: string | undefined;
 }
 
+/** Whether a runtime can start containers now, and what it says about itself. */
+export interface RuntimeHealth {
+  /** Whether new containers can start. */
+  available: boolean;
+  /** What it is doing, or why it cannot start containers. */
+  detail: string;
+}
+
 /**
  * Runs (or pretends to run) containers. baton-server has no container engine; the
  * `record` runtime only records the lifecycle, the `process` runtime runs the container's
@@ -27,7 +35,9 @@ export interface ContainerRuntime {
   stop(id: string, timeoutMs: number): Promise<ContainerExit | undefined>;
   /** Whether the container is still running. */
   isRunning(id: string): boolean;
-  /** Kills everything still running. */
+  /** Whether it can start containers now (HealthCheck reports it). */
+  health(): RuntimeHealth;
+  /** Kills everything still running; the runtime starts nothing afterwards. */
   close(): Promise<void>;
 }
 
@@ -37,8 +47,13 @@ export class RecordRuntime implements ContainerRuntime {
   readonly description =
     "record: no container engine; the lifecycle (created, running, stopped, removed) is recorded and nothing is executed";
   readonly #running = new Set<string>();
+  #closed = false;
 
-  start(id: string): void {
+  start(id: string, _config: ContainerConfig, onExit: (exit: ContainerExit) => void): void {
+    if (this.#closed) {
+      queueMicrotask(() => onExit({ exitCode: -1, signal: undefined, error: "the container runtime is closed" }));
+      return;
+    }
     this.#running.add(id);
   }
 
@@ -51,12 +66,30 @@ export class RecordRuntime implements ContainerRuntime {
     return this.#running.has(id);
   }
 
+  health(): RuntimeHealth {
+    if (this.#closed) return { available: false, detail: "closed" };
+    return { available: true, detail: `${this.#running.size} containers recorded as running` };
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
     this.#running.clear();
   }
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/**
+ * Errors of `spawn` that say this machine cannot start processes now (out of process slots,
+ * file descriptors or memory), as opposed to a container whose command is wrong.
+ */
+const SYSTEM_SPAWN_ERRORS = new Set(["EAGAIN", "EMFILE", "ENFILE", "ENOMEM"]);
+
+/** Options of a {@link ProcessRuntime}. */
+export interface ProcessRuntimeOptions {
+  /** How child processes are started (default: `child_process.spawn`); tests inject failures. */
+  spawn?: typeof spawn;
+}
 
 /**
  * Runs each container's `command` + `args` as a local child process in its `working_dir`
@@ -67,8 +100,20 @@ export class ProcessRuntime implements ContainerRuntime {
   readonly description =
     "process: each container's command and args run as a local child process in its working directory with its environment";
   readonly #children = new Map<string, { child: ChildProcess; exited: Promise<ContainerExit> }>();
+  readonly #spawn: typeof spawn;
+  /** Why the last start failed for a reason of this machine, not of the container; cleared by the next success. */
+  #systemError: string | undefined;
+  #closed = false;
+
+  constructor(options: ProcessRuntimeOptions = {}) {
+    this.#spawn = options.spawn ?? spawn;
+  }
 
   start(id: string, config: ContainerConfig, onExit: (exit: ContainerExit) => void): void {
+    if (this.#closed) {
+      queueMicrotask(() => onExit({ exitCode: -1, signal: undefined, error: "the container runtime is closed" }));
+      return;
+    }
     const [cmd, ...cmdArgs] = config.command;
     if (cmd === undefined) {
       queueMicrotask(() => onExit({ exitCode: -1, signal: undefined, error: "the container has no command" }));
@@ -77,12 +122,13 @@ export class ProcessRuntime implements ContainerRuntime {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...config.env };
     let child: ChildProcess;
     try {
-      child = spawn(cmd, [...cmdArgs, ...config.args], {
+      child = this.#spawn(cmd, [...cmdArgs, ...config.args], {
         cwd: config.workingDir || undefined,
         env,
         stdio: "ignore",
       });
     } catch (err) {
+      this.#noteSpawnError(err);
       queueMicrotask(() => onExit({ exitCode: -1, signal: undefined, error: String(err) }));
       return;
     }
@@ -95,7 +141,13 @@ export class ProcessRuntime implements ContainerRuntime {
         resolve(exit);
         onExit(exit);
       };
-      child.once("error", (err) => finish({ exitCode: -1, signal: undefined, error: err.message }));
+      child.once("spawn", () => {
+        this.#systemError = undefined;
+      });
+      child.once("error", (err) => {
+        this.#noteSpawnError(err);
+        finish({ exitCode: -1, signal: undefined, error: err.message });
+      });
       child.once("exit", (code, signal) =>
         finish({
           exitCode: code ?? 128 + (signal ? (SIGNALS[signal] ?? 0) : 0),
@@ -124,7 +176,19 @@ export class ProcessRuntime implements ContainerRuntime {
     return this.#children.has(id);
   }
 
+  health(): RuntimeHealth {
+    if (this.#closed) return { available: false, detail: "closed" };
+    if (this.#systemError) return { available: false, detail: `cannot start processes: ${this.#systemError}` };
+    return { available: true, detail: `${this.#children.size} processes running` };
+  }
+
+  #noteSpawnError(err: unknown): void {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code && SYSTEM_SPAWN_ERRORS.has(code)) this.#systemError = (err as Error).message || code;
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#children.keys()].map((id) => this.stop(id, 0)));
   }
 }

@@ -13,30 +13,11 @@ import {
 } from "@baton/wire/baaaht";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Clock, systemClock } from "../clock.js";
 import { SeqLog } from "./log.js";
 import type { ContainerRuntime } from "./runtime.js";
+import type { BaaahtSettings } from "./settings.js";
 import type { BaaahtStore } from "./store.js";
-
-/** Tunables of the baaaht module (settings `baaaht.<name>`). */
-export interface BaaahtSettings {
-  /** Missed-heartbeat window after which an agent is unhealthy; twice this, offline. Default 15000 ms. */
-  agentHeartbeatTimeoutMs: number;
-  /** How often the server sends heartbeat frames on open bidi streams. Default 15000 ms. */
-  streamHeartbeatMs: number;
-  /** Events kept in the ordered log. Default 10000. */
-  eventLogSize: number;
-  /** Messages kept per session history. Default 1000. */
-  historySize: number;
-}
-
-/** Settings defaults. */
-export const DEFAULT_BAAAHT_SETTINGS: BaaahtSettings = {
-  agentHeartbeatTimeoutMs: 15_000,
-  streamHeartbeatMs: 15_000,
-  eventLogSize: 10_000,
-  historySize: 1000,
-};
 
 /** Fields of a new orchestrator event. */
 export interface EventInit {
@@ -60,7 +41,8 @@ export interface EventInit {
 
 /**
  * What the baaaht services share: the store, the event logs, per-session and per-agent
- * feeds, the container runtime, the clock and the timers (all unref'd, all cleared on close).
+ * feeds, the container runtime, the clock and the timers (on the clock, all cleared on
+ * close), and whether the module is shutting down.
  */
 export class BaaahtState {
   /** The state. */
@@ -79,32 +61,51 @@ export class BaaahtState {
   readonly agentInboxes = new Map<string, { log: SeqLog<AgentMessage>; delivered: number }>();
   /** When the module started, Unix ms. */
   readonly startedAtMs: number;
-  readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #intervals = new Set<NodeJS.Timeout>();
+  /** Where the rules read the time and set their timers. */
+  readonly clock: Clock;
+  readonly #timers = new Map<string, () => void>();
   readonly #logs = new Set<{ close(): void }>();
-  readonly #now: () => number;
+  readonly #shutdownListeners: Array<() => void> = [];
   #lastEventMs = 0;
   #ids = 0;
+  #shuttingDown = false;
   #closed = false;
 
-  constructor(store: BaaahtStore, runtime: ContainerRuntime, settings: BaaahtSettings, now: () => number = Date.now) {
+  constructor(store: BaaahtStore, runtime: ContainerRuntime, settings: BaaahtSettings, clock: Clock = systemClock) {
     this.store = store;
     this.runtime = runtime;
     this.settings = settings;
-    this.#now = now;
-    this.startedAtMs = now();
+    this.clock = clock;
+    this.startedAtMs = clock.now();
     this.events = this.#track(new SeqLog<Event>(settings.eventLogSize));
     this.gatewayEvents = this.#track(new SeqLog<GatewayEvent>(settings.eventLogSize));
   }
 
-  /** Whether the module is closing. */
+  /** Whether the module is closed. */
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Whether the server is shutting down (from {@link beginShutdown} on, and once closed). */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /** Marks the module as going away and tells the shutdown listeners (health turns NOT_SERVING). Idempotent. */
+  beginShutdown(): void {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    for (const l of this.#shutdownListeners) l();
+  }
+
+  /** Calls `listener` when the module begins shutting down. */
+  onShutdown(listener: () => void): void {
+    this.#shutdownListeners.push(listener);
+  }
+
   /** The clock, Unix ms. */
   now(): number {
-    return this.#now();
+    return this.clock.now();
   }
 
   /** A new unique id with a prefix, e.g. `sess-3f2a...`. */
@@ -120,7 +121,7 @@ export class BaaahtState {
 
   /** Event time: never earlier than the previous event's, so time order equals log order. */
   #eventTime(): number {
-    this.#lastEventMs = Math.max(this.#lastEventMs, this.#now());
+    this.#lastEventMs = Math.max(this.#lastEventMs, this.now());
     return this.#lastEventMs;
   }
 
@@ -205,43 +206,39 @@ export class BaaahtState {
     return msg;
   }
 
-  /** Runs `fn` at `atMs` under `key` (replacing an earlier timer with that key). Unref'd. */
+  /** Runs `fn` at `atMs` (clock time) under `key`, replacing an earlier timer with that key. */
   schedule(key: string, atMs: number, fn: () => void): void {
     this.cancel(key);
     if (this.#closed) return;
-    const t = setTimeout(
-      () => {
-        this.#timers.delete(key);
-        fn();
-      },
-      Math.max(0, Math.min(atMs - this.#now(), 2 ** 31 - 1)),
-    );
-    t.unref();
-    this.#timers.set(key, t);
+    const cancel = this.clock.setTimer(() => {
+      this.#timers.delete(key);
+      fn();
+    }, atMs - this.now());
+    this.#timers.set(key, cancel);
   }
 
   /** Cancels the timer with `key`. */
   cancel(key: string): void {
-    const t = this.#timers.get(key);
-    if (t) clearTimeout(t);
+    this.#timers.get(key)?.();
     this.#timers.delete(key);
   }
 
-  /** Runs `fn` every `ms`. Unref'd; cleared on close. */
-  every(ms: number, fn: () => void): void {
-    if (this.#closed) return;
-    const t = setInterval(fn, Math.max(5, ms));
-    t.unref();
-    this.#intervals.add(t);
+  /** Runs `fn` every `ms` (at least 5) under `key`, until close. */
+  every(key: string, ms: number, fn: () => void): void {
+    const period = Math.max(5, ms);
+    const tick = () => {
+      this.schedule(key, this.now() + period, tick);
+      fn();
+    };
+    this.schedule(key, this.now() + period, tick);
   }
 
   /** Clears every timer and ends every follower. */
   close(): void {
+    this.beginShutdown();
     this.#closed = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const cancel of this.#timers.values()) cancel();
     this.#timers.clear();
-    for (const t of this.#intervals) clearInterval(t);
-    this.#intervals.clear();
     for (const log of this.#logs) log.close();
   }
 }
@@ -249,31 +246,4 @@ export class BaaahtState {
 /** Wraps an event as a StreamMessages response. */
 export function payloadEvent(ev: Event): StreamMessageResponse {
   return { $typeName: "orchestrator.v1.StreamMessageResponse", payload: { case: "event", value: ev } };
-}
-
-/** INVALID_ARGUMENT. */
-export function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
-}
-
-/** NOT_FOUND. */
-export function notFound(message: string): ConnectError {
-  return new ConnectError(message, Code.NotFound);
-}
-
-/** FAILED_PRECONDITION. */
-export function precondition(message: string): ConnectError {
-  return new ConnectError(message, Code.FailedPrecondition);
-}
-
-/** Nanoseconds (int64) to ms, rounding up so a tiny positive timeout is not 0. */
-export function nsToMs(ns: bigint): number {
-  if (ns <= 0n) return 0;
-  return Number((ns + 999_999n) / 1_000_000n);
-}
-
-/** Whether every label of `want` is present with the same value in `have`. */
-export function labelsMatch(have: Record<string, string>, want: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(want)) if (have[k] !== v) return false;
-  return true;
 }

@@ -3,7 +3,6 @@ import type {
   Container,
   GatewayMessage,
   GatewaySession,
-  Message,
   ResponseChunk,
   Session,
   Task,
@@ -101,6 +100,3 @@ export class MemoryBaaahtStore implements BaaahtStore {
 export function trimTo<T>(items: T[], max: number): void {
   if (items.length > max) items.splice(0, items.length - max);
 }
-
-/** Re-export for the services. */
-export type { Message };
