@@ -152,9 +152,6 @@ export class Connection {
     if (httpVersion !== "2" && httpVersion !== "1.1") {
       throw new InvalidArgumentError(`unknown httpVersion ${String(httpVersion)}: use "2" or "1.1"`);
     }
-    if (protocol === "grpc" && options.httpVersion === "1.1") {
-      throw new InvalidArgumentError("the gRPC protocol needs HTTP/2; use connect or grpc-web for HTTP/1.1");
-    }
     for (const k of ["timeoutMs", "idleTimeoutMs", "dialTimeoutMs"] as const) {
       const v = options[k];
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
@@ -260,6 +257,11 @@ export class Connection {
   }
 
   #makeTransport(): Transport {
+    // Checked here, not in the constructor: a REST client's connection (fetch only) may
+    // well be HTTP/1.1, and has no RPC protocol.
+    if (this.#protocol === "grpc" && this.#httpVersion === "1.1") {
+      throw new InvalidArgumentError("the gRPC protocol needs HTTP/2; use connect or grpc-web for HTTP/1.1");
+    }
     const options = this.options;
     const interceptors: Interceptor[] = [
       retryInterceptor(this.retryPolicy, this.logger),

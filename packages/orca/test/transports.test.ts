@@ -132,7 +132,12 @@ describe("protocols, HTTP versions and sockets", () => {
 
   it("accepts http:// addresses and refuses gRPC over HTTP/1.1 up front", async () => {
     expect(await roundTrip({ address: `http://${tcp}`, token: TOKEN })).toEqual(expected);
-    expect(() => new Connection({ address: tcp, protocol: "grpc", httpVersion: "1.1" })).toThrow(/HTTP\/2/);
+    expect(() => new OrcaClient({ address: tcp, protocol: "grpc", httpVersion: "1.1" })).toThrow(/HTTP\/2/);
+    // A connection used only for REST (fetch) may be HTTP/1.1: only an RPC transport needs HTTP/2.
+    const rest = new Connection({ address: tcp, httpVersion: "1.1" });
+    expect(() => rest.transport).toThrow(/HTTP\/2/);
+    expect(typeof rest.fetch).toBe("function");
+    await rest.close();
   });
 });
 

@@ -107,9 +107,8 @@ export class PortariumClient extends BatonClient {
   readonly #shared: Shared;
 
   constructor(options: PortariumClientOptions = {}) {
-    const { token, clientCredentials, workspaceId, middleware, fetch, httpVersion, ...connectionOptions } = options;
-    // HTTP/1.1 is the REST default; said explicitly, core would take it for gRPC over HTTP/1.1 and refuse it.
-    super(httpVersion === "2" ? { ...connectionOptions, httpVersion } : connectionOptions, PORTARIUM_DEFAULTS);
+    const { token, clientCredentials, workspaceId, middleware, fetch, ...connectionOptions } = options;
+    super(connectionOptions, PORTARIUM_DEFAULTS);
     this.#options = options;
     const connection = this.connection;
     const transportFetch: FetchLike = fetch ?? ((request) => connection.fetch(request));
