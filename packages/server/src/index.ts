@@ -18,7 +18,7 @@ export { BAAAHT_HEALTH_SERVICES, type HealthProbe, HealthRules } from "./baaaht/
 export { healthService } from "./baaaht/health-service.js";
 export { imageAllowed } from "./baaaht/image-policy.js";
 export { MessageRules } from "./baaaht/message-rules.js";
-export { type BaaahtModule, createBaaahtModule } from "./baaaht/module.js";
+export { type BaaahtModule, type BaaahtModuleOptions, baaahtModule, createBaaahtModule } from "./baaaht/module.js";
 export { type OrchestratorParts, orchestratorService } from "./baaaht/orchestrator-service.js";
 export {
   type ContainerExit,

@@ -99,16 +99,20 @@ describe("baton-server", () => {
     await exited(first.child);
   });
 
-  it("rejects bad flags with usage and exit code 2", async () => {
-    for (const args of [["--bogus"], ["--tls-cert", "x.pem"], ["--listen", "ftp://x"]]) {
+  it("rejects bad flags with usage and exit code 2, an address it cannot listen on with exit code 1", async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [["--bogus"], 2, /^baton-server: Unknown option '--bogus'[\s\S]*Usage: baton-server/],
+      [["--tls-cert", "x.pem"], 2, /^baton-server: --tls-cert and --tls-key go together\n\nUsage: baton-server/],
+      [["--listen", "ftp://x"], 1, /^baton-server: .*ftp:\/\/x/],
+    ];
+    for (const [args, want, message] of cases) {
       const child = spawn(process.execPath, [bin, ...args]);
       let err = "";
       child.stderr.on("data", (d) => {
         err += d;
       });
-      const code = await exited(child);
-      expect(code === 2 || code === 1).toBe(true);
-      expect(err).toMatch(/baton-server: /);
+      expect(await exited(child), args.join(" ")).toBe(want);
+      expect(err).toMatch(message);
     }
   });
 });

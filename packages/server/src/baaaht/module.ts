@@ -1,5 +1,5 @@
 import { AgentService, EventType, GatewayService, grpcHealth, OrchestratorService } from "@baton/wire/baaaht";
-import type { ModuleFactory, ServiceModule } from "../module.js";
+import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
 import { AgentMessagingRules } from "./agent-messaging-rules.js";
 import { AgentRegistryRules } from "./agent-registry-rules.js";
 import { agentService } from "./agent-service.js";
@@ -11,7 +11,7 @@ import { HealthRules } from "./health-rules.js";
 import { healthService } from "./health-service.js";
 import { MessageRules } from "./message-rules.js";
 import { orchestratorService } from "./orchestrator-service.js";
-import { createRuntime } from "./runtime.js";
+import { type ContainerRuntime, createRuntime } from "./runtime.js";
 import { SessionRules } from "./session-rules.js";
 import { baaahtSettings } from "./settings.js";
 import { BaaahtState } from "./state.js";
@@ -66,10 +66,29 @@ export interface BaaahtModule extends ServiceModule {
   setServingStatus(service: string, status: grpcHealth.HealthCheckResponse_ServingStatus): void;
 }
 
+/** Options of {@link baaahtModule}. */
+export interface BaaahtModuleOptions {
+  /** The container runtime (default: the one `baaaht.containerRuntime` names). */
+  runtime?: ContainerRuntime;
+}
+
+/**
+ * A factory of the baaaht module with its own parts: a container runtime of the caller's
+ * (another engine, or one a test controls).
+ *
+ * @example
+ * await startServer({ modules: [baaahtModule({ runtime: new ProcessRuntime() })] });
+ */
+export function baaahtModule(options: BaaahtModuleOptions = {}): ModuleFactory {
+  return (ctx) => buildBaaahtModule(ctx, options);
+}
+
 /** Creates the baaaht module. @throws {Error} for a malformed setting or an unknown container runtime. */
-export const createBaaahtModule: ModuleFactory = (ctx): BaaahtModule => {
+export const createBaaahtModule: ModuleFactory = baaahtModule();
+
+function buildBaaahtModule(ctx: ModuleContext, options: BaaahtModuleOptions): BaaahtModule {
   const store = new MemoryBaaahtStore();
-  const runtime = createRuntime(ctx.options.settings.get("baaaht.containerRuntime"));
+  const runtime = options.runtime ?? createRuntime(ctx.options.settings.get("baaaht.containerRuntime"));
   const state = new BaaahtState(store, runtime, baaahtSettings(ctx.options.settings), ctx.clock);
   const sessions = new SessionRules(state);
   const messages = new MessageRules(state, sessions);
@@ -134,4 +153,4 @@ export const createBaaahtModule: ModuleFactory = (ctx): BaaahtModule => {
       state.close();
     },
   };
-};
+}

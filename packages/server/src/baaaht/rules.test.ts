@@ -59,14 +59,25 @@ describe("baaaht rules", () => {
     expect(log.all()).toEqual(["b", "c", "d"]);
     expect(log.since(2).map((e) => e.item)).toEqual(["c", "d"]);
     const ac = new AbortController();
-    const got: string[] = [];
-    const follower = (async () => {
-      for await (const e of log.follow(3, ac.signal)) got.push(e.item);
-    })();
+    const follower = log.follow(3, ac.signal);
+    expect(await follower.next()).toEqual({ done: false, value: { seq: 4, item: "d" } });
+    expect(log.followers).toBe(1);
+    // Nothing is logged yet: the follower waits, and the next append wakes it.
+    const waiting = follower.next();
     log.append("e");
-    await new Promise((r) => setTimeout(r, 5));
+    expect(await waiting).toEqual({ done: false, value: { seq: 5, item: "e" } });
+    const ending = follower.next();
     log.close();
-    await follower;
-    expect(got).toEqual(["d", "e"]);
+    expect(await ending).toEqual({ done: true, value: undefined });
+    expect(log.followers).toBe(0);
+  });
+
+  it("SeqLog.follow ends when its signal aborts", async () => {
+    const log = new SeqLog<string>();
+    const ac = new AbortController();
+    const follower = log.follow(0, ac.signal);
+    const waiting = follower.next();
+    ac.abort();
+    expect(await waiting).toEqual({ done: true, value: undefined });
   });
 });
