@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BaaahtClient, type BaaahtClientOptions } from "@baton/baaaht";
+import type { Clock } from "@baton/server";
 import { type BatonServerLike, startServer } from "./server-shim.js";
 
 /** Client options of the harness (the address is the harness's). */
@@ -18,13 +19,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts baton-server (the baaaht module, with fast timers) and clients over both transports. */
-export async function startHarness(settings: Record<string, string> = {}): Promise<Harness> {
+/**
+ * Starts baton-server (the baaaht module, with fast timers, on `clock` when given) and
+ * clients over both transports.
+ */
+export async function startHarness(
+  settings: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "baaaht-test-"));
   const socketPath = join(dir, "b.sock");
   const server = await startServer({
     listen: [`unix://${socketPath}`, "127.0.0.1:0"],
     settings: { "baaaht.streamHeartbeatMs": "25", ...settings },
+    clock: options.clock,
   });
   const clients: BaaahtClient[] = [];
   const client = (address: "unix" | "tcp", options: ClientExtras = {}) => {

@@ -1,11 +1,16 @@
-import { type BaaahtModule, type BatonServer, startServer as start } from "@baton/server";
+import { type BaaahtModule, type BatonServer, type Clock, startServer as start } from "@baton/server";
 
 /** The server as the tests use it. */
 export type BatonServerLike = BatonServer;
 
-/** Starts baton-server with only the baaaht module's options the tests need. */
-export function startServer(options: { listen: string[]; settings: Record<string, string> }): Promise<BatonServer> {
-  return start(options);
+/** Starts baton-server with only the options the baaaht tests need. */
+export function startServer(options: {
+  listen: string[];
+  settings: Record<string, string>;
+  clock?: Clock | undefined;
+}): Promise<BatonServer> {
+  const { clock, ...rest } = options;
+  return start({ ...rest, ...(clock ? { clock } : {}) });
 }
 
 /** The baaaht module of a running server. */

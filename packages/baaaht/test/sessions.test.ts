@@ -7,6 +7,7 @@ import {
   NotFoundError,
   ResourceExhaustedError,
 } from "@baton/core";
+import { ManualClock } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
 import { countHeartbeats } from "./interceptors.js";
@@ -108,37 +109,40 @@ describe("ListSessions filters", () => {
   });
 });
 
-describe("expiry", () => {
+describe("expiry (on the server's manual clock)", () => {
+  const clock = new ManualClock();
+  let m: Harness;
+  beforeAll(async () => {
+    m = await startHarness({}, { clock });
+  });
+  afterAll(async () => {
+    await m?.close();
+  });
+
   it("closes a session after its idle timeout, and activity pushes it back", async () => {
-    // Server-side timers (baton-server takes no clock from a client test): a 1200 ms idle
-    // timeout; the message at ~600 ms pushes the deadline to ~1800 ms, so at ~1400 ms the
-    // session is past its first deadline but not its second (400 ms to spare).
-    const handle = await h.unix.sessions.create({ config: { idleTimeoutNs: 1_200_000_000n } });
-    await new Promise((r) => setTimeout(r, 600));
-    await handle.send("still here");
-    await new Promise((r) => setTimeout(r, 800));
+    const handle = await m.unix.sessions.create({ config: { idleTimeoutNs: 1_200_000_000n } });
+    clock.advance(600);
+    await handle.send("still here"); // the deadline moves to 600 + 1200 ms
+    clock.advance(800); // past the first deadline, not the second
     expect((await handle.get()).state).toBe(SessionState.ACTIVE);
-    await until(async () => (await handle.get()).state === SessionState.CLOSED, 3000);
+    clock.advance(400);
+    await until(async () => (await handle.get()).state === SessionState.CLOSED);
   });
 
   it("closes a session after its max duration despite activity", async () => {
-    const handle = await h.unix.sessions.create({ config: { maxDurationNs: 250_000_000n } });
-    const events = h.unix.events.subscribe({ sessionId: handle.id, type: "SESSION_CLOSED", since: 0 });
-    const closing = take(events, 1, 3000);
-    // Keep it busy until it closes: the max duration wins over activity. (Paced: the
-    // server's timers are real, and only activity over time is under test.)
-    for (let i = 0; ; i++) {
-      try {
-        await handle.send(`ping ${i}`);
-      } catch (err) {
-        expect(err).toBeInstanceOf(FailedPreconditionError);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 20));
+    const handle = await m.unix.sessions.create({ config: { maxDurationNs: 250_000_000n } });
+    const closing = take(m.unix.events.subscribe({ sessionId: handle.id, type: "SESSION_CLOSED", since: 0 }), 1);
+    for (let i = 0; i < 2; i++) {
+      await handle.send(`ping ${i}`);
+      clock.advance(100);
     }
+    expect((await handle.get()).state).toBe(SessionState.ACTIVE);
+    await handle.send("ping 2");
+    clock.advance(100);
     const [closed] = await closing;
     expect(closed?.data.reason).toBe("max duration exceeded");
     expect((await handle.get()).state).toBe(SessionState.CLOSED);
+    await rejectsWith(handle.send("late"), FailedPreconditionError);
   });
 });
 
