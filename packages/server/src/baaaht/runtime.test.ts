@@ -58,7 +58,7 @@ describe("RecordRuntime health", () => {
     rt.start("a", config([]), never);
     rt.start("b", config([]), never);
     expect(rt.health()).toEqual({ available: true, detail: "2 containers recorded as running" });
-    await rt.stop("a", 0);
+    await rt.stop("a");
     expect(rt.health().detail).toBe("1 containers recorded as running");
     await rt.close();
     expect(rt.health()).toEqual({ available: false, detail: "closed" });
