@@ -11,7 +11,8 @@ import {
 } from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { alreadyExists, invalid, notFound } from "./errors.js";
+import { alreadyExists, invalid } from "./errors.js";
+import { lookup } from "./lookup.js";
 import type { BaaahtState } from "./state.js";
 import type { AgentRecord } from "./store.js";
 import { TERMINAL_TASK } from "./task-types.js";
@@ -81,10 +82,7 @@ export class AgentRegistryRules {
 
   /** @throws {ConnectError} INVALID_ARGUMENT without an id, NOT_FOUND for an unknown one. */
   get(id: string): AgentRecord {
-    if (!id) throw invalid("agent_id is required");
-    const rec = this.#s.store.agents.get(id);
-    if (!rec) throw notFound(`agent ${id} not found`);
-    return rec;
+    return lookup(this.#s.store.agents, id, "agent_id", "agent");
   }
 
   /** Removes an agent: offline first (its tasks fail), then gone, its inbox closed. @throws {ConnectError} NOT_FOUND. */

@@ -11,6 +11,11 @@ export interface BidiContext<Res> {
   spawn(work: Promise<void>): void;
   /** Ends the call normally once the queued responses are sent. */
   finish(): void;
+  /**
+   * Ends the call if the client has half-closed and the handlers' `drained` says nothing
+   * is owed to it any more. Call it whenever `drained` may have become true.
+   */
+  settle(): void;
 }
 
 /** The handler's reaction to the call's requests. */
@@ -18,7 +23,13 @@ export interface BidiHandlers<Req> {
   /** Each request after the first (the first is given to `setup`). */
   onRequest(req: Req): Promise<void> | void;
   /** The client half-closed its side. */
-  onHalfClose(): void;
+  onHalfClose?(): void;
+  /**
+   * Whether everything the client is owed was sent. When given, the call ends once the
+   * client half-closed and this holds (checked at the half-close and on `settle`); when
+   * not, a half-close alone does not end the call.
+   */
+  drained?(): boolean;
 }
 
 /**
@@ -45,6 +56,8 @@ export async function* serveBidi<Req, Res>(
   const fail = (err: unknown) => {
     if (!ac.signal.aborted) out.close(err instanceof ConnectError ? err : ConnectError.from(err));
   };
+  let handlers: BidiHandlers<Req> | undefined;
+  let halfClosed = false;
   const ctx: BidiContext<Res> = {
     out,
     signal: ac.signal,
@@ -52,19 +65,26 @@ export async function* serveBidi<Req, Res>(
       work.catch(fail);
     },
     finish: () => out.close(),
+    settle: () => {
+      if (halfClosed && handlers?.drained?.()) out.close();
+    },
   };
   const timer = setInterval(() => out.tryPush(options.heartbeat()), Math.max(10, options.heartbeatMs));
   timer.unref();
   try {
-    const handlers = await options.setup(first.value, ctx);
+    const h = await options.setup(first.value, ctx);
+    handlers = h;
     ctx.spawn(
       (async () => {
         for (;;) {
           const next = await it.next();
           if (next.done || ac.signal.aborted) break;
-          await handlers.onRequest(next.value);
+          await h.onRequest(next.value);
         }
-        if (!ac.signal.aborted) handlers.onHalfClose();
+        if (ac.signal.aborted) return;
+        halfClosed = true;
+        h.onHalfClose?.();
+        ctx.settle();
       })(),
     );
     for await (const res of out) yield res;

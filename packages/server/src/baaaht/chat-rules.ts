@@ -25,7 +25,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { serveBidi } from "./bidi.js";
 import { invalid, notFound } from "./errors.js";
 import type { GatewaySessionRules } from "./gateway-session-rules.js";
-import { SeqLog } from "./log.js";
+import { SeqLogs } from "./log.js";
 import type { MessageRules } from "./message-rules.js";
 import type { BaaahtState } from "./state.js";
 import { type GatewayResponseRecord, trimTo } from "./store.js";
@@ -65,7 +65,8 @@ export class ChatRules {
   readonly #s: BaaahtState;
   readonly #sessions: GatewaySessionRules;
   readonly #messages: MessageRules;
-  readonly #logs = new Map<string, SeqLog<ResponseItem>>();
+  /** Each reply's chunks and statuses, by user message id, for its followers. */
+  readonly #logs = new SeqLogs<ResponseItem>(10_000);
   #activeStreams = 0;
 
   constructor(state: BaaahtState, sessions: GatewaySessionRules, messages: MessageRules) {
@@ -132,7 +133,7 @@ export class ChatRules {
       agentId: agentId ?? "",
     };
     this.#s.store.responses.set(message.id, response);
-    this.#log(message.id);
+    this.#logs.get(message.id);
     if (!agentId) {
       this.#end(
         response,
@@ -186,7 +187,7 @@ export class ChatRules {
       },
     });
     r.chunks.push(chunk);
-    this.#log(r.messageId).append({ chunk });
+    this.#logs.get(r.messageId).append({ chunk });
     this.#s.emitGateway(
       GatewayEventType.STREAM_CHUNK,
       r.sessionId,
@@ -232,12 +233,8 @@ export class ChatRules {
         this.#activeStreams++;
         ctx.signal.addEventListener("abort", () => this.#activeStreams--, { once: true });
         const inFlight = new Set<GatewayResponseRecord>();
-        let halfClosed = false;
-        const maybeFinish = () => {
-          if (halfClosed && inFlight.size === 0) ctx.finish();
-        };
         const follow = async (r: GatewayResponseRecord) => {
-          const log = this.#log(r.messageId);
+          const log = this.#logs.get(r.messageId);
           for await (const e of log.follow(0, ctx.signal)) {
             await ctx.out.push({ $typeName: "gateway.v1.StreamChatResponse", payload: asChatPayload(e.item) });
             if (r.done && e.seq >= log.lastSeq) break;
@@ -247,7 +244,7 @@ export class ChatRules {
             ctx.finish();
             return;
           }
-          maybeFinish();
+          ctx.settle();
         };
         const handle = (req: StreamChatRequest) => {
           if (req.sessionId && req.sessionId !== sessionId)
@@ -289,13 +286,8 @@ export class ChatRules {
           })(),
         );
         handle(first);
-        return {
-          onRequest: handle,
-          onHalfClose: () => {
-            halfClosed = true;
-            maybeFinish();
-          },
-        };
+        // After a half-close, the stream ends once every reply in flight has finished.
+        return { onRequest: handle, drained: () => inFlight.size === 0 };
       },
     });
   }
@@ -311,7 +303,7 @@ export class ChatRules {
     const r = this.#s.store.responses.get(req.messageId);
     if (!r || r.sessionId !== req.sessionId)
       throw notFound(`no response to message ${req.messageId} in gateway session ${req.sessionId}`);
-    const log = this.#log(r.messageId);
+    const log = this.#logs.get(r.messageId);
     if (r.done && log.lastSeq === 0) return;
     for await (const e of log.follow(0, ctx.signal)) {
       yield { $typeName: "gateway.v1.StreamResponsesResponse", payload: asChatPayload(e.item) };
@@ -321,7 +313,7 @@ export class ChatRules {
 
   /** Ends every response follower. */
   close(): void {
-    for (const log of this.#logs.values()) log.close();
+    this.#logs.close();
   }
 
   #agentFor(sessionId: string): string | undefined {
@@ -343,15 +335,6 @@ export class ChatRules {
         a.agent.activeTasks.length - b.agent.activeTasks.length,
     );
     return agents[0]?.agent.id;
-  }
-
-  #log(messageId: string): SeqLog<ResponseItem> {
-    let log = this.#logs.get(messageId);
-    if (!log) {
-      log = new SeqLog<ResponseItem>(10_000);
-      this.#logs.set(messageId, log);
-    }
-    return log;
   }
 
   /** Adds a finished reply to the gateway session's and the orchestrator session's history. */
@@ -383,7 +366,7 @@ export class ChatRules {
 
   #status(r: GatewayResponseRecord, state: StreamState, message: string): void {
     const bytes = r.chunks.reduce((n, c) => n + Buffer.byteLength(c.text) + c.data.length, 0);
-    this.#log(r.messageId).append({
+    this.#logs.get(r.messageId).append({
       status: create(StreamStatusSchema, {
         state,
         message,

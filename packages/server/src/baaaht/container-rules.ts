@@ -14,9 +14,10 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { KeyedMutex } from "../keyed-mutex.js";
-import { denied, exhausted, invalid, notFound, precondition } from "./errors.js";
+import { denied, exhausted, invalid, precondition } from "./errors.js";
 import { imageAllowed } from "./image-policy.js";
 import { labelsMatch } from "./labels.js";
+import { lookup } from "./lookup.js";
 import { checkLimits } from "./resource-limits.js";
 import type { ContainerExit } from "./runtime.js";
 import type { SessionRules } from "./session-rules.js";
@@ -183,10 +184,7 @@ export class ContainerRules {
   }
 
   #find(id: string): Container {
-    if (!id) throw invalid("container_id is required");
-    const rec = this.#s.store.containers.get(id);
-    if (!rec) throw notFound(`container ${id} not found`);
-    return rec.container;
+    return lookup(this.#s.store.containers, id, "container_id", "container").container;
   }
 
   #emit(type: EventType, c: Container, data: Record<string, string>): void {

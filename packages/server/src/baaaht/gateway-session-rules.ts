@@ -8,8 +8,9 @@ import {
 } from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { invalid, notFound, precondition } from "./errors.js";
+import { invalid, precondition } from "./errors.js";
 import { labelsMatch } from "./labels.js";
+import { lookup } from "./lookup.js";
 import type { SessionRules } from "./session-rules.js";
 import type { BaaahtState } from "./state.js";
 import type { GatewaySessionRecord } from "./store.js";
@@ -93,9 +94,7 @@ export class GatewaySessionRules {
 
   /** @throws {ConnectError} INVALID_ARGUMENT without an id, NOT_FOUND for an unknown one. */
   get(id: string): GatewaySessionRecord {
-    if (!id) throw invalid("session_id is required");
-    const rec = this.#s.store.gatewaySessions.get(id);
-    if (!rec) throw notFound(`gateway session ${id} not found`);
+    const rec = lookup(this.#s.store.gatewaySessions, id, "session_id", "gateway session");
     this.#sync(rec);
     return rec;
   }

@@ -87,3 +87,28 @@ export class SeqLog<T> {
     this.#notifier.closeAll();
   }
 }
+
+/** One {@link SeqLog} per key (a task, a reply), each made on first use with the same capacity. */
+export class SeqLogs<T> {
+  readonly #logs = new Map<string, SeqLog<T>>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  /** The log of `key` (made empty on first use). */
+  get(key: string): SeqLog<T> {
+    let log = this.#logs.get(key);
+    if (!log) {
+      log = new SeqLog<T>(this.#capacity);
+      this.#logs.set(key, log);
+    }
+    return log;
+  }
+
+  /** Ends every follower of every log. */
+  close(): void {
+    for (const log of this.#logs.values()) log.close();
+  }
+}

@@ -83,10 +83,6 @@ export class MessageRules {
         const feed = this.#s.sessionFeed(sessionId);
         let followed = feed.lastSeq;
         let lastOwn = 0;
-        let halfClosed = false;
-        const maybeFinish = () => {
-          if (halfClosed && followed >= lastOwn) ctx.finish();
-        };
         const handle = (req: StreamMessageRequest) => {
           if (req.sessionId && req.sessionId !== sessionId) {
             throw invalid(`this stream belongs to session ${sessionId}, not ${req.sessionId}`);
@@ -107,18 +103,13 @@ export class MessageRules {
                 ctx.finish();
                 return;
               }
-              maybeFinish();
+              ctx.settle();
             }
           })(),
         );
         handle(first);
-        return {
-          onRequest: handle,
-          onHalfClose: () => {
-            halfClosed = true;
-            maybeFinish();
-          },
-        };
+        // After a half-close, the stream ends once the client's own messages came back to it.
+        return { onRequest: handle, drained: () => followed >= lastOwn };
       },
     });
   }

@@ -12,8 +12,9 @@ import {
 } from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { invalid, notFound, precondition } from "./errors.js";
+import { invalid, precondition } from "./errors.js";
 import { labelsMatch } from "./labels.js";
+import { lookup } from "./lookup.js";
 import { checkLimits } from "./resource-limits.js";
 import type { BaaahtState } from "./state.js";
 import type { SessionRecord } from "./store.js";
@@ -49,10 +50,7 @@ export class SessionRules {
 
   /** @throws {ConnectError} INVALID_ARGUMENT without an id, NOT_FOUND for an unknown one. */
   get(id: string): SessionRecord {
-    if (!id) throw invalid("session_id is required");
-    const rec = this.#s.store.sessions.get(id);
-    if (!rec) throw notFound(`session ${id} not found`);
-    return rec;
+    return lookup(this.#s.store.sessions, id, "session_id", "session");
   }
 
   /** A session that still takes work. @throws {ConnectError} FAILED_PRECONDITION when it is closing or closed. */

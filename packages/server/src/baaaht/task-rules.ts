@@ -19,7 +19,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { AgentRegistryRules } from "./agent-registry-rules.js";
 import { serveBidi } from "./bidi.js";
 import { invalid, notFound, precondition } from "./errors.js";
-import { SeqLog } from "./log.js";
+import { SeqLogs } from "./log.js";
+import { lookup } from "./lookup.js";
 import type { BaaahtState } from "./state.js";
 import type { AgentRecord, TaskRecord } from "./store.js";
 import { supportsTask, TERMINAL_TASK, taskTypeName } from "./task-types.js";
@@ -41,7 +42,8 @@ const taskHeartbeat = (): StreamTaskResponse => ({
 export class TaskRules {
   readonly #s: BaaahtState;
   readonly #agents: AgentRegistryRules;
-  readonly #logs = new Map<string, SeqLog<StreamTaskResponse>>();
+  /** What each task reported, for its StreamTask followers. */
+  readonly #logs = new SeqLogs<StreamTaskResponse>(1000);
 
   constructor(state: BaaahtState, agents: AgentRegistryRules) {
     this.#s = state;
@@ -62,10 +64,7 @@ export class TaskRules {
 
   /** @throws {ConnectError} INVALID_ARGUMENT without an id, NOT_FOUND for an unknown one. */
   get(id: string): TaskRecord {
-    if (!id) throw invalid("task_id is required");
-    const rec = this.#s.store.tasks.get(id);
-    if (!rec) throw notFound(`task ${id} not found`);
-    return rec;
+    return lookup(this.#s.store.tasks, id, "task_id", "task");
   }
 
   /**
@@ -96,7 +95,7 @@ export class TaskRules {
     });
     const rec: TaskRecord = { task, inputs: [] };
     this.#s.store.tasks.set(id, rec);
-    this.#log(id);
+    this.#logs.get(id);
     this.#agents.updateState(agent);
     if (req.sessionId) {
       const ctx = this.#s.store.sessions.get(req.sessionId)?.session.context;
@@ -283,7 +282,7 @@ export class TaskRules {
               this.report(rec, p);
           }
         };
-        const log = this.#log(rec.task.id);
+        const log = this.#logs.get(rec.task.id);
         ctx.spawn(
           (async () => {
             for await (const e of log.follow(0, ctx.signal)) {
@@ -297,14 +296,15 @@ export class TaskRules {
         );
         if (TERMINAL_TASK.has(rec.task.state) && log.lastSeq === 0) ctx.finish();
         handle(first);
-        return { onRequest: handle, onHalfClose: () => {} };
+        // A half-close does not end the stream: the task's reports keep coming until it ends.
+        return { onRequest: handle };
       },
     });
   }
 
   /** Ends every task stream. */
   close(): void {
-    for (const log of this.#logs.values()) log.close();
+    this.#logs.close();
   }
 
   /** Picks the agent for a task: the named one, or the least busy healthy one supporting the type. */
@@ -331,17 +331,8 @@ export class TaskRules {
     return best;
   }
 
-  #log(taskId: string): SeqLog<StreamTaskResponse> {
-    let log = this.#logs.get(taskId);
-    if (!log) {
-      log = new SeqLog<StreamTaskResponse>(1000);
-      this.#logs.set(taskId, log);
-    }
-    return log;
-  }
-
   #push(rec: TaskRecord, payload: StreamTaskResponse["payload"]): void {
-    this.#log(rec.task.id).append({ $typeName: "agent.v1.StreamTaskResponse", payload });
+    this.#logs.get(rec.task.id).append({ $typeName: "agent.v1.StreamTaskResponse", payload });
   }
 
   #running(rec: TaskRecord): void {
