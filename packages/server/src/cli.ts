@@ -26,7 +26,8 @@ Options:
                         baaaht.agentHeartbeatTimeoutMs, baaaht.streamHeartbeatMs,
                         portarium.tokenTtlSeconds, portarium.invocationDurationMs,
                         portarium.idempotencyTtlMs, portarium.idempotencyMaxEntries,
-                        portarium.sseKeepAliveMs,
+                        portarium.sseKeepAliveMs, portarium.machineHeartbeatTimeoutMs,
+                        portarium.connectionTestScope=loopback|any,
                         edgemesh.securityKey (default dev-key), edgemesh.fileRoot (default:
                         the working directory), edgemesh.join=HOST:PORT (join a mesh),
                         edgemesh.allowedCommands (default ls,pwd,echo,uname,date,whoami,hostname),
