@@ -57,6 +57,8 @@ interface RunnerEntry {
   ending: boolean;
   /** Bumped on every (re)start, so a late exit of an old process is ignored. */
   generation: number;
+  /** Set once a token quota refused the process's output: the session ends there, later lines are dropped. */
+  quotaReached: boolean;
 }
 
 interface SessionEntry {
@@ -277,6 +279,7 @@ export class StratavoreState {
       startedAtMs: nowMs,
       ending: false,
       generation: 0,
+      quotaReached: false,
     };
     this.#runners.set(id, r);
     entry.runnersCreated++;
@@ -578,9 +581,10 @@ export class StratavoreState {
     const r = this.#runners.get(runnerId);
     if (!r) return;
     const s = this.#sessions.get(r.runner.sessionId);
-    if (!s) return;
+    if (!s || r.quotaReached) return;
     const refusal = this.#tokenRefusal(r, m.tokens);
     if (refusal) {
+      r.quotaReached = true;
       if (r.ending) return;
       this.#emit(EventType.QUOTA_EXCEEDED, r, [QuotaExceededSchema, create(QuotaExceededSchema, refusal)] as const);
       void this.#end(r, false, `quota ${refusal.limit} reached`).catch(() => {});
@@ -603,6 +607,7 @@ export class StratavoreState {
     const project = this.#project(r.runner.projectName).project;
     r.startedAtMs = this.#now();
     r.ending = false;
+    r.quotaReached = false;
     this.runtime
       .start({
         runnerId: r.runner.id,
