@@ -39,6 +39,14 @@ export { supportsTask, TERMINAL_TASK, taskTypeName } from "./baaaht/task-types.j
 export { BAAAHT_SERVER_VERSION, CONTAINER_RUNTIME_HEADER } from "./baaaht/version.js";
 export { main, parseCli, USAGE } from "./cli.js";
 export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
+export {
+  createJwtVerifier,
+  type JwtFailure,
+  JwtVerificationError,
+  type JwtVerifier,
+  type JwtVerifierOptions,
+  readKeyFile,
+} from "./jwt-verifier.js";
 export { KeyedMutex } from "./keyed-mutex.js";
 export { type Listener, listen, type ServerTlsOptions } from "./listen.js";
 export type {
@@ -101,3 +109,19 @@ export { TokenIssuer } from "./portarium/tokens.js";
 export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";
 export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";
+export { Role as StratavoreRole, type RoleName as StratavoreRoleName, rolesOf } from "./stratavore/auth.js";
+export { Reason as StratavoreErrorReason } from "./stratavore/errors.js";
+export { createStratavoreModule, type StratavoreModule } from "./stratavore/module.js";
+export { ProcessRuntime as StratavoreProcessRuntime, transcriptLine } from "./stratavore/process-runtime.js";
+export {
+  type ExitInfo as StratavoreExitInfo,
+  RecordRuntime as StratavoreRecordRuntime,
+  type RunnerRuntime,
+  type RunnerSpec,
+  type RuntimeEvents,
+} from "./stratavore/runtime.js";
+export {
+  DEFAULT_MODELS as STRATAVORE_DEFAULT_MODELS,
+  type StratavoreSettings,
+  stratavoreSettings,
+} from "./stratavore/settings.js";
