@@ -190,9 +190,14 @@ export class JobHandle {
    *
    * @throws {DeadlineExceededError} when `timeoutMs` passes first.
    * @throws {CanceledError} when `signal` aborts.
+   * @throws {InvalidArgumentError} when `timeoutMs` is not a number of ms >= 0 (0: no limit).
    */
   async wait(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobStatus> {
-    const signals = [options.signal, options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined].filter(
+    const t = options.timeoutMs;
+    if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t) || t < 0))
+      throw new InvalidArgumentError(`wait(): timeoutMs must be a number of ms >= 0, got ${String(t)}`);
+    // AbortSignal.timeout takes whole milliseconds only.
+    const signals = [options.signal, t ? AbortSignal.timeout(Math.ceil(t)) : undefined].filter(
       (s): s is AbortSignal => s !== undefined,
     );
     const signal = signals.length ? AbortSignal.any(signals) : undefined;

@@ -282,6 +282,21 @@ describe("edgemesh: jobs that do not finish, activity, health, AI tasks, chat me
     expect((await mesh.health()).serverTime.getTime()).toBe(Date.UTC(2026, 0, 2, 3, 4, 12));
   });
 
+  it("counts only live sessions in health: a second one adds, expired ones (never touched again) drop out", async () => {
+    const other = new EdgemeshClient({ address: a.addresses[0] as string, heartbeatIntervalMs: 0 });
+    try {
+      await other.connect({ deviceName: "second", securityKey: KEY });
+      expect((await mesh.health()).message).toMatch(/, 2 session\(s\),/);
+      clock.advance(30 * 60 * 1000 + 1); // past the default 30 min TTL: both expire
+      expect((await mesh.health()).message).toMatch(/, 0 session\(s\),/);
+      // The client re-makes its own session on its next call.
+      expect((await mesh.commands.execLocal("pwd")).exitCode).toBe(0);
+      expect((await mesh.health()).message).toMatch(/, 1 session\(s\),/);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("wait({ timeoutMs }) rejects with DeadlineExceededError while the job is blocked; activity and health show it running", async () => {
     const arrived = model.arrived();
     const job = await mesh.jobs.submit({
@@ -291,6 +306,10 @@ describe("edgemesh: jobs that do not finish, activity, health, AI tasks, chat me
     expect(await arrived).toBe("hello?");
     await expect(job.wait({ timeoutMs: 200 })).rejects.toBeInstanceOf(DeadlineExceededError);
     await expect(job.wait({ timeoutMs: 200 })).rejects.toThrow(/did not finish within 200 ms/);
+    // A fractional limit is a limit too; a negative or non-finite one is refused, not a RangeError.
+    await expect(job.wait({ timeoutMs: 0.5 })).rejects.toBeInstanceOf(DeadlineExceededError);
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      await expect(job.wait({ timeoutMs: bad }), String(bad)).rejects.toBeInstanceOf(InvalidArgumentError);
     expect((await job.status()).state).toBe("RUNNING");
 
     const act = await mesh.devices.activity({ includeMetrics: true });

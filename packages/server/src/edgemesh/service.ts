@@ -127,6 +127,13 @@ export class EdgemeshService {
     return s;
   }
 
+  /** Forgets expired sessions (nothing else would: a lapsed client never calls again) and counts the rest. */
+  #pruneSessions(): number {
+    const now = this.#clock.now();
+    for (const [id, s] of this.#sessions) if (now >= s.expiresMs) this.#sessions.delete(id);
+    return this.#sessions.size;
+  }
+
   #device(id: string): DeviceRecord {
     const d = id === "" ? this.registry.self : this.registry.get(id);
     if (!d) throw new ConnectError(`no device ${JSON.stringify(id)}`, Code.NotFound);
@@ -237,6 +244,7 @@ export class EdgemeshService {
       createSession: (req) => {
         if (req.securityKey !== this.settings.securityKey)
           throw new ConnectError("invalid security key", Code.Unauthenticated);
+        this.#pruneSessions();
         const id = randomUUID();
         const now = this.#clock.now();
         this.#sessions.set(id, { deviceName: req.deviceName, expiresMs: now + this.settings.sessionTtlMs });
@@ -267,7 +275,7 @@ export class EdgemeshService {
         return {
           deviceId: this.settings.deviceId,
           serverTime: secs(this.#clock.now()),
-          message: `ok: ${live} live device(s), ${this.#sessions.size} session(s), ${running} job(s) in progress`,
+          message: `ok: ${live} live device(s), ${this.#pruneSessions()} session(s), ${running} job(s) in progress`,
         };
       },
       executeRoutedCommand: (req) => this.#routed(req),
