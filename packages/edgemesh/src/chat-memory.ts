@@ -15,7 +15,7 @@ export class ChatMemory {
    * Offers this device's copy; the server keeps whichever is newer (`updatedAt`) and answers
    * the memory it now holds and whether it took yours.
    *
-   * @throws {InvalidArgumentError} when `memory` does not serialise to JSON.
+   * @throws {InvalidArgumentError} when `memory` does not serialise to JSON or `updatedAt` is not a valid time.
    */
   async sync(
     input: { deviceId: string; updatedAt: Date | number; memory: unknown },
@@ -25,7 +25,9 @@ export class ChatMemory {
       throw new InvalidArgumentError("sync() needs { deviceId, updatedAt, memory }");
     const memoryJson = JSON.stringify(input.memory);
     if (memoryJson === undefined) throw new InvalidArgumentError("memory must serialise to JSON");
-    const at = typeof input.updatedAt === "number" ? input.updatedAt : input.updatedAt.getTime();
+    const at = typeof input.updatedAt === "number" ? input.updatedAt : input.updatedAt?.getTime?.();
+    if (typeof at !== "number" || !Number.isFinite(at))
+      throw new InvalidArgumentError("updatedAt must be a valid Date or Unix milliseconds");
     const r = await callOrThrow(() =>
       this.#raw.syncChatMemory(
         { deviceId: input.deviceId, lastUpdatedMs: BigInt(Math.floor(at)), memoryJson },

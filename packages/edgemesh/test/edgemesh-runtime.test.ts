@@ -403,6 +403,10 @@ describe("edgemesh: jobs that do not finish, activity, health, AI tasks, chat me
     await expect(
       mesh.raw.syncChatMemory({ deviceId: "x", lastUpdatedMs: 9_000n, memoryJson: "{not json" }),
     ).rejects.toMatchObject({ code: 3 });
+    for (const updatedAt of [new Date(Number.NaN), Number.POSITIVE_INFINITY])
+      await expect(mesh.chatMemory.sync({ deviceId: "x", updatedAt, memory: {} })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
     expect(await mesh.chatMemory.get()).toEqual({ n: 4 });
   });
 

@@ -24,6 +24,22 @@ export interface CommandLimits {
 }
 
 /**
+ * Decodes a stream's kept bytes; when the cap cut it, drops a UTF-8 sequence the cut left
+ * incomplete at the end, so the answer never ends in a replacement character we made.
+ */
+function text(chunks: Buffer[], cut: boolean): string {
+  const b = Buffer.concat(chunks);
+  if (!cut) return b.toString("utf8");
+  // Walk back over at most 3 continuation bytes (10xxxxxx) to the last lead byte.
+  let lead = b.length - 1;
+  while (lead >= 0 && lead > b.length - 4 && ((b[lead] ?? 0) & 0xc0) === 0x80) lead--;
+  if (lead < 0) return b.toString("utf8");
+  const first = b[lead] ?? 0;
+  const need = first >= 0xf0 ? 4 : first >= 0xe0 ? 3 : first >= 0xc0 ? 2 : 1;
+  return b.subarray(0, lead + need <= b.length ? b.length : lead).toString("utf8");
+}
+
+/**
  * Runs an allowlisted command as a child process with the given args and no shell, in
  * `cwd`, killed after `timeoutMs`, output capped at `outputBytes` per stream.
  *
@@ -45,24 +61,26 @@ export function runCommand(command: string, args: readonly string[], limits: Com
     const err: Buffer[] = [];
     let outLen = 0;
     let errLen = 0;
-    let truncated = false;
+    let outCut = false;
+    let errCut = false;
     let timedOut = false;
     const child = spawn(command, [...args], { cwd: limits.cwd, shell: false, stdio: ["ignore", "pipe", "pipe"] });
-    const keep = (chunks: Buffer[], len: number, chunk: Buffer): number => {
+    /** Keeps what fits of `chunk`; answers the new length and whether some was dropped. */
+    const keep = (chunks: Buffer[], len: number, chunk: Buffer): [number, boolean] => {
       const room = limits.outputBytes - len;
-      if (room <= 0) {
-        truncated = true;
-        return len;
-      }
-      if (chunk.length > room) truncated = true;
+      if (room <= 0) return [len, chunk.length > 0];
       chunks.push(chunk.subarray(0, room));
-      return len + Math.min(room, chunk.length);
+      return [len + Math.min(room, chunk.length), chunk.length > room];
     };
     child.stdout.on("data", (c: Buffer) => {
-      outLen = keep(out, outLen, c);
+      let cut: boolean;
+      [outLen, cut] = keep(out, outLen, c);
+      outCut ||= cut;
     });
     child.stderr.on("data", (c: Buffer) => {
-      errLen = keep(err, errLen, c);
+      let cut: boolean;
+      [errLen, cut] = keep(err, errLen, c);
+      errCut ||= cut;
     });
     const timer = setTimeout(() => {
       timedOut = true;
@@ -74,7 +92,7 @@ export function runCommand(command: string, args: readonly string[], limits: Com
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      let stderr = Buffer.concat(err).toString("utf8");
+      let stderr = text(err, errCut);
       let exitCode = code ?? 1;
       if (spawnError) {
         exitCode = 127;
@@ -84,8 +102,8 @@ export function runCommand(command: string, args: readonly string[], limits: Com
         exitCode = 124;
         stderr += `${command}: killed after ${limits.timeoutMs} ms\n`;
       }
-      if (truncated) stderr += `${command}: output cut at ${limits.outputBytes} bytes\n`;
-      resolve({ exitCode, stdout: Buffer.concat(out).toString("utf8"), stderr });
+      if (outCut || errCut) stderr += `${command}: output cut at ${limits.outputBytes} bytes\n`;
+      resolve({ exitCode, stdout: text(out, outCut), stderr });
     });
   });
 }
