@@ -96,6 +96,7 @@ export class EdgemeshClient extends BatonClient {
    * or expired is re-made once, transparently, with the same key.
    *
    * @throws {UnauthenticatedError} for a wrong security key.
+   * @throws {InvalidArgumentError} unless `deviceName` and `securityKey` are strings.
    */
   connect(input: ConnectInput, options: CallOptions = {}): Promise<Session> {
     return this.#session.connect(input, options);

@@ -3,6 +3,7 @@ import {
   callOrThrow,
   connectCallOptions,
   FailedPreconditionError,
+  InvalidArgumentError,
   UnauthenticatedError,
 } from "@baton/core";
 import type { OrchestratorService } from "@baton/wire/edgemesh";
@@ -50,10 +51,10 @@ export class SessionKeeper {
     return this.#session;
   }
 
-  /** Makes the session and starts the heartbeat. */
+  /** Makes the session and starts the heartbeat. @throws {InvalidArgumentError} unless both are strings. */
   async connect(input: ConnectInput, options: CallOptions = {}): Promise<Session> {
     if (typeof input?.deviceName !== "string" || typeof input.securityKey !== "string")
-      throw new FailedPreconditionError("connect() needs { deviceName, securityKey } strings");
+      throw new InvalidArgumentError("connect() needs { deviceName, securityKey } strings");
     this.#input = { deviceName: input.deviceName, securityKey: input.securityKey };
     const s = await this.#make(options);
     this.#startHeartbeat();

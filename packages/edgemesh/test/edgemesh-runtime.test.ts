@@ -208,6 +208,21 @@ describe("edgemesh: the client's session heartbeat on the server's clock", () =>
     }
   });
 
+  it("refuses connect() without string credentials before calling, and calls before connect()", async () => {
+    const calls = callCounter();
+    const mesh = new EdgemeshClient({ address: server.addresses[0] as string, interceptors: [calls.interceptor] });
+    try {
+      await expect(mesh.connect({ deviceName: "x" } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(mesh.connect(undefined as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(mesh.commands.execLocal("pwd")).rejects.toBeInstanceOf(FailedPreconditionError);
+      await expect(mesh.commands.execLocal("pwd")).rejects.toThrow(/call client.connect/);
+      expect(calls.count("CreateSession")).toBe(0);
+      expect(calls.count("ExecuteCommand")).toBe(0);
+    } finally {
+      await mesh.close();
+    }
+  });
+
   it("stops heartbeating at close()", async () => {
     const calls = callCounter();
     const mesh = new EdgemeshClient({
