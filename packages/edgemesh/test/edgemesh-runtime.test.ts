@@ -331,7 +331,17 @@ describe("edgemesh: jobs that do not finish, activity, health, AI tasks, chat me
     expect(act.runningTasks).toHaveLength(1);
     expect(act.runningTasks[0]).toMatchObject({ taskId: "gen", jobId: job.id, kind: "LLM_GENERATE", deviceId: "a" });
     expect(act.devices).toEqual([expect.objectContaining({ deviceId: "a", deviceName: "A", runningTaskCount: 1 })]);
-    expect(act.metrics.a?.length).toBeGreaterThan(0);
+    // The load history is sampled on the server's clock (at start and as it moved since),
+    // oldest first; metricsSince keeps the samples at or after it.
+    const times = (act.metrics.a ?? []).map((m) => m.at.getTime());
+    expect(times.length).toBeGreaterThanOrEqual(2);
+    expect(times[0]).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
+    expect(new Set(times).size).toBe(times.length);
+    expect(times.at(-1)).toBeLessThanOrEqual(clock.now());
+    const cut = times[1] as number;
+    const recent = await mesh.devices.activity({ includeMetrics: true, metricsSince: new Date(cut) });
+    expect(recent.metrics.a?.map((m) => m.at.getTime())).toEqual(times.slice(1));
     expect((await mesh.health()).message).toMatch(/, 1 job\(s\) in progress$/);
 
     // The model answers at last: the job finishes, the activity empties.
