@@ -435,6 +435,43 @@ describe("edgemesh: jobs that do not finish, activity, health, AI tasks, chat me
     expect(await mesh.chatMemory.get()).toEqual({ n: 4 });
   });
 
+  it("GetActivity shows a task running on another device of the mesh, counted on that device", async () => {
+    const cModel = await stuckModel();
+    const c = await startDevice({
+      "edgemesh.securityKey": KEY,
+      "edgemesh.deviceId": "c",
+      "edgemesh.deviceName": "C",
+      "edgemesh.localChatEndpoint": cModel.url,
+      "edgemesh.fileRoot": dirs[1]?.dir as string,
+      "edgemesh.join": a.addresses[0] as string,
+    });
+    try {
+      const arrived = cModel.arrived();
+      const job = await mesh.jobs.submit({
+        text: "remote",
+        plan: new PlanBuilder()
+          .group({ taskId: "far", kind: "LLM_GENERATE", input: "over there", targetDeviceId: "c" })
+          .build(),
+      });
+      expect(await arrived).toBe("over there");
+      const act = await mesh.devices.activity();
+      expect(act.runningTasks.map((t) => [t.taskId, t.jobId, t.deviceId, t.deviceName])).toEqual([
+        ["far", job.id, "c", "C"],
+      ]);
+      expect(act.devices.map((d) => [d.deviceId, d.runningTaskCount])).toEqual([
+        ["a", 0],
+        ["c", 1],
+      ]);
+      // C's own model holds the prompt (it arrived there above): releasing it finishes the job.
+      cModel.release();
+      expect((await job.wait({ timeoutMs: 20_000 })).finalResult).toBe("late:over there");
+      expect((await mesh.devices.activity()).runningTasks).toEqual([]);
+    } finally {
+      await c.close();
+      await cModel.close();
+    }
+  });
+
   it("WebRTC: Start fails FAILED_PRECONDITION naming why; Complete and Stop know no stream", async () => {
     const start = mesh.webrtc.start();
     await expect(start).rejects.toBeInstanceOf(FailedPreconditionError);
