@@ -161,13 +161,21 @@ export class JobHandle {
   /**
    * Every change of the job's state (its state, its group, or a task's state), the current
    * state first, until it is DONE or FAILED. The contract has no stream, so this polls, with
-   * backoff from `minPollMs` (default 50) up to `maxPollMs` (default 1000) while nothing changes.
+   * backoff from `minPollMs` (default 50) up to `maxPollMs` (default 1000, or `minPollMs` when
+   * above it) while nothing changes.
+   *
+   * @throws {InvalidArgumentError} for a `minPollMs` not above 0 or a `maxPollMs` below it.
    */
   async *progress(
     options: { signal?: AbortSignal; minPollMs?: number; maxPollMs?: number } = {},
   ): AsyncGenerator<JobStatus, void, undefined> {
     const min = options.minPollMs ?? 50;
-    const max = options.maxPollMs ?? 1000;
+    const max = options.maxPollMs ?? Math.max(1000, min);
+    // A 0 or negative delay would poll the server in a tight loop.
+    if (!(Number.isFinite(min) && min > 0 && Number.isFinite(max) && max >= min))
+      throw new InvalidArgumentError(
+        `progress(): minPollMs must be a number of ms > 0 and maxPollMs one >= it, got ${String(min)} and ${String(max)}`,
+      );
     let delay = min;
     let last = "";
     for (;;) {

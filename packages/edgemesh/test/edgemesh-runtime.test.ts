@@ -374,6 +374,14 @@ describe("edgemesh: jobs that do not finish, activity, health, AI tasks, chat me
     pre.abort();
     await expect(job.wait({ signal: pre.signal })).rejects.toBeInstanceOf(CanceledError);
     expect((await job.status()).state).toBe("RUNNING");
+    // Poll settings that would hammer the server are refused.
+    for (const bad of [
+      { minPollMs: 0 },
+      { minPollMs: -5 },
+      { minPollMs: 100, maxPollMs: 10 },
+      { maxPollMs: Number.NaN },
+    ])
+      await expect(job.progress(bad).next(), JSON.stringify(bad)).rejects.toBeInstanceOf(InvalidArgumentError);
     model.release();
     expect((await job.wait({ timeoutMs: 20_000 })).finalResult).toBe("late:still there?");
   });
