@@ -91,7 +91,7 @@ describe("PortariumClient, the class", () => {
   it("without a workspace, calls reject (never throw) and send nothing", async () => {
     let p: PortariumClient | undefined;
     const rec = recordingFetch((r) => (p as PortariumClient).connection.fetch(r));
-    const token = t.module.signToken({ sub: "demo", workspace: "ws-a" });
+    const token = await t.module.signToken({ sub: "demo", workspace: "ws-a" });
     p = new PortariumClient({ address: t.address, token, fetch: rec.fetch });
     const client = p;
     const calls: Record<string, () => PromiseLike<unknown>> = {

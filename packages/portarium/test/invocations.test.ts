@@ -209,7 +209,7 @@ describe("the invocation stream on the wire", () => {
   let auth: Record<string, string>;
   beforeAll(async () => {
     t = await startPortarium({ "portarium.invocationDurationMs": "0" });
-    auth = { authorization: `Bearer ${t.module.signToken({ sub: "demo", workspace: "ws-a" })}` };
+    auth = { authorization: `Bearer ${await t.module.signToken({ sub: "demo", workspace: "ws-a" })}` };
   });
   afterAll(() => t.server.close());
 

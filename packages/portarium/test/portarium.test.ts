@@ -336,7 +336,7 @@ describe("Portarium auth and scoping", () => {
   afterAll(() => t.server.close());
 
   it("no, invalid or expired token is 401 with WWW-Authenticate", async () => {
-    for (const token of [undefined, "not-a-jwt", `${t.module.signToken({ sub: "demo", workspace: "ws-a" })}x`]) {
+    for (const token of [undefined, "not-a-jwt", `${await t.module.signToken({ sub: "demo", workspace: "ws-a" })}x`]) {
       const p = new PortariumClient({ address: t.address, workspaceId: "ws-a", ...(token ? { token } : {}) });
       const err = (await errOf(p.runs.list())) as UnauthenticatedError;
       expect(err).toBeInstanceOf(UnauthenticatedError);
@@ -344,13 +344,17 @@ describe("Portarium auth and scoping", () => {
       expect(err.metadata.get("www-authenticate")).toMatch(/^Bearer/);
       expect(err.metadata.get("content-type")).toBe("application/problem+json");
     }
-    const expired = t.module.signToken({ sub: "demo", workspace: "ws-a", exp: Math.floor(Date.now() / 1000) - 1 });
+    const expired = await t.module.signToken({
+      sub: "demo",
+      workspace: "ws-a",
+      exp: Math.floor(Date.now() / 1000) - 1,
+    });
     const p = new PortariumClient({ address: t.address, workspaceId: "ws-a", token: expired });
     await expect(p.runs.list()).rejects.toMatchObject({ status: 401, detail: "invalid token: token expired" });
   });
 
   it("raw keeps { data, error }; throwOnProblem makes it throw Baton errors", async () => {
-    const token = t.module.signToken({ sub: "demo", workspace: "ws-a" });
+    const token = await t.module.signToken({ sub: "demo", workspace: "ws-a" });
     const p = new PortariumClient({ address: t.address, workspaceId: "ws-a", token });
     const path = { workspaceId: "ws-a", runId: "run-missing" };
     const { error, response } = await p.raw.GET("/v1/workspaces/{workspaceId}/runs/{runId}", { params: { path } });
@@ -368,7 +372,7 @@ describe("Portarium auth and scoping", () => {
   });
 
   it("a token for workspace A on workspace B is 403", async () => {
-    const token = t.module.signToken({ sub: "demo", workspace: "ws-a" });
+    const token = await t.module.signToken({ sub: "demo", workspace: "ws-a" });
     const p = new PortariumClient({ address: t.address, workspaceId: "ws-b", token });
     const err = await errOf(p.runs.list());
     expect(err).toBeInstanceOf(PermissionDeniedError);
@@ -398,7 +402,7 @@ describe("Portarium auth and scoping", () => {
   });
 
   it("problem+json for unknown routes (404), wrong methods (405), bad JSON, non-JSON (415), big bodies (413)", async () => {
-    const token = t.module.signToken({ sub: "demo", workspace: "ws-a" });
+    const token = await t.module.signToken({ sub: "demo", workspace: "ws-a" });
     const auth = { authorization: `Bearer ${token}` };
     const r404 = await fetch(`${t.address}/v1/nothing`, { headers: auth });
     expect(r404.status).toBe(404);

@@ -131,7 +131,7 @@ describe("Portarium pagination and tokens", () => {
       "/v1/workspaces/ws-a 200",
     ]);
     const asked: boolean[] = [];
-    const good = t.module.signToken({ sub: "demo", workspace: "ws-a" });
+    const good = await t.module.signToken({ sub: "demo", workspace: "ws-a" });
     const viaProvider = new PortariumClient({
       address: t.address,
       workspaceId: "ws-a",

@@ -40,8 +40,10 @@ export { BAAAHT_SERVER_VERSION, CONTAINER_RUNTIME_HEADER } from "./baaaht/versio
 export { main, parseCli, USAGE } from "./cli.js";
 export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
 export {
+  createJwtSigner,
   createJwtVerifier,
   type JwtFailure,
+  type JwtSigner,
   JwtVerificationError,
   type JwtVerifier,
   type JwtVerifierOptions,
@@ -78,7 +80,7 @@ export { HttpProblem, MAX_BODY_BYTES, PROBLEM_TYPE_BASE } from "./portarium/http
 export { checkActionInput, type InvocationStep, invocationPlan } from "./portarium/invocation-plan.js";
 export { type InvocationEvent, InvocationRunner, type InvocationSink } from "./portarium/invocation-runner.js";
 export { InvocationService } from "./portarium/invocation-service.js";
-export { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./portarium/jwt.js";
+export { JWT_ISSUER, type PortariumClaims } from "./portarium/jwt.js";
 export { MachineService } from "./portarium/machine-service.js";
 export { createPortariumModule, type PortariumModule } from "./portarium/module.js";
 export { OpenApiSchema, type OperationDef } from "./portarium/openapi.js";

@@ -1,6 +1,13 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
+import {
+  createLocalJWKSet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 
 /**
  * How bearer JWTs are checked: exactly one key source (a shared HMAC secret, a PEM public
@@ -17,6 +24,8 @@ export interface JwtVerifierOptions {
   audience?: string;
   /** Required `iss`, when set. */
   issuer?: string;
+  /** Claims a token must carry (e.g. `["exp", "sub"]`); refused as `claims` otherwise. */
+  requiredClaims?: readonly string[];
   /** Seconds of clock skew tolerated on `exp` and `nbf`. Default 0. */
   clockToleranceSeconds?: number;
   /** The current time in milliseconds (tests pass their own clock). Default `Date.now`. */
@@ -74,6 +83,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     ...(algorithms ? { algorithms } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
     ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.requiredClaims ? { requiredClaims: [...options.requiredClaims] } : {}),
     clockTolerance: options.clockToleranceSeconds ?? 0,
   };
   return async (token) => {
@@ -87,6 +97,27 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       throw classify(err);
     }
   };
+}
+
+/** Signs claims as a compact JWT. */
+export type JwtSigner = (claims: JWTPayload) => Promise<string>;
+
+/**
+ * Makes an HS256 signer (jose's `SignJWT`) whose tokens {@link createJwtVerifier} accepts
+ * with the same `secret`. The claims are signed as given: the caller sets `iat`, `exp`,
+ * `iss` and the rest, so one clock decides both issuing and checking.
+ *
+ * @throws {Error} when `secret` is empty.
+ * @example
+ * ```ts
+ * const sign = createJwtSigner({ secret: "s3cret" });
+ * const token = await sign({ sub: "svc", exp: Math.floor(Date.now() / 1000) + 60 });
+ * ```
+ */
+export function createJwtSigner(options: { secret: string }): JwtSigner {
+  if (!options.secret) throw new Error("a JWT signer needs a non-empty shared secret");
+  const key = new TextEncoder().encode(options.secret);
+  return (claims) => new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key);
 }
 
 /** Reads `path` for a {@link JwtVerifierOptions} key field (`publicKey` or `jwks`). */

@@ -26,14 +26,15 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 /** Opens an invocation stream on a raw socket and resolves once its first event arrived. */
-function rawStream(invocationId: string): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
+async function rawStream(invocationId: string): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
+  const token = await t.token();
   const [host, port] = (t.server.addresses[0] as string).split(":") as [string, string];
   const socket = connect({ host, port: Number(port) });
   let text = "";
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
   socket.write(
     `GET ${invocations()}/${invocationId}/stream HTTP/1.1\r\nHost: ${host}\r\n` +
-      `Authorization: Bearer ${t.token()}\r\nAccept: text/event-stream\r\n\r\n`,
+      `Authorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`,
   );
   return new Promise((resolve, reject) => {
     socket.on("data", (d) => {
@@ -50,7 +51,7 @@ describe("invocation streams", () => {
     expect((await t.call("POST", invocations(), body)).status).toBe(202);
     clock.advance(1000);
     const res = await fetch(`${t.baseUrl}${invocations()}/inv-steps/stream`, {
-      headers: { authorization: `Bearer ${t.token()}` },
+      headers: { authorization: `Bearer ${await t.token()}` },
     });
     const events = [...(await res.text()).matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1] as string));
     expect(events.map((e) => [e.status, e.step, e.progressRatio])).toEqual([
@@ -97,7 +98,7 @@ describe("invocation streams", () => {
     expect(runner.running).toBe(1);
     // A new connection resumes after the event it saw.
     const res = await fetch(`${t.baseUrl}${invocations()}/inv-drop/stream`, {
-      headers: { authorization: `Bearer ${t.token()}`, "last-event-id": "1" },
+      headers: { authorization: `Bearer ${await t.token()}`, "last-event-id": "1" },
     });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     clock.advance(1000);

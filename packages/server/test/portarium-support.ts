@@ -23,7 +23,7 @@ export interface PortariumHarness {
   module: PortariumModule;
   baseUrl: string;
   /** A token of `demo` for a workspace (default ws-a), signed on the server's clock. */
-  token(workspace?: string): string;
+  token(workspace?: string): Promise<string>;
   /** Calls the server with demo's ws-a token (unless `headers` carry another authorization). */
   call<T = Record<string, unknown>>(
     method: string,
@@ -63,7 +63,7 @@ export async function startPortarium(
       const res = await fetch(`${baseUrl}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${token()}`,
+          authorization: `Bearer ${await token()}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
           ...headers,
         },

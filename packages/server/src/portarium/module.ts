@@ -23,7 +23,7 @@ export interface PortariumModule extends ServiceModule {
   /** The remembered `Idempotency-Key`s (bounded by `idempotencyMaxEntries`). */
   readonly idempotency: { readonly size: number };
   /** Signs a token directly (tests use it for expired or foreign tokens). */
-  signToken(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): string;
+  signToken(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): Promise<string>;
 }
 
 /**

@@ -10,9 +10,9 @@ import type { TokenIssuer } from "./tokens.js";
  */
 export function portariumOperations(s: PortariumService, tokens: TokenIssuer): OperationEntry[] {
   return [
-    operation("post", "/v1/auth/token", "issueToken", (r) => ({
+    operation("post", "/v1/auth/token", "issueToken", async (r) => ({
       status: 200,
-      body: tokens.issue(r.body),
+      body: await tokens.issue(r.body),
       headers: { "cache-control": "no-store" },
     })),
 

@@ -85,7 +85,7 @@ export class PortariumRestHandler {
       });
     }
     const { op, pathParams } = found;
-    const claims = op.secured ? this.#o.tokens.authenticate(header(req, "authorization")) : undefined;
+    const claims = op.secured ? await this.#o.tokens.authenticate(header(req, "authorization")) : undefined;
     if (claims && pathParams.workspaceId !== undefined && pathParams.workspaceId !== claims.workspace) {
       throw problems.forbidden(`the token is scoped to workspace ${claims.workspace}, not ${pathParams.workspaceId}`);
     }

@@ -2,8 +2,15 @@ import { randomUUID } from "node:crypto";
 import type { components } from "@baton/wire/portarium";
 import { safeEqual } from "../auth.js";
 import type { Clock } from "../clock.js";
+import {
+  createJwtSigner,
+  createJwtVerifier,
+  type JwtSigner,
+  JwtVerificationError,
+  type JwtVerifier,
+} from "../jwt-verifier.js";
 import { problems } from "./http.js";
-import { JWT_ISSUER, JwtError, type PortariumClaims, signJwt, verifyJwt } from "./jwt.js";
+import { JWT_ISSUER, type PortariumClaims } from "./jwt.js";
 import type { ServiceAccount } from "./service-accounts.js";
 
 type S = components["schemas"];
@@ -26,9 +33,19 @@ export interface TokenIssuerOptions {
  */
 export class TokenIssuer {
   readonly #o: TokenIssuerOptions;
+  readonly #sign: JwtSigner;
+  readonly #verify: JwtVerifier;
 
   constructor(options: TokenIssuerOptions) {
     this.#o = options;
+    this.#sign = createJwtSigner({ secret: options.secret });
+    // The server's one verifier; `exp` and `sub` are required so a token never lives forever.
+    this.#verify = createJwtVerifier({
+      secret: options.secret,
+      issuer: JWT_ISSUER,
+      requiredClaims: ["exp", "sub"],
+      now: () => options.clock.now(),
+    });
   }
 
   #nowSeconds(): number {
@@ -36,12 +53,9 @@ export class TokenIssuer {
   }
 
   /** Signs a token with the issuer's secret; unset claims get this issuer's defaults. */
-  sign(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): string {
+  sign(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): Promise<string> {
     const iat = this.#nowSeconds();
-    return signJwt(
-      { iss: JWT_ISSUER, iat, exp: iat + this.#o.ttlSeconds, jti: randomUUID(), ...claims },
-      this.#o.secret,
-    );
+    return this.#sign({ iss: JWT_ISSUER, iat, exp: iat + this.#o.ttlSeconds, jti: randomUUID(), ...claims });
   }
 
   /**
@@ -50,7 +64,7 @@ export class TokenIssuer {
    * @throws {HttpProblem} 401 for an unknown client or a wrong secret, 403 when the account
    *   may not use the workspace.
    */
-  issue(body: S["IssueTokenRequest"]): S["IssueTokenResponse"] {
+  async issue(body: S["IssueTokenRequest"]): Promise<S["IssueTokenResponse"]> {
     const account = this.#o.accounts.find((a) => a.clientId === body.clientId);
     if (!account || !safeEqual(account.clientSecret, body.clientSecret)) {
       throw problems.unauthorized("unknown client or wrong secret");
@@ -58,7 +72,7 @@ export class TokenIssuer {
     if (!account.workspaces.includes(body.workspaceId)) {
       throw problems.forbidden(`client ${body.clientId} may not use workspace ${body.workspaceId}`);
     }
-    const accessToken = this.sign({
+    const accessToken = await this.sign({
       sub: account.clientId,
       workspace: body.workspaceId,
       ...(body.scope ? { scope: body.scope } : {}),
@@ -72,13 +86,20 @@ export class TokenIssuer {
    * @throws {HttpProblem} 401 (with `WWW-Authenticate: Bearer`) when the header is missing or
    *   malformed, or the token is badly signed or expired.
    */
-  authenticate(header: string | undefined): PortariumClaims {
+  async authenticate(header: string | undefined): Promise<PortariumClaims> {
     const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m?.[1]) throw problems.unauthorized("missing bearer token: send Authorization: Bearer <token>");
+    let claims: Record<string, unknown>;
     try {
-      return verifyJwt(m[1], this.#o.secret, this.#nowSeconds());
+      claims = await this.#verify(m[1]);
     } catch (err) {
-      throw problems.unauthorized(err instanceof JwtError ? `invalid token: ${err.message}` : "invalid token");
+      throw problems.unauthorized(
+        err instanceof JwtVerificationError ? `invalid token: ${err.message}` : "invalid token",
+      );
     }
+    if (typeof claims.sub !== "string" || typeof claims.workspace !== "string") {
+      throw problems.unauthorized("invalid token: token lacks sub or workspace");
+    }
+    return claims as unknown as PortariumClaims;
   }
 }
