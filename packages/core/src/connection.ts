@@ -506,10 +506,18 @@ function http2Fetch(sessions: HandshakeSessionManager): FetchLike {
     const stream = await sessions
       .request(request.method, `${url.pathname}${url.search}`, headers, {})
       .catch((err: unknown) => Promise.reject(fetchFailed(request, err)));
-    const onAbort = () => stream.close(0x8 /* CANCEL */);
-    request.signal.addEventListener("abort", onAbort, { once: true });
-    stream.once("close", () => request.signal.removeEventListener("abort", onAbort));
     return new Promise<Response>((resolve, reject) => {
+      // Closing a stream with CANCEL emits "close" but no "error": settle on both, or an
+      // aborted request would never answer.
+      const onAbort = () => {
+        reject(request.signal.reason);
+        stream.close(0x8 /* CANCEL */);
+      };
+      request.signal.addEventListener("abort", onAbort, { once: true });
+      stream.once("close", () => {
+        request.signal.removeEventListener("abort", onAbort);
+        reject(fetchFailed(request, new Error("the HTTP/2 stream closed before a response")));
+      });
       stream.once("error", (err) => reject(fetchFailed(request, err)));
       stream.once("response", (h) => {
         sessions.notifyResponseByteRead(stream);

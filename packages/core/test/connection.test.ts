@@ -170,3 +170,18 @@ describe("error details", () => {
     expect(e.findDetails(StreamEventsResponseSchema)).toEqual([]);
   });
 });
+
+describe("Connection.fetch over HTTP/2", () => {
+  it("rejects a request aborted before the server answers, instead of hanging", async () => {
+    const address = await listen(
+      http2.createServer(() => {
+        // never answer
+      }),
+    );
+    const conn = connection({ address, httpVersion: "2" });
+    const err = await conn
+      .fetch(new Request(`http://${address}/slow`, { signal: AbortSignal.timeout(200) }))
+      .catch((e: unknown) => e);
+    expect((err as Error).name).toBe("TimeoutError");
+  });
+});

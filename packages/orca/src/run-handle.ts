@@ -5,6 +5,7 @@ import {
   type Connection,
   callOrThrow,
   connectCallOptions,
+  DeadlineExceededError,
   InvalidArgumentError,
   idempotencyKey,
   NotFoundError,
@@ -275,23 +276,24 @@ export class RunHandle {
   }
 
   async #waitForResult(parentId: string, options: CallOptions): Promise<void> {
-    const controller = new AbortController();
-    const signals = [
-      controller.signal,
-      options.signal,
-      options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
-    ];
-    const signal = AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+    const timeout = options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
+    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {
-      for await (const ev of this.events({ signal })) {
+      // Leaving the loop (return or throw) cancels the stream.
+      for await (const ev of this.events(signal ? { signal } : {})) {
         if (
           ev.parentId === parentId &&
           (ev.kind === "agent_result" || ev.kind === "agent_error" || ev.kind === "task_timeout")
         )
           return;
       }
-    } finally {
-      controller.abort();
+    } catch (err) {
+      // The wait's own deadline, not the caller, stopped it.
+      if (timeout?.aborted && !options.signal?.aborted) {
+        throw new DeadlineExceededError(`no result for ${parentId} within ${options.timeoutMs} ms`, { cause: err });
+      }
+      throw err;
     }
   }
 }

@@ -309,3 +309,12 @@ describe("the one client shape, ORCA's part", () => {
     }
   });
 });
+
+describe("result({ wait, timeoutMs })", () => {
+  it("fails with DeadlineExceededError when no result comes in time", async () => {
+    const run = await orca.runs.start({ workflowId: wf() });
+    const task = await run.submit({});
+    const err = await run.result(task.id, { wait: true, timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+  });
+});
