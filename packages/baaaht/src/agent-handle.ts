@@ -75,6 +75,11 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
     this.#heartbeatMs = heartbeatMs;
   }
 
+  /** Ids of the tasks routed to this agent that are still running here (not completed, failed or aborted). */
+  get runningTasks(): string[] {
+    return [...this.#tasks.keys()];
+  }
+
   /** Heartbeats sent by the timer or explicitly. */
   get heartbeats(): number {
     return this.#heartbeats;
@@ -159,7 +164,7 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
       a.stream.cancel();
       a.inbox.close();
     }
-    for (const t of this.#tasks.values()) t.abort("agent unregistered");
+    for (const t of [...this.#tasks.values()]) t.abort("agent unregistered");
     await callOrThrow(() =>
       this.#raw.unregister({ agentId: this.id, reason: input.reason ?? "" }, connectCallOptions(options)),
     );
@@ -179,8 +184,13 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
     if (p.case === "taskMessage" && msg.type === MessageType.TASK_REQUEST) {
       const res = await callOrThrow(() => this.#raw.getTaskStatus({ taskId: p.value.taskId }));
       const routed = required(res.task, "task");
-      const task = new AgentTask(this.#raw, routed, this.#settings, this.#inputsOf(routed.id));
-      this.#tasks.set(routed.id, task);
+      const id = routed.id;
+      const task = new AgentTask(this.#raw, routed, this.#settings, this.#inputsOf(id), () => {
+        // A finished task is forgotten, with its inputs: the maps hold only running tasks.
+        if (this.#tasks.get(id) === task) this.#tasks.delete(id);
+        this.#inputs.delete(id);
+      });
+      this.#tasks.set(id, task);
       return { kind: "task", task };
     }
     if (p.case === "controlMessage" && p.value.command === ControlCommand.CANCEL) {
@@ -191,7 +201,9 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
     if (p.case === "dataMessage") {
       const h = p.value.headers;
       if (h.task_id) {
-        this.#inputsOf(h.task_id).tryPush(p.value.data);
+        // Inputs go to a task this agent is running; those for unknown or finished tasks
+        // are dropped (keeping a queue for them would grow without bound).
+        if (this.#tasks.has(h.task_id)) this.#inputsOf(h.task_id).tryPush(p.value.data);
         return undefined;
       }
       if (h.message_id && h.gateway_session_id) {

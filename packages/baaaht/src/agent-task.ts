@@ -42,12 +42,24 @@ export class AgentTask {
   readonly #controller = new AbortController();
   readonly #stream: DuplexStream<TaskFrame, StreamTaskResponse, TaskUpdate>;
   readonly #inputs: PushQueue<Uint8Array>;
+  readonly #onDone: () => void;
+  #done = false;
 
-  /** @internal Made by `AgentHandle` when a task arrives. */
-  constructor(raw: AgentClient, task: Task, settings: StreamSettings, inputs: PushQueue<Uint8Array>) {
+  /**
+   * @internal Made by `AgentHandle` when a task arrives; `onDone` runs once, when the task
+   * is completed, failed or aborted (the handle forgets it then).
+   */
+  constructor(
+    raw: AgentClient,
+    task: Task,
+    settings: StreamSettings,
+    inputs: PushQueue<Uint8Array>,
+    onDone: () => void = () => {},
+  ) {
     this.task = task;
     this.signal = this.#controller.signal;
     this.#inputs = inputs;
+    this.#onDone = onDone;
     // Watch the task from the start, so a cancel is noticed even before the first report.
     const stream = new DuplexStream<TaskFrame, StreamTaskResponse, TaskUpdate>({
       open: (reqs, signal) => raw.streamTask(reqs, { signal }),
@@ -83,10 +95,21 @@ export class AgentTask {
     return this.#inputs;
   }
 
-  /** @internal Called when the task is cancelled. */
+  /**
+   * @internal Called when the task is cancelled (or the agent unregisters): aborts `signal`,
+   * ends `inputs` and closes the task's stream, so later reports fail with CanceledError.
+   */
   abort(reason: string): void {
-    this.#controller.abort(new Error(reason));
+    if (!this.#controller.signal.aborted) this.#controller.abort(new Error(reason));
+    this.#stream.cancel();
+    this.#settle();
+  }
+
+  #settle(): void {
     this.#inputs.close();
+    if (this.#done) return;
+    this.#done = true;
+    this.#onDone();
   }
 
   /**
@@ -126,9 +149,12 @@ export class AgentTask {
   }
 
   async #finish(frame: TaskFrame): Promise<void> {
-    await this.#stream.send(frame);
-    this.#stream.end();
-    await this.#stream.done;
-    this.#inputs.close();
+    try {
+      await this.#stream.send(frame);
+      this.#stream.end();
+      await this.#stream.done;
+    } finally {
+      this.#settle();
+    }
   }
 }

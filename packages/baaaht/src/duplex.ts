@@ -51,13 +51,18 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
     });
     this.ready.catch(() => {});
     const signal = options.signal;
+    let unlisten = () => {};
     if (signal) {
       const abort = () => {
         this.#aborted = new CanceledError("the stream was cancelled", { cause: signal.reason });
         this.cancel();
       };
       if (signal.aborted) abort();
-      else signal.addEventListener("abort", abort, { once: true });
+      else {
+        signal.addEventListener("abort", abort, { once: true });
+        // A long-lived caller signal must not keep every stream it ever started alive.
+        unlisten = () => signal.removeEventListener("abort", abort);
+      }
     }
     this.#outgoing.tryPush(options.first ?? options.heartbeat());
     if (options.heartbeatMs > 0) {
@@ -67,6 +72,7 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
     this.done = this.#pump(options).finally(() => {
       if (this.#timer) clearInterval(this.#timer);
       this.#outgoing.close();
+      unlisten();
     });
   }
 

@@ -1,6 +1,12 @@
 import type { AgentInbound, AgentTask } from "@baton/baaaht";
 import { AgentState, AgentType, Status, TaskState } from "@baton/baaaht/wire";
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "@baton/core";
+import {
+  AlreadyExistsError,
+  CanceledError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from "@baton/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect as all, type Harness, rejectsWith, startHarness, take, until } from "./helpers.js";
 import { dropStreamOnce } from "./interceptors.js";
@@ -137,7 +143,9 @@ describe("agents", () => {
         chunks.push(new TextDecoder().decode(data));
         if (chunks.length === 2) break;
       }
+      expect(agent.runningTasks).toEqual([task.id]);
       await task.fail(`got ${chunks.join("+")}`, { code: "E_TEST" });
+      expect(agent.runningTasks).toEqual([]);
     })();
     const task = await h.unix.tasks.execute({ type: "CUSTOM" });
     const stream = task.stream();
@@ -162,15 +170,19 @@ describe("agents", () => {
       await task.progress(0.1);
       await new Promise<void>((resolve) => task.signal.addEventListener("abort", () => resolve(), { once: true }));
       aborted = true;
+      return task;
     })();
     const task = await h.unix.tasks.execute({ type: "NETWORK_REQUEST" });
     const [first] = await take(task.stream(), 1);
     expect(first?.kind).toBe("status");
     expect(await h.unix.tasks.cancel(task.id, { reason: "user asked" })).toBe(true);
-    await worker;
+    const routed = await worker;
     expect(aborted).toBe(true);
     expect((await task.get()).state).toBe(TaskState.CANCELLED);
     expect(await task.cancel()).toBe(false);
+    // The abort closed the agent's side of the task: reports fail, and the handle forgot it.
+    await rejectsWith(routed.progress(0.5), CanceledError);
+    expect(agent.runningTasks).toEqual([]);
     await agent.unregister();
   });
 
