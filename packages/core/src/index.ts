@@ -13,3 +13,4 @@ export * from "./logger.js";
 export * from "./pagination.js";
 export * from "./resumable-stream.js";
 export * from "./retry.js";
+export * from "./wire-int.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BatonError, Code, ResourceExhaustedError } from "./errors.js";
+import { BatonError, Code, InvalidArgumentError, ResourceExhaustedError } from "./errors.js";
 import { backoffDelay, defaultRetryPolicy, isRetryableError, resolveRetryPolicy, sleep } from "./retry.js";
 
 describe("retry policy", () => {
@@ -18,9 +18,9 @@ describe("retry policy", () => {
   });
   it("is off with false and validates settings", () => {
     expect(resolveRetryPolicy(false).maxAttempts).toBe(1);
-    expect(() => resolveRetryPolicy({ maxAttempts: 0 })).toThrow(RangeError);
-    expect(() => resolveRetryPolicy({ jitter: 2 })).toThrow(RangeError);
-    expect(() => resolveRetryPolicy({ initialBackoffMs: Number.NaN })).toThrow(RangeError);
+    expect(() => resolveRetryPolicy({ maxAttempts: 0 })).toThrow(InvalidArgumentError);
+    expect(() => resolveRetryPolicy({ jitter: 2 })).toThrow(InvalidArgumentError);
+    expect(() => resolveRetryPolicy({ initialBackoffMs: Number.NaN })).toThrow(InvalidArgumentError);
   });
   it("retries transient codes only", () => {
     const p = defaultRetryPolicy;

@@ -1,6 +1,6 @@
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { type BatonError, Code, toBatonError } from "./errors.js";
+import { type BatonError, Code, InvalidArgumentError, toBatonError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 
 /** How failed calls are retried. Every field is optional; defaults are safe. */
@@ -38,16 +38,16 @@ export const defaultRetryPolicy: RetryPolicy = Object.freeze({
 /**
  * Fills in a retry policy. `false` (or `maxAttempts: 1`) switches retries off.
  *
- * @throws {RangeError} on a negative or non-finite setting.
+ * @throws {InvalidArgumentError} on a negative or non-finite setting.
  */
 export function resolveRetryPolicy(options: RetryOptions | false | undefined): RetryPolicy {
   if (options === false) return { ...defaultRetryPolicy, maxAttempts: 1 };
   const p: RetryPolicy = { ...defaultRetryPolicy, ...options };
   for (const k of ["maxAttempts", "initialBackoffMs", "maxBackoffMs", "multiplier", "jitter"] as const) {
-    if (!Number.isFinite(p[k]) || p[k] < 0) throw new RangeError(`retry.${k} must be a finite number >= 0`);
+    if (!Number.isFinite(p[k]) || p[k] < 0) throw new InvalidArgumentError(`retry.${k} must be a finite number >= 0`);
   }
-  if (p.maxAttempts < 1) throw new RangeError("retry.maxAttempts must be at least 1");
-  if (p.jitter > 1) throw new RangeError("retry.jitter must be between 0 and 1");
+  if (p.maxAttempts < 1) throw new InvalidArgumentError("retry.maxAttempts must be at least 1");
+  if (p.jitter > 1) throw new InvalidArgumentError("retry.jitter must be between 0 and 1");
   return p;
 }
 

@@ -2,7 +2,9 @@ import {
   type CallOptions,
   callOrThrow,
   connectCallOptions,
+  dateMs,
   InvalidArgumentError,
+  int64,
   PagedList,
   required,
 } from "@baton/core";
@@ -199,7 +201,7 @@ export class Devices {
           httpAddr: device.httpAddr ?? "",
           llmPrefillToksPerS: device.llmPrefillToksPerS ?? 0,
           llmDecodeToksPerS: device.llmDecodeToksPerS ?? 0,
-          ramFreeMb: BigInt(Math.max(0, Math.floor(device.ramFreeMb ?? 0))),
+          ramFreeMb: int64("ramFreeMb", Math.max(0, Math.floor(device.ramFreeMb ?? 0))),
           hasLocalModel: device.hasLocalModel ?? false,
           localModelName: device.localModelName ?? "",
           localChatEndpoint: device.localChatEndpoint ?? "",
@@ -236,7 +238,7 @@ export class Devices {
       this.#raw.getActivity(
         {
           includeMetricsHistory: opts.includeMetrics ?? false,
-          metricsSinceMs: BigInt(opts.metricsSince?.getTime() ?? 0),
+          metricsSinceMs: dateMs("metricsSince", opts.metricsSince),
         },
         connectCallOptions(opts),
       ),

@@ -1,5 +1,6 @@
 import {
   type CallOptions,
+  CanceledError,
   callOrThrow,
   connectCallOptions,
   FailedPreconditionError,
@@ -39,6 +40,7 @@ export class SessionKeeper {
   #session: Session | undefined;
   #making: Promise<Session> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   /** @internal */
   constructor(raw: Client<typeof OrchestratorService>, heartbeatIntervalMs: number) {
@@ -55,8 +57,22 @@ export class SessionKeeper {
   async connect(input: ConnectInput, options: CallOptions = {}): Promise<Session> {
     if (typeof input?.deviceName !== "string" || typeof input.securityKey !== "string")
       throw new InvalidArgumentError("connect() needs { deviceName, securityKey } strings");
+    if (this.#stopped) throw new CanceledError("the client is closed");
     this.#input = { deviceName: input.deviceName, securityKey: input.securityKey };
-    const s = await this.#make(options);
+    let s: Session | undefined;
+    let failure: unknown;
+    try {
+      s = await this.#make(options);
+    } catch (err) {
+      failure = err;
+    }
+    // close() while CreateSession was in flight (it may even have succeeded): no session and
+    // no heartbeat timer may outlive the client.
+    if (this.#stopped) {
+      this.#session = undefined;
+      throw new CanceledError("the client was closed while connecting", { cause: failure });
+    }
+    if (s === undefined) throw failure;
     this.#startHeartbeat();
     return s;
   }
@@ -83,7 +99,7 @@ export class SessionKeeper {
   }
 
   #startHeartbeat(): void {
-    if (this.#timer || this.#intervalMs <= 0) return;
+    if (this.#timer || this.#intervalMs <= 0 || this.#stopped) return;
     this.#timer = setInterval(() => {
       void this.heartbeat().catch(() => undefined); // the next call re-makes a lost session
     }, this.#intervalMs);
@@ -109,17 +125,32 @@ export class SessionKeeper {
     try {
       return await fn(s.id);
     } catch (err) {
-      if (!(err instanceof UnauthenticatedError) || !/session/i.test(err.message)) throw err;
+      if (!isSessionRefusal(err)) throw err;
       if (this.#session?.id === s.id) this.#session = undefined;
       const again = this.#session ?? (await this.#make());
       return fn(again.id);
     }
   }
 
-  /** Stops the heartbeat and forgets the session. */
+  /** Stops the heartbeat and forgets the session, for good: `connect()` fails afterwards. */
   stop(): void {
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#session = undefined;
   }
+}
+
+/** ErrorInfo reasons baton-server gives a refused session. */
+const SESSION_REASONS = new Set(["SESSION_UNKNOWN", "SESSION_EXPIRED"]);
+
+/**
+ * Whether an error says the session (not the key) was refused: baton-server names it in an
+ * ErrorInfo reason; the real edgemesh sends no details, so without one the message decides.
+ */
+function isSessionRefusal(err: unknown): boolean {
+  if (!(err instanceof UnauthenticatedError)) return false;
+  const reason = err.errorInfo?.reason;
+  if (reason !== undefined) return SESSION_REASONS.has(reason);
+  return /session/i.test(err.message);
 }

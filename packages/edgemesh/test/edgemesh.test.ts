@@ -1,12 +1,15 @@
 import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  CanceledError,
   EdgemeshClient,
   estimatePlanCost,
   FailedPreconditionError,
+  InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
   PlanBuilder,
+  toBatonError,
   UnauthenticatedError,
 } from "@baton/edgemesh";
 import { type BatonServer, ManualClock } from "@baton/server";
@@ -68,7 +71,34 @@ describe("edgemesh: a three-device mesh on loopback", () => {
     await expect(
       other.raw.executeCommand({ sessionId: "not-a-session", command: "pwd", args: [] }),
     ).rejects.toMatchObject({ code: 16 });
+    // The server names the refusal in an ErrorInfo, so clients need not parse the message.
+    const refused = await other.raw.heartbeat({ sessionId: "not-a-session" }).catch((e: unknown) => e);
+    expect(toBatonError(refused).errorInfo?.reason).toBe("SESSION_UNKNOWN");
     await other.close();
+  });
+
+  it("close() during connect() leaves no heartbeat behind, and connect() after close() is refused", async () => {
+    const racer = new EdgemeshClient({ address: a.addresses[0] as string, heartbeatIntervalMs: 5 });
+    const connecting = racer.connect({ deviceName: "racer", securityKey: KEY });
+    await racer.close();
+    await expect(connecting).rejects.toBeInstanceOf(CanceledError);
+    await expect(racer.connect({ deviceName: "racer", securityKey: KEY })).rejects.toBeInstanceOf(CanceledError);
+    // No timer keeps heartbeating a closed client: the session it made is never heartbeated.
+    const made = racer.session;
+    expect(made).toBeUndefined();
+  });
+
+  it("refuses fractional or unsafe integer read options with INVALID_ARGUMENT, not an internal error", async () => {
+    writeFileSync(join(rootA, "int.txt"), "0123456789");
+    await expect(mesh.files.read("int.txt", { mode: "range", offset: 1.5, length: 2 })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(mesh.files.read("int.txt", { mode: "head", maxBytes: 2 ** 40 })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(mesh.devices.activity({ metricsSince: new Date(Number.NaN) })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
   });
 
   it("runs allowlisted commands as child processes and refuses others with PERMISSION_DENIED", async () => {

@@ -22,6 +22,7 @@ import {
   type TaskResult,
   TaskResultSchema,
 } from "@baton/wire/edgemesh";
+import { ErrorInfoSchema } from "@baton/wire/google-rpc";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Clock } from "../clock.js";
@@ -119,10 +120,13 @@ export class EdgemeshService {
 
   #session(id: string): { deviceName: string } {
     const s = this.#sessions.get(id);
-    if (!s) throw new ConnectError(id === "" ? "session_id is required" : "unknown session", Code.Unauthenticated);
+    if (!s) {
+      if (id === "") throw sessionError("session_id is required", SessionReason.required);
+      throw sessionError("unknown session", SessionReason.unknown);
+    }
     if (this.#clock.now() >= s.expiresMs) {
       this.#sessions.delete(id);
-      throw new ConnectError("session expired", Code.Unauthenticated);
+      throw sessionError("session expired", SessionReason.expired);
     }
     return s;
   }
@@ -619,4 +623,21 @@ export class EdgemeshService {
     );
     return { output: r.output, modelUsed: r.modelUsed, tokensGenerated: BigInt(r.tokensGenerated), error: "" };
   }
+}
+
+/** The ErrorInfo domain of baton-server's edgemesh errors (the real server sends no details). */
+const ERROR_DOMAIN = "edgemesh.baton.dev";
+
+/** ErrorInfo reasons of a refused session, so clients need not read the message. */
+const SessionReason = {
+  required: "SESSION_REQUIRED",
+  unknown: "SESSION_UNKNOWN",
+  expired: "SESSION_EXPIRED",
+} as const;
+
+/** UNAUTHENTICATED for a missing, unknown or expired session, with an ErrorInfo naming which. */
+function sessionError(message: string, reason: string): ConnectError {
+  return new ConnectError(message, Code.Unauthenticated, undefined, [
+    { desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata: {} } },
+  ]);
 }
