@@ -36,7 +36,9 @@ export class RunnerHandle {
   }
 
   /**
-   * Resolves with the runner once it is in `status`, following its events (no polling).
+   * Resolves with the runner once it is in `status`, following its events (no polling; the
+   * runner is read once, then again only when an event changes its status to `status` or
+   * a final one).
    *
    * @throws {FailedPreconditionError} when it ends (TERMINATED or FAILED) in another status.
    * @throws {CanceledError} when `signal` aborts.
@@ -66,12 +68,20 @@ export class RunnerHandle {
     const now = await check();
     if (now) return now;
     // The runner's retained events from the start: a change made before the stream opened
-    // is in the replay, so none is missed; each one is a cue to read the runner again.
-    for await (const _ of this.#runners.events({
+    // is in the replay, so none is missed. Only a change to the awaited or a final status
+    // (or an event this client cannot read) is a cue to read the runner again: updates,
+    // transcripts and quota events are not, so a long history costs no GetRunner per event.
+    for await (const e of this.#runners.events({
       runnerId: this.id,
       fromStart: true,
       ...(options.signal ? { signal: options.signal } : {}),
     })) {
+      const p = e.payload;
+      if (p?.$typeName === "stratavore.v1.RunnerStateChange") {
+        if (p.status !== status && !FINAL.has(p.status)) continue;
+      } else if (p !== undefined && p.$typeName !== "stratavore.v1.RunnerFailure") {
+        continue;
+      }
       const r = await check();
       if (r) return r;
     }

@@ -212,10 +212,13 @@ export class Runners {
 
   /**
    * Runner events with their payloads unpacked; `break` cancels. A dropped stream resumes
-   * after the last event seen, without duplicates.
+   * after the last event seen, without duplicates. Each `for await` opens its own stream,
+   * so the result can be iterated more than once.
    */
   events(filter: EventFilter = {}): AsyncIterable<StratavoreEvent> {
-    return followEvents(this.#raw, this.#connection, filter);
+    const raw = this.#raw;
+    const connection = this.#connection;
+    return { [Symbol.asyncIterator]: () => followEvents(raw, connection, filter) };
   }
 
   /** A handle on a runner by id; makes no call. */

@@ -1,4 +1,11 @@
-import { type CallOptions, callOrThrow, connectCallOptions, PagedList, required } from "@baton/core";
+import {
+  type CallOptions,
+  callOrThrow,
+  connectCallOptions,
+  InvalidArgumentError,
+  PagedList,
+  required,
+} from "@baton/core";
 import {
   type Runner,
   renderTranscript,
@@ -141,7 +148,8 @@ export class Sessions {
   ): Promise<Transcript> {
     const format = FORMATS[options.format ?? "json"];
     const res = await callOrThrow(async () => {
-      if (format === undefined) throw new RangeError(`format must be json, text or markdown, got ${options.format}`);
+      if (format === undefined)
+        throw new InvalidArgumentError(`format must be json, text or markdown, got ${options.format}`);
       return this.#raw.getSessionTranscript(
         { sessionId: id, includeMetadata: options.includeMetadata ?? false, format },
         connectCallOptions(options),

@@ -129,12 +129,69 @@ describe("stratavore against baton-server", () => {
     }
     const text = await sv.sessions.transcript(session.id, { format: "text" });
     expect(text.rendered).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] user: write a test\n/);
+    await expect(sv.sessions.transcript(session.id, { format: "yaml" as unknown as "json" })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
     expect((await sv.projects.get("talk", { includeStats: true })).statistics?.tokensUsedToday).toBe(40n);
     await handle.stop();
     const resumed = await sv.sessions.resume(session.id);
     expect(resumed.session.id).toBe(session.id);
     expect(resumed.runner.sessionId).toBe(session.id);
     expect(resumed.runner.id).not.toBe(runner.id);
+  });
+
+  it("waitFor reads the runner again only on status changes, and events() can be iterated twice", async () => {
+    await sv.projects.create({ name: "waits" });
+    let getRunner = 0;
+    let watch: { after: number; done: () => void } | undefined;
+    const counting = new StratavoreClient({
+      address: server.addresses[0] as string,
+      interceptors: [
+        (next) => async (req) => {
+          if (req.method.name === "GetRunner") getRunner++;
+          const res = await next(req);
+          const w = watch;
+          if (!res.stream || req.method.name !== "StreamRunnerEvents" || !w) return res;
+          watch = undefined;
+          const inner = res.message;
+          // Resolves when the consumer asks for the event after the `after`th: it has handled those.
+          const message = (async function* () {
+            let n = 0;
+            for await (const m of inner) {
+              yield m;
+              if (++n === w.after) w.done();
+            }
+          })();
+          return { ...res, message };
+        },
+      ],
+    });
+    try {
+      const { runner, handle } = await counting.runners.create({ projectName: "waits" });
+      await handle.waitFor(RunnerStatus.RUNNING);
+      for (let i = 0; i < 40; i++) await counting.runners.update(runner.id, { metadata: { i: String(i) } });
+      getRunner = 0;
+      // The wait's replay: CREATED, STARTED and 40 UPDATEDs, none of them a change to PAUSED.
+      const replayed = new Promise<void>((done) => {
+        watch = { after: 42, done };
+      });
+      const paused = handle.waitFor(RunnerStatus.PAUSED);
+      await replayed;
+      expect(getRunner).toBe(1);
+      await counting.runners.update(runner.id, { status: RunnerStatus.PAUSED });
+      expect((await paused).status).toBe(RunnerStatus.PAUSED);
+      // Once before following, once for the PAUSED change: not once per replayed event.
+      expect(getRunner).toBe(2);
+      const events = counting.runners.events({ runnerId: runner.id, fromStart: true });
+      const firstType = async () => {
+        for await (const e of events) return e.type;
+        return undefined;
+      };
+      expect(await firstType()).toBe(EventType.RUNNER_CREATED);
+      expect(await firstType()).toBe(EventType.RUNNER_CREATED);
+    } finally {
+      await counting.close();
+    }
   });
 
   it("answers daemon status, metrics, health and reconcile", async () => {
