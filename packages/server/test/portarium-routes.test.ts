@@ -31,7 +31,7 @@ describe("routing", () => {
   it("a path segment that is not valid percent-encoding is a 400", async () => {
     const bad = await t.call("GET", "/v1/workspaces/%E0%A4%A/runs");
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ status: 400, errors: { path: [expect.stringContaining("percent-encoding")] } });
+    expect(bad.body).toMatchObject({ status: 400, errors: { "path.workspaceId": ["is not valid percent-encoding"] } });
   });
 
   it("serves every operation of the document at its method and path", async () => {

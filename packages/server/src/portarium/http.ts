@@ -65,6 +65,33 @@ export const problems = {
     new HttpProblem(400, "validation-error", detail, { errors }),
 };
 
+const decodes = (s: string): boolean => {
+  try {
+    decodeURIComponent(s.replace(/\+/g, " "));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The names of the query parameters of `search` (a URL's `?...` part) whose name or value
+ * is not valid percent-encoding (`%E0%A4%A`, a lone `%`): `URLSearchParams` would quietly
+ * turn them into U+FFFD, so they are refused instead. Names are given as far as they decode.
+ */
+export function malformedQueryParams(search: string): string[] {
+  const bad: string[] = [];
+  for (const pair of search.replace(/^\?/, "").split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (!decodes(name) || (eq >= 0 && !decodes(pair.slice(eq + 1)))) {
+      bad.push(new URLSearchParams(`${name}=`).keys().next().value ?? name);
+    }
+  }
+  return bad;
+}
+
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -28,17 +28,20 @@ export function encodeCursor(list: string, lastSeq: number): string {
 /**
  * Decodes a cursor made by {@link encodeCursor} for the same list.
  *
- * @throws {HttpProblem} 400 when the cursor is not one of ours or belongs to another list.
+ * @throws {HttpProblem} 400 (naming `query.cursor`) when the cursor is not one of ours,
+ *   belongs to another list, or holds a position no list has (negative, fractional, unsafe).
  */
 export function decodeCursor(list: string, cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { l?: unknown; s?: unknown };
-    if (v.l === list && typeof v.s === "number" && Number.isSafeInteger(v.s)) return v.s;
+    if (v.l === list && typeof v.s === "number" && Number.isSafeInteger(v.s) && v.s >= 0) return v.s;
   } catch {
     // fall through: not JSON, so not ours
   }
-  throw problems.invalid("invalid cursor", { "query.cursor": ["is not a cursor this list returned"] });
+  throw problems.invalid("query parameter cursor is not a cursor this list returned", {
+    "query.cursor": ["is not a cursor this list returned"],
+  });
 }
 
 /**

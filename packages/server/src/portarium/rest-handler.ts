@@ -5,7 +5,7 @@ import { canonicalJson } from "@baton/wire/portarium";
 import { KeyedMutex } from "../keyed-mutex.js";
 import type { AnyRequest, AnyResponse } from "../module.js";
 import { serveEventStream } from "./event-stream.js";
-import { HttpProblem, problems, readJsonBody, send } from "./http.js";
+import { HttpProblem, malformedQueryParams, problems, readJsonBody, send } from "./http.js";
 import type { IdempotencyCache } from "./idempotency.js";
 import type { PortariumClaims } from "./jwt.js";
 import type { JsonReply, OperationRequest, Reply } from "./operation.js";
@@ -78,7 +78,9 @@ export class PortariumRestHandler {
     const method = (req.method ?? "GET").toUpperCase();
     const found = this.#o.router.match(method, url.pathname);
     if (found.kind === "none") throw problems.notFound(`route ${method} ${url.pathname}`);
-    if (found.kind === "malformed") throw problems.invalid(found.detail, { path: [found.detail] });
+    if (found.kind === "malformed") {
+      throw problems.invalid(found.detail, { [`path.${found.param}`]: ["is not valid percent-encoding"] });
+    }
     if (found.kind === "method-not-allowed") {
       throw new HttpProblem(405, "method-not-allowed", `${method} is not allowed on ${url.pathname}`, {
         headers: { allow: found.allowed.join(", ") },
@@ -134,7 +136,10 @@ export class PortariumRestHandler {
     errors: Record<string, string[]>,
   ): Record<string, string | number | boolean> {
     const query: Record<string, string | number | boolean> = {};
+    const malformed = new Set(malformedQueryParams(url.search));
+    for (const name of malformed) errors[`query.${name}`] = ["is not valid percent-encoding"];
     for (const p of op.parameters) {
+      if (p.in === "query" && malformed.has(p.name)) continue;
       const raw =
         p.in === "path"
           ? pathParams[p.name]

@@ -86,6 +86,7 @@ describe("PortariumRouter.match", () => {
   it("calls a path segment that is not valid percent-encoding malformed", () => {
     expect(router.match("GET", "/v1/workspaces/%E0%A4%A")).toEqual({
       kind: "malformed",
+      param: "workspaceId",
       detail: "path segment workspaceId is not valid percent-encoding: %E0%A4%A",
     });
   });

@@ -12,8 +12,8 @@ export type RouteMatch =
   | { kind: "operation"; op: RoutedOperation; pathParams: Record<string, string> }
   /** The path exists, the method does not: answer 405 with `Allow: <allowed>`. */
   | { kind: "method-not-allowed"; allowed: string[] }
-  /** A path segment is not valid percent-encoding: answer 400. */
-  | { kind: "malformed"; detail: string }
+  /** A path segment is not valid percent-encoding: answer 400 naming the parameter. */
+  | { kind: "malformed"; param: string; detail: string }
   /** No path template matches: answer 404. */
   | { kind: "none" };
 
@@ -118,7 +118,11 @@ export class PortariumRouter {
         try {
           pathParams[name] = decodeURIComponent(value);
         } catch {
-          return { kind: "malformed", detail: `path segment ${name} is not valid percent-encoding: ${value}` };
+          return {
+            kind: "malformed",
+            param: name,
+            detail: `path segment ${name} is not valid percent-encoding: ${value}`,
+          };
         }
       }
       return { kind: "operation", op, pathParams };

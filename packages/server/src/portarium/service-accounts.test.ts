@@ -14,8 +14,8 @@ describe("service accounts and cursors", () => {
   it("cursors are opaque, bound to their list, and refused otherwise", () => {
     const c = encodeCursor("runs", 42);
     expect(decodeCursor("runs", c)).toBe(42);
-    expect(() => decodeCursor("approvals", c)).toThrow("invalid cursor");
-    expect(() => decodeCursor("runs", "garbage")).toThrow("invalid cursor");
+    expect(() => decodeCursor("approvals", c)).toThrow("is not a cursor this list returned");
+    expect(() => decodeCursor("runs", "garbage")).toThrow("is not a cursor this list returned");
     expect(decodeCursor("runs", undefined)).toBeUndefined();
   });
 });
