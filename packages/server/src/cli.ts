@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Logger } from "@baton/core";
+import { parseServiceAccounts } from "./portarium/service-accounts.js";
 import { type BatonServer, type ServerOptions, startServer } from "./server.js";
 
 /** The `baton-server --help` text. */
@@ -17,8 +18,10 @@ Options:
   --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA
   --container-runtime R baaaht containers: "record" (default; records the lifecycle, runs
                         nothing) or "process" (runs the command as a local child process)
-  --service-account ID:SECRET:WORKSPACE[,WORKSPACE...]
-                        Portarium client credentials allowed to get tokens (repeatable)
+  --service-account "ID:SECRET:WORKSPACE[,WORKSPACE...][ SCOPE...]"
+                        Portarium client credentials allowed to get tokens (repeatable);
+                        optional scopes (runs:read machines:write ...) limit its tokens,
+                        none: every scope
   --jwt-secret S        Portarium HS256 signing secret (default: random per process)
   --max-message-bytes N largest gRPC/Connect request message accepted (default 4194304);
                         larger ones fail with RESOURCE_EXHAUSTED
@@ -81,10 +84,8 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
   }
   const accounts = values["service-account"] ?? (file.serviceAccounts as string[] | undefined);
   if (accounts) {
-    for (const a of accounts) {
-      if (!/^[^:]+:[^:]+:[^:]+$/.test(a))
-        throw new Error(`--service-account wants ID:SECRET:WORKSPACE[,WORKSPACE], got ${a}`);
-    }
+    // The module's own parser, so the flag and the setting accept exactly the same lines.
+    for (const a of accounts) parseServiceAccounts(a);
     settings["portarium.serviceAccounts"] = accounts.join("\n");
   }
   const jwtSecret = pick(values["jwt-secret"], "jwtSecret");

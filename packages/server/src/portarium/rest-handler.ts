@@ -10,6 +10,7 @@ import type { IdempotencyCache } from "./idempotency.js";
 import type { PortariumClaims } from "./jwt.js";
 import type { JsonReply, OperationRequest, Reply } from "./operation.js";
 import type { PortariumRouter, RoutedOperation } from "./router.js";
+import { grants, insufficientScope } from "./scopes.js";
 import type { TokenIssuer } from "./tokens.js";
 
 /** What the server remembers of a request made with an `Idempotency-Key`. */
@@ -44,7 +45,7 @@ const isEventStream = (r: Reply<unknown>): r is Extract<Reply<unknown>, { subscr
 /**
  * Serves Portarium's REST requests: routes them through the operation table (404 for an
  * unknown path, 405 with `Allow` for a known path with another method), authenticates the
- * bearer token (401) and its workspace (403), validates parameters and the JSON body
+ * bearer token (401), its workspace (403) and its scope (403 `insufficient_scope`), validates parameters and the JSON body
  * against the document (400 with per-field `errors`), replays `Idempotency-Key`d writes,
  * runs the operation's handler and answers JSON, no content, or server-sent events. Every
  * refusal is `application/problem+json`, and every answer carries `x-request-id` (the
@@ -90,6 +91,9 @@ export class PortariumRestHandler {
     const claims = op.secured ? await this.#o.tokens.authenticate(header(req, "authorization")) : undefined;
     if (claims && pathParams.workspaceId !== undefined && pathParams.workspaceId !== claims.workspace) {
       throw problems.forbidden(`the token is scoped to workspace ${claims.workspace}, not ${pathParams.workspaceId}`);
+    }
+    if (claims && op.scope !== undefined && !grants(claims.scope, op.scope)) {
+      throw insufficientScope(op.scope, claims.scope ?? "");
     }
     // Parameters and body are checked together, so one 400 names every problem.
     const errors: Record<string, string[]> = {};

@@ -1,10 +1,13 @@
 import type { OpenApiSchema, OperationDef } from "./openapi.js";
 import type { OperationEntry, OperationHandler } from "./operation.js";
+import { requiredScope } from "./scopes.js";
 
 /** An operation the router serves: its document definition and its handler. */
 export interface RoutedOperation extends OperationDef {
   /** The operation table's handler. */
   readonly handler: OperationHandler<unknown>;
+  /** The token scope it needs (see `requiredScope`); absent on operations that take no token. */
+  readonly scope: string | undefined;
 }
 
 /** What {@link PortariumRouter.match} found for a method and a path. */
@@ -46,7 +49,8 @@ const parse = (template: string): Segment[] =>
  *
  * The table and the document must agree exactly: the constructor refuses a table that
  * misses an operation of the document, serves one the document does not declare, names
- * it under another id, or lists it twice.
+ * it under another id, or lists it twice, and a secured operation whose path names no
+ * scope resource.
  */
 export class PortariumRouter {
   /** Every operation, in document order. */
@@ -76,7 +80,13 @@ export class PortariumRouter {
       if (entry.operationId !== def.operationId) {
         problems.push(`${key} is ${def.operationId} in the document, ${entry.operationId} in the table`);
       }
-      operations.push({ ...def, handler: entry.handler });
+      let scope: string | undefined;
+      try {
+        scope = def.secured ? requiredScope(def.method, def.template) : undefined;
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+      operations.push({ ...def, handler: entry.handler, scope });
     }
     for (const [key, e] of entries) problems.push(`${key} (${e.operationId}) is not an operation of the document`);
     if (problems.length > 0) throw new Error(`the Portarium operation table is wrong: ${problems.join("; ")}`);

@@ -9,8 +9,9 @@ import {
   JwtVerificationError,
   type JwtVerifier,
 } from "../jwt-verifier.js";
-import { problems } from "./http.js";
+import { HttpProblem, problems } from "./http.js";
 import { JWT_ISSUER, type PortariumClaims } from "./jwt.js";
+import { parseScopes } from "./scopes.js";
 import type { ServiceAccount } from "./service-accounts.js";
 
 type S = components["schemas"];
@@ -62,7 +63,8 @@ export class TokenIssuer {
    * Exchanges client credentials for a token scoped to one workspace.
    *
    * @throws {HttpProblem} 401 for an unknown client or a wrong secret, 403 when the account
-   *   may not use the workspace.
+   *   may not use the workspace, 400 `invalid_scope` for a scope the server does not know or
+   *   the account may not have.
    */
   async issue(body: S["IssueTokenRequest"]): Promise<S["IssueTokenResponse"]> {
     const account = this.#o.accounts.find((a) => a.clientId === body.clientId);
@@ -72,12 +74,40 @@ export class TokenIssuer {
     if (!account.workspaces.includes(body.workspaceId)) {
       throw problems.forbidden(`client ${body.clientId} may not use workspace ${body.workspaceId}`);
     }
+    const scope = this.#scopeOf(account, body.scope);
     const accessToken = await this.sign({
       sub: account.clientId,
       workspace: body.workspaceId,
-      ...(body.scope ? { scope: body.scope } : {}),
+      ...(scope !== undefined ? { scope } : {}),
     });
-    return { accessToken, tokenType: "Bearer", expiresIn: this.#o.ttlSeconds, workspaceId: body.workspaceId };
+    return {
+      accessToken,
+      tokenType: "Bearer",
+      expiresIn: this.#o.ttlSeconds,
+      workspaceId: body.workspaceId,
+      ...(scope !== undefined ? { scope } : {}),
+    };
+  }
+
+  /**
+   * The `scope` claim of a token for `account`: the requested scopes (each one the server
+   * knows and the account may have), else the account's, else none (every scope).
+   */
+  #scopeOf(account: ServiceAccount, requested: string | undefined): string | undefined {
+    if (requested === undefined) return account.scopes?.join(" ");
+    const { scopes, unknown } = parseScopes(requested);
+    const beyond = account.scopes ? scopes.filter((s) => !account.scopes?.includes(s)) : [];
+    if (unknown.length > 0 || beyond.length > 0 || scopes.length === 0) {
+      const why = [
+        unknown.length > 0 ? `unknown scopes: ${unknown.join(", ")} (scopes are <resource>:read|write)` : "",
+        beyond.length > 0 ? `client ${account.clientId} may not have: ${beyond.join(", ")}` : "",
+        scopes.length === 0 && unknown.length === 0 ? "no scope requested" : "",
+      ].filter(Boolean);
+      throw new HttpProblem(400, "invalid-scope", `invalid_scope: ${why.join("; ")}`, {
+        errors: { "/scope": why },
+      });
+    }
+    return scopes.join(" ");
   }
 
   /**

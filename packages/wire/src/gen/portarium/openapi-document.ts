@@ -7,7 +7,7 @@ export const openapiDocument = {
     "title": "Portarium Control Plane API",
     "version": "1.0.0",
     "summary": "Workspaces, runs, approvals, evidence, machines, agents and workflows.",
-    "description": "REST control plane of the Portarium orchestrator, as spoken by Baton's\nPortarium client and reference server.\n\n- Authentication: every operation except `POST /v1/auth/token` requires a\n  workspace-scoped JWT in `Authorization: Bearer <token>`.\n- Errors: `application/problem+json` bodies shaped as `ProblemDetails`\n  (RFC 9457); validation failures carry an `errors` map of field path to\n  messages.\n- Pagination: list operations take `limit` (1-200, default 50) and an\n  opaque `cursor`, and answer `{ items, nextCursor? }`. Pass `nextCursor`\n  back as `cursor` to get the next page; no `nextCursor` means the last\n  page.\n- Request bodies of create/update operations refuse unknown properties\n  (`additionalProperties: false`), as the contract defines them.\n"
+    "description": "REST control plane of the Portarium orchestrator, as spoken by Baton's\nPortarium client and reference server.\n\n- Authentication: every operation except `POST /v1/auth/token` requires a\n  workspace-scoped JWT in `Authorization: Bearer <token>`.\n- Scopes: a token's `scope` claim (space-separated) limits what it may do;\n  each operation needs `<resource>:read` (GET) or `<resource>:write` (any\n  other method), the resource being the path's first segment after the\n  workspace (`workspaces` for the workspace itself), and `:write` includes\n  `:read`. A token without `scope` may do everything. A token without the\n  scope an operation needs gets 403 with `WWW-Authenticate: Bearer\n  error=\"insufficient_scope\", scope=\"<needed>\"`. Not part of the contract\n  facts.\n- Errors: `application/problem+json` bodies shaped as `ProblemDetails`\n  (RFC 9457); validation failures carry an `errors` map of field path to\n  messages.\n- Pagination: list operations take `limit` (1-200, default 50) and an\n  opaque `cursor`, and answer `{ items, nextCursor? }`. Pass `nextCursor`\n  back as `cursor` to get the next page; no `nextCursor` means the last\n  page.\n- Request bodies of create/update operations refuse unknown properties\n  (`additionalProperties: false`), as the contract defines them.\n"
   },
   "servers": [
     {
@@ -1599,7 +1599,7 @@ export const openapiDocument = {
         }
       },
       "Forbidden": {
-        "description": "The token is valid but not allowed here (e.g. scoped to another workspace). Not listed by the contract; added because the operation authenticates.",
+        "description": "The token is valid but not allowed here (scoped to another workspace, or without the scope the operation needs). Not listed by the contract; added because the operation authenticates.",
         "content": {
           "application/problem+json": {
             "schema": {
@@ -1637,7 +1637,7 @@ export const openapiDocument = {
           "scope": {
             "type": "string",
             "minLength": 1,
-            "description": "Optional space-separated scopes to narrow the token to; defaults to everything the service account may do."
+            "description": "Optional space-separated scopes (`<resource>:read|write`) to narrow the token to; defaults to everything the service account may do. An unknown scope, or one the account may not have, is a 400 `invalid_scope`."
           }
         }
       },
@@ -1670,6 +1670,11 @@ export const openapiDocument = {
           "workspaceId": {
             "$ref": "#/components/schemas/WorkspaceId",
             "description": "Workspace the token is scoped to."
+          },
+          "scope": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The token's space-separated scopes; absent when it may do everything."
           }
         }
       },

@@ -757,7 +757,7 @@ export interface components {
             clientId: string;
             /** @description Service account client secret. */
             clientSecret: string;
-            /** @description Optional space-separated scopes to narrow the token to; defaults to everything the service account may do. */
+            /** @description Optional space-separated scopes (`<resource>:read|write`) to narrow the token to; defaults to everything the service account may do. An unknown scope, or one the account may not have, is a 400 `invalid_scope`. */
             scope?: string;
             /** @description Workspace the token is scoped to. */
             workspaceId: components["schemas"]["WorkspaceId"];
@@ -768,6 +768,8 @@ export interface components {
             accessToken: string;
             /** @description Lifetime of the token in seconds from issuance. */
             expiresIn: number;
+            /** @description The token's space-separated scopes; absent when it may do everything. */
+            scope?: string;
             /**
              * @description Always `Bearer`.
              * @constant
@@ -1170,7 +1172,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["ProblemDetails"];
             };
         };
-        /** @description The token is valid but not allowed here (e.g. scoped to another workspace). Not listed by the contract; added because the operation authenticates. */
+        /** @description The token is valid but not allowed here (scoped to another workspace, or without the scope the operation needs). Not listed by the contract; added because the operation authenticates. */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
