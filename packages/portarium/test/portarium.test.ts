@@ -21,7 +21,7 @@ describe.each(transports)("Portarium over $name", ({ httpVersion }) => {
   let records: Recorded[];
 
   beforeAll(async () => {
-    t = await startPortarium();
+    t = await startPortarium({ "portarium.connectionTestAllow": "127.0.0.1" });
     // The connection's own fetch, recorded on the way.
     const rec = recordingFetch((r) => portarium.connection.fetch(r));
     records = rec.records;
@@ -265,11 +265,11 @@ describe.each(transports)("Portarium over $name", ({ httpVersion }) => {
     // The server really connects: to itself (reachable) and to a closed port (unreachable).
     const self = await portarium.agents.register({ name: "self", endpoint: `${t.address}/agent` });
     expect(await portarium.agents.test(self.agentId)).toMatchObject({ status: "ok" });
-    // A host that is not this machine is not dialled by baton-server (no packet leaves it).
-    expect(await portarium.agents.test(a.agentId)).toMatchObject({
-      status: "unreachable",
-      errorMessage: expect.stringContaining("agents.example.com was not dialled"),
-    });
+    // An address the operator did not list (this server allows 127.0.0.1 only) is not dialled.
+    const lan = await portarium.agents.register({ name: "lan", endpoint: "http://10.1.2.3:8080/agent" });
+    const refused = await portarium.agents.test(lan.agentId).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(PermissionDeniedError);
+    expect((refused as PermissionDeniedError).message).toContain("http://10.1.2.3:8080/agent was not dialled");
     const closed = await portarium.agents.register({ name: "gone", endpoint: "http://127.0.0.1:1/agent" });
     expect(await portarium.agents.test(closed.agentId)).toMatchObject({ status: "unreachable" });
     await expect(portarium.agents.register({ name: "x", endpoint: "not a uri" })).rejects.toBeInstanceOf(

@@ -30,7 +30,9 @@ Options:
                         portarium.tokenTtlSeconds, portarium.invocationDurationMs,
                         portarium.idempotencyTtlMs, portarium.idempotencyMaxEntries,
                         portarium.sseKeepAliveMs, portarium.machineHeartbeatTimeoutMs,
-                        portarium.connectionTestScope=loopback|any,
+                        portarium.connectionTestAllow=LIST (what agent connection tests may
+                        dial: public, addresses, CIDRs, host names, each with an optional
+                        :port; default public: loopback/private/link-local refused),
                         edgemesh.securityKey (default dev-key), edgemesh.fileRoot (default:
                         the working directory), edgemesh.join=HOST:PORT (join a mesh),
                         edgemesh.allowedCommands (default ls,pwd,echo,uname,date,whoami,hostname),

@@ -74,7 +74,13 @@ export { MemoryOrcaStore, type OrcaStore, type RunBudget, type RunRecord } from 
 export { type AgentActionOutput, AgentActionService } from "./portarium/agent-action-service.js";
 export { AgentService } from "./portarium/agent-service.js";
 export { ApprovalService } from "./portarium/approval-service.js";
-export { isLoopbackHost, probeEndpoint } from "./portarium/connection-probe.js";
+export {
+  ConnectionTestPolicy,
+  isPublicAddress,
+  PROBE_TIMEOUT_MS,
+  probeEndpoint,
+  type Resolve,
+} from "./portarium/connection-probe.js";
 export { type EvidenceFilter, type EvidenceInit, EvidenceLog } from "./portarium/evidence-log.js";
 export { HttpProblem, MAX_BODY_BYTES, PROBLEM_TYPE_BASE } from "./portarium/http.js";
 export { checkActionInput, type InvocationStep, invocationPlan } from "./portarium/invocation-plan.js";
@@ -101,7 +107,6 @@ export { PortariumRouter, type RoutedOperation, type RouteMatch } from "./portar
 export { RunService } from "./portarium/run-service.js";
 export { parseServiceAccounts, type ServiceAccount } from "./portarium/service-accounts.js";
 export {
-  type ConnectionTestScope,
   DEFAULT_PORTARIUM_SETTINGS,
   type PortariumSettings,
   portariumSettings,

@@ -1,28 +1,28 @@
 import type { components } from "@baton/wire/portarium";
-import { probeEndpoint } from "./connection-probe.js";
+import { type ConnectionTestPolicy, probeEndpoint } from "./connection-probe.js";
 import { type EvidenceLog, userActor } from "./evidence-log.js";
+import { HttpProblem } from "./http.js";
 import { newId } from "./ids.js";
 import { mustFind } from "./lookup.js";
 import { type ListPage, type PageQuery, pageOf } from "./paging.js";
-import type { ConnectionTestScope } from "./settings.js";
 import type { AgentRecord, PortariumStore } from "./store.js";
 
 type S = components["schemas"];
 
 /**
  * Agents: named endpoints with capabilities. A connection test really dials the agent's
- * endpoint (see `probeEndpoint`: loopback hosts only unless the server allows any), and
- * every registration, update and test leaves evidence.
+ * endpoint, when the server's `ConnectionTestPolicy` allows its resolved address (see
+ * `probeEndpoint`), and every registration, update and test (refused ones too) leaves evidence.
  */
 export class AgentService {
   readonly #store: PortariumStore;
   readonly #evidence: EvidenceLog;
-  readonly #scope: ConnectionTestScope;
+  readonly #policy: ConnectionTestPolicy;
 
-  constructor(store: PortariumStore, evidence: EvidenceLog, scope: ConnectionTestScope) {
+  constructor(store: PortariumStore, evidence: EvidenceLog, policy: ConnectionTestPolicy) {
     this.#store = store;
     this.#evidence = evidence;
-    this.#scope = scope;
+    this.#policy = policy;
   }
 
   /** @throws {HttpProblem} 400 for a bad cursor. */
@@ -58,10 +58,22 @@ export class AgentService {
     return next;
   }
 
-  /** Dials the agent's endpoint and answers how that went. @throws {HttpProblem} 404 for an unknown agent. */
+  /**
+   * Dials the agent's endpoint and answers how that went.
+   *
+   * @throws {HttpProblem} 404 for an unknown agent, 403 `connection-test-not-allowed` when
+   *   the server's policy does not let it dial the endpoint's address.
+   */
   async test(workspaceId: string, agentId: string, userId: string): Promise<S["ConnectionTestResult"]> {
     const agent = this.get(workspaceId, agentId);
-    const result = await probeEndpoint(agent.endpoint, this.#scope);
+    let result: S["ConnectionTestResult"];
+    try {
+      result = await probeEndpoint(agent.endpoint, this.#policy);
+    } catch (err) {
+      if (err instanceof HttpProblem)
+        this.#record(agent, `agent ${agent.name} connection test refused: ${err.message}`, userId);
+      throw err;
+    }
     this.#record(agent, `agent ${agent.name} connection test: ${result.status}`, userId);
     return result;
   }

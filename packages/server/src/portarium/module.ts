@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
+import { ConnectionTestPolicy } from "./connection-probe.js";
 import { IdempotencyCache } from "./idempotency.js";
 import type { PortariumClaims } from "./jwt.js";
 import { OpenApiSchema } from "./openapi.js";
@@ -35,8 +36,10 @@ export interface PortariumModule extends ServiceModule {
  *   through `running` to `completed` (default 1000).
  * - `portarium.machineHeartbeatTimeoutMs`: a machine silent this long is `Degraded`, twice
  *   as long `Offline` (default 300000).
- * - `portarium.connectionTestScope`: `loopback` (default) dials only this machine's agent
- *   endpoints in connection tests, `any` dials every host.
+ * - `portarium.connectionTestAllow`: which agent endpoints connection tests may dial, a
+ *   comma-separated list of `public`, addresses, CIDR ranges and host names, each with an
+ *   optional `:port` (default `public`: loopback, private, link-local and reserved
+ *   addresses are refused with 403 unless listed; see `ConnectionTestPolicy`).
  * - `portarium.idempotencyTtlMs` (default 24 h) and `portarium.idempotencyMaxEntries`
  *   (default 10000): how long, and how many, `Idempotency-Key`s are remembered.
  * - `portarium.sseKeepAliveMs`: how often an open event stream gets a `: keep-alive`
@@ -88,7 +91,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     clock: ctx.clock,
     invocationDurationMs: numbers.invocationDurationMs,
     machineHeartbeatTimeoutMs: numbers.machineHeartbeatTimeoutMs,
-    connectionTestScope: numbers.connectionTestScope,
+    connectionTestPolicy: ConnectionTestPolicy.parse(numbers.connectionTestAllow),
   });
   const router = new PortariumRouter(new OpenApiSchema(), portariumOperations(service, tokens));
   const idempotency = new IdempotencyCache<IdempotentResult>({

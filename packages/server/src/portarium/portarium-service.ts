@@ -2,12 +2,12 @@ import type { Clock } from "../clock.js";
 import { AgentActionService } from "./agent-action-service.js";
 import { AgentService } from "./agent-service.js";
 import { ApprovalService } from "./approval-service.js";
+import type { ConnectionTestPolicy } from "./connection-probe.js";
 import { EvidenceLog } from "./evidence-log.js";
 import { InvocationRunner } from "./invocation-runner.js";
 import { InvocationService } from "./invocation-service.js";
 import { MachineService } from "./machine-service.js";
 import { RunService } from "./run-service.js";
-import type { ConnectionTestScope } from "./settings.js";
 import type { PortariumStore } from "./store.js";
 import { WorkflowService } from "./workflow-service.js";
 import { WorkspaceService } from "./workspace-service.js";
@@ -20,8 +20,8 @@ export interface PortariumServiceOptions {
   invocationDurationMs: number;
   /** Silence after which a machine is `Degraded` (twice this: `Offline`), in ms. */
   machineHeartbeatTimeoutMs: number;
-  /** Which agent endpoints connection tests dial. */
-  connectionTestScope: ConnectionTestScope;
+  /** Which agent endpoints connection tests may dial. */
+  connectionTestPolicy: ConnectionTestPolicy;
 }
 
 /**
@@ -52,7 +52,7 @@ export class PortariumService {
     this.runs = new RunService(store, clock, this.evidence);
     this.approvals = new ApprovalService(store, clock, this.evidence, this.runs);
     this.agentActions = new AgentActionService(store, this.evidence, this.approvals);
-    this.agents = new AgentService(store, this.evidence, options.connectionTestScope);
+    this.agents = new AgentService(store, this.evidence, options.connectionTestPolicy);
     // The runner reports to the machines (heartbeats) and to the invocations (evidence), which
     // both hold the runner: the callbacks reach them once they exist.
     this.invocations = new InvocationRunner(store, {

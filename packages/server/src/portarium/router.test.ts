@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../clock.js";
+import { ConnectionTestPolicy } from "./connection-probe.js";
 import { OpenApiSchema } from "./openapi.js";
 import { ok, operation } from "./operation.js";
 import { portariumOperations } from "./operations.js";
@@ -13,7 +14,7 @@ const service = new PortariumService(new MemoryPortariumStore(), {
   clock,
   invocationDurationMs: 0,
   machineHeartbeatTimeoutMs: 1000,
-  connectionTestScope: "loopback",
+  connectionTestPolicy: ConnectionTestPolicy.parse("public"),
 });
 afterAll(() => service.close());
 const tokens = new TokenIssuer({ accounts: [], secret: "s", ttlSeconds: 60, clock });

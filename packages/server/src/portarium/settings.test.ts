@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_PORTARIUM_SETTINGS, portariumSettings } from "./settings.js";
 
 describe("portariumSettings", () => {
-  it("defaults: 1 s invocations, a 24 h idempotency window, 5 min machine heartbeats, loopback connection tests", () => {
+  it("defaults: 1 s invocations, a 24 h idempotency window, 5 min machine heartbeats, public-only connection tests", () => {
     expect(portariumSettings(new Map())).toEqual({
       tokenTtlSeconds: 3600,
       invocationDurationMs: 1000,
@@ -10,7 +10,7 @@ describe("portariumSettings", () => {
       idempotencyMaxEntries: 10_000,
       sseKeepAliveMs: 15_000,
       machineHeartbeatTimeoutMs: 300_000,
-      connectionTestScope: "loopback",
+      connectionTestAllow: "public",
     });
     expect(portariumSettings(new Map())).toEqual(DEFAULT_PORTARIUM_SETTINGS);
   });
@@ -24,7 +24,7 @@ describe("portariumSettings", () => {
         ["portarium.idempotencyMaxEntries", "7"],
         ["portarium.sseKeepAliveMs", "500"],
         ["portarium.machineHeartbeatTimeoutMs", "90000"],
-        ["portarium.connectionTestScope", "any"],
+        ["portarium.connectionTestAllow", "public,10.0.0.0/8,[::1]:8080,agents.internal:443"],
       ]),
     );
     expect(s).toEqual({
@@ -34,7 +34,7 @@ describe("portariumSettings", () => {
       idempotencyMaxEntries: 7,
       sseKeepAliveMs: 500,
       machineHeartbeatTimeoutMs: 90_000,
-      connectionTestScope: "any",
+      connectionTestAllow: "public,10.0.0.0/8,[::1]:8080,agents.internal:443",
     });
   });
 
@@ -48,7 +48,11 @@ describe("portariumSettings", () => {
     ["portarium.tokenTtlSeconds", "Infinity"],
     ["portarium.sseKeepAliveMs", "-5"],
     ["portarium.machineHeartbeatTimeoutMs", "0"],
-    ["portarium.connectionTestScope", "everywhere"],
+    ["portarium.connectionTestScope", "any"],
+    ["portarium.connectionTestAllow", "10.0.0.0/33"],
+    ["portarium.connectionTestAllow", "127.0.0.1:99999"],
+    ["portarium.connectionTestAllow", "300.1.1.1"],
+    ["portarium.connectionTestAllow", "bad_host!"],
   ])("refuses %s=%j", (key, value) => {
     expect(() => portariumSettings(new Map([[key, value]]))).toThrow(key);
   });

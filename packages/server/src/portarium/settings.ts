@@ -1,5 +1,4 @@
-/** Which endpoints connection tests may dial: loopback only (the default) or any host. */
-export type ConnectionTestScope = "loopback" | "any";
+import { ConnectionTestPolicy } from "./connection-probe.js";
 
 /** The Portarium module's tunable settings (`portarium.<name>`). */
 export interface PortariumSettings {
@@ -18,8 +17,11 @@ export interface PortariumSettings {
    * `Degraded`; silent for twice as long, `Offline`. In ms.
    */
   machineHeartbeatTimeoutMs: number;
-  /** Which agent endpoints `testAgentConnection` dials: `loopback` hosts only, or `any`. */
-  connectionTestScope: ConnectionTestScope;
+  /**
+   * Which agent endpoints `testAgentConnection` may dial (see `ConnectionTestPolicy`):
+   * `public`, addresses, CIDR ranges and host names, each with an optional `:port`.
+   */
+  connectionTestAllow: string;
 }
 
 /** Defaults of {@link PortariumSettings}. */
@@ -30,17 +32,18 @@ export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
   idempotencyMaxEntries: 10_000,
   sseKeepAliveMs: 15_000,
   machineHeartbeatTimeoutMs: 5 * 60 * 1000,
-  connectionTestScope: "loopback",
+  connectionTestAllow: "public",
 };
 
-type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestScope">;
+type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestAllow">;
 
 /**
  * Reads the module's settings, each `portarium.<name>` or its default.
  *
  * @throws {Error} naming the setting when a value is out of range: `invocationDurationMs`
  *   must be 0 or more, `idempotencyMaxEntries` a positive integer, the other numbers
- *   positive, `connectionTestScope` `loopback` or `any`.
+ *   positive, `connectionTestAllow` a list `ConnectionTestPolicy.parse` takes. The retired
+ *   `portarium.connectionTestScope` is refused with what to set instead.
  */
 export function portariumSettings(settings: ReadonlyMap<string, string>): PortariumSettings {
   const read = (key: NumericSetting, ok: (n: number) => boolean, want: string): number => {
@@ -50,9 +53,16 @@ export function portariumSettings(settings: ReadonlyMap<string, string>): Portar
     if (!Number.isFinite(n) || !ok(n)) throw new Error(`portarium.${key} must be ${want}, got ${raw}`);
     return n;
   };
-  const scope = settings.get("portarium.connectionTestScope") ?? DEFAULT_PORTARIUM_SETTINGS.connectionTestScope;
-  if (scope !== "loopback" && scope !== "any") {
-    throw new Error(`portarium.connectionTestScope must be loopback or any, got ${scope}`);
+  if (settings.has("portarium.connectionTestScope")) {
+    throw new Error(
+      "portarium.connectionTestScope was replaced by portarium.connectionTestAllow: e.g. 127.0.0.0/8,::1 for loopback endpoints, public for public ones",
+    );
+  }
+  const allow = settings.get("portarium.connectionTestAllow") ?? DEFAULT_PORTARIUM_SETTINGS.connectionTestAllow;
+  try {
+    ConnectionTestPolicy.parse(allow);
+  } catch (err) {
+    throw new Error(`portarium.connectionTestAllow: ${(err as Error).message}`);
   }
   return {
     tokenTtlSeconds: read("tokenTtlSeconds", (n) => n > 0, "a positive number"),
@@ -61,6 +71,6 @@ export function portariumSettings(settings: ReadonlyMap<string, string>): Portar
     idempotencyMaxEntries: read("idempotencyMaxEntries", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer"),
     sseKeepAliveMs: read("sseKeepAliveMs", (n) => n > 0, "a positive number of ms"),
     machineHeartbeatTimeoutMs: read("machineHeartbeatTimeoutMs", (n) => n > 0, "a positive number of ms"),
-    connectionTestScope: scope,
+    connectionTestAllow: allow,
   };
 }
