@@ -1,4 +1,10 @@
-import { DeadlineExceededError, type FetchLike, InvalidArgumentError, ProtocolError } from "@baton/core";
+import {
+  DeadlineExceededError,
+  type FetchLike,
+  InvalidArgumentError,
+  ProtocolError,
+  UnauthenticatedError,
+} from "@baton/core";
 import { problemToError } from "./errors.js";
 
 /** Service-account credentials, exchanged at `POST /v1/auth/token` for workspace-scoped JWTs. */
@@ -63,6 +69,9 @@ export interface ClientCredentialsTokenSourceOptions {
   now?: () => number;
 }
 
+/** Statuses that say the server has no token endpoint at all (not that the credentials are wrong). */
+const NO_TOKEN_ENDPOINT = new Set([404, 405, 501]);
+
 interface Cached {
   token: string;
   refreshAt: number;
@@ -72,7 +81,9 @@ interface Cached {
  * Client-credentials tokens: fetched from `POST /v1/auth/token` per workspace, cached until
  * shortly before they expire (10% of their lifetime, at most 60 s early), fetched once when
  * several calls need one at the same time, and fetched anew when `forceRefresh` is set.
- * `issued` counts the tokens fetched so far.
+ * `issued` counts the tokens fetched so far. A server without the endpoint (404, 405 or 501,
+ * as the real control plane answers) fails the call with an {@link UnauthenticatedError}
+ * saying the server does not issue tokens.
  *
  * @example
  * ```ts
@@ -123,6 +134,13 @@ export function clientCredentialsTokenSource(
       body = JSON.parse(text);
     } catch {
       // An error body may be plain text; a success body must be JSON (checked below).
+    }
+    if (NO_TOKEN_ENDPOINT.has(res.status)) {
+      // The real control plane has no such route: its tokens come from an identity provider.
+      throw new UnauthenticatedError(
+        `the server at ${options.baseUrl} does not issue tokens: POST /v1/auth/token answered ${res.status}, so clientCredentials cannot work there; pass a token (or a token provider) from its identity provider instead`,
+        { cause: problemToError(res.status, body, res.headers), status: res.status, retryable: false },
+      );
     }
     if (!res.ok) throw problemToError(res.status, body, res.headers);
     const { accessToken, expiresIn } = (typeof body === "object" && body !== null ? body : {}) as Record<

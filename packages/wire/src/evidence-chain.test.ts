@@ -5,7 +5,8 @@
 // a test that hashes on both sides with it could not catch a change of the rules; these can.
 //
 // The rules, from the Portarium contract: `hashSha256` is a lowercase hex SHA-256 (the
-// `HashSha256` schema, `^[a-f0-9]{64}$`, no `sha256:` prefix) of the entry, and
+// `HashSha256` schema, `^[a-f0-9]{64}$`, no `sha256:` prefix; the real control plane writes
+// `sha256:<hex>`, which the verifier takes too) of the entry, and
 // `previousHash` is the digest of the entry before it (absent on the first). The contract
 // does not spell out the canonical form; ours is JSON with object keys sorted by UTF-16
 // code unit at every level, no whitespace, `undefined` members left out, over the entry
@@ -116,5 +117,24 @@ describe("verifyEvidenceChain", () => {
       evidenceId: "ev-2",
     });
     expect(verifyEvidenceChain([entry2])).toMatchObject({ index: 0, reason: expect.stringContaining("previousHash") });
+  });
+
+  it("takes hashes written sha256:<hex>, as the real control plane writes them, and still checks them", () => {
+    // The first entry's canonical JSON is unchanged; the second's previousHash is part of
+    // what it hashes, so with the prefix written there its digest is over that text.
+    const p1 = { ...entry1, hashSha256: `sha256:${hash1}` };
+    const p2base = { ...entry2, previousHash: `sha256:${hash1}` };
+    const p2 = {
+      ...p2base,
+      hashSha256: `sha256:${sha256(canonical2.replace(`"previousHash":"${hash1}"`, `"previousHash":"sha256:${hash1}"`))}`,
+    };
+    expect(p2.hashSha256).toBe(`sha256:${evidenceEntryHash(p2base)}`);
+    expect(verifyEvidenceChain([p1, p2])).toBeUndefined();
+    // Mixed spellings link too: the hash is the same either way.
+    expect(verifyEvidenceChain([p1, entry2])).toBeUndefined();
+    expect(verifyEvidenceChain([entry1, p2])).toBeUndefined();
+    expect(verifyEvidenceChain([p1, { ...p2, summary: "Approved" }])).toMatchObject({ index: 1, evidenceId: "ev-2" });
+    expect(verifyEvidenceChain([{ ...p1, hashSha256: `sha256:${"0".repeat(64)}` }])).toMatchObject({ index: 0 });
+    expect(verifyEvidenceChain([{ ...p1, hashSha256: `sha512:${hash1}` }])).toMatchObject({ index: 0 });
   });
 });

@@ -36,10 +36,20 @@ export interface EvidenceChainProblem {
   reason: string;
 }
 
+/** The prefix some servers (the real Portarium control plane) write before a hex SHA-256. */
+const SHA256_PREFIX = "sha256:";
+
+/** A hash as lowercase hex: `sha256:<hex>` and `<hex>` are the same hash. */
+const bare = (hash: string | undefined): string | undefined =>
+  hash?.startsWith(SHA256_PREFIX) ? hash.slice(SHA256_PREFIX.length) : hash;
+
 /**
  * Verifies a workspace's evidence log, oldest entry first: every entry's `hashSha256`
  * matches its content, and every `previousHash` is the hash of the entry before it (the
- * first entry has none, unless `previousHash` of a truncated chain is given).
+ * first entry has none, unless `previousHash` of a truncated chain is given). A hash may be
+ * written as lowercase hex or as `sha256:<hex>` (as the real control plane writes them);
+ * either way it is recomputed and checked, over the entry exactly as the server sent it
+ * (fields the schema does not declare included).
  *
  * @returns `undefined` when the chain is intact, otherwise the first problem found.
  */
@@ -49,11 +59,11 @@ export function verifyEvidenceChain(
 ): EvidenceChainProblem | undefined {
   let prev = previousHash;
   for (const [index, entry] of entries.entries()) {
-    if (entry.previousHash !== prev) {
+    if (bare(entry.previousHash) !== bare(prev)) {
       return { index, evidenceId: entry.evidenceId, reason: `previousHash ${entry.previousHash} != ${prev}` };
     }
     const hash = evidenceEntryHash(entry);
-    if (hash !== entry.hashSha256) {
+    if (hash !== bare(entry.hashSha256)) {
       return { index, evidenceId: entry.evidenceId, reason: `hashSha256 ${entry.hashSha256} != computed ${hash}` };
     }
     prev = entry.hashSha256;
