@@ -39,7 +39,9 @@ export interface PortariumClientOptions extends Omit<ClientOptions, "token" | "i
   token?: string | PortariumTokenProvider;
   /**
    * Service-account credentials: the client gets tokens from `POST /v1/auth/token` (one
-   * per workspace), caches them until shortly before they expire, and refreshes them.
+   * per workspace), caches them until shortly before they expire, and refreshes them. A
+   * server without that endpoint (the real control plane) fails calls with an
+   * `UnauthenticatedError` saying it does not issue tokens: pass `token` there.
    */
   clientCredentials?: ClientCredentials;
   /** The default workspace of calls (needed by workspace-scoped calls unless given per call). */

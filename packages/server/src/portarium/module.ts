@@ -54,7 +54,11 @@ export interface PortariumModule extends ServiceModule {
  * Auth: `POST /v1/auth/token` answers 401 for an unknown client or wrong secret and 403
  * when the account may not use the workspace. Other operations need
  * `Authorization: Bearer <jwt>`: missing, malformed, badly signed or expired tokens get 401
- * with `WWW-Authenticate: Bearer`; a token of workspace A used on workspace B gets 403.
+ * with `WWW-Authenticate: Bearer`; a token of workspace A used on workspace B gets 403, and
+ * a token whose `scope` claim lacks the operation's scope (`<resource>:read|write`, see
+ * `requiredScope`) gets 403 `insufficient_scope`. Service accounts may carry scopes
+ * (`ID:SECRET:WS SCOPE...`); the token endpoint narrows to a requested `scope` and refuses
+ * unknown or ungranted ones with 400 `invalid_scope`.
  *
  * Validation: parameters and JSON bodies are checked against the document; failures are
  * 400 problem+json whose `errors` map keys are `path.<name>`, `query.<name>`,
