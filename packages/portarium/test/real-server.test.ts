@@ -9,10 +9,11 @@ import {
   UnauthenticatedError,
 } from "@baton/portarium";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Fixture, loadFixture, type Replay, replay } from "./replay.js";
+import { type Fixture, loadFixture, replay } from "./replay.js";
+import type { TestHttpServer } from "./support.js";
 
 const DEV_TOKEN = "portarium-dev-token";
-let server: Replay | undefined;
+let server: TestHttpServer | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
@@ -25,7 +26,7 @@ function entriesOf(fixture: Fixture): { summary: string; previousHash?: string }
   return body.items;
 }
 
-async function serve(fixture: Fixture | string): Promise<Replay> {
+async function serve(fixture: Fixture | string): Promise<TestHttpServer> {
   server = await replay(typeof fixture === "string" ? loadFixture(fixture) : fixture);
   return server;
 }

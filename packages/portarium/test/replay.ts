@@ -2,8 +2,7 @@
 // fixtures/real-server/) from a tiny node:http server, so the client can be tested against
 // what the real server answers without running it.
 import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { startHttp, type TestHttpServer } from "./support.js";
 
 /** One request and the answer the real server gave it. */
 export interface Exchange {
@@ -19,43 +18,24 @@ export interface Fixture {
   exchanges: Exchange[];
 }
 
-/** What a replaying server saw of one request. */
-export interface Seen {
-  method: string;
-  path: string;
-  authorization: string | undefined;
-}
-
-/** A running replay server. */
-export interface Replay {
-  /** `http://127.0.0.1:<port>`. */
-  address: string;
-  /** Every request it got, in order. */
-  seen: Seen[];
-  close(): Promise<void>;
-}
-
 /** Reads `fixtures/real-server/<name>.json`. */
 export function loadFixture(name: string): Fixture {
   return JSON.parse(readFileSync(new URL(`./fixtures/real-server/${name}.json`, import.meta.url), "utf8")) as Fixture;
 }
 
 /**
- * Serves a fixture on a free loopback port: each request gets the answer of the first
- * exchange it matches; one that matches none gets a 501 text body naming it, so a test
- * sees at once that the client sent something the real server was never asked.
+ * Serves a fixture on a free loopback port (through `startHttp`, which records every
+ * request in `seen`): each request gets the answer of the first exchange it matches; one
+ * that matches none gets a 501 text body naming it, so a test sees at once that the client
+ * sent something the real server was never asked.
  */
-export async function replay(fixture: Fixture): Promise<Replay> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+export function replay(fixture: Fixture): Promise<TestHttpServer> {
+  return startHttp((req, res) => {
     const authorization = req.headers.authorization;
-    seen.push({ method: req.method ?? "", path: url.pathname + url.search, authorization });
-    req.resume();
     const hit = fixture.exchanges.find(
       ({ request: r }) =>
         r.method === req.method &&
-        (r.path.includes("?") ? r.path === url.pathname + url.search : r.path === url.pathname) &&
+        (r.path.includes("?") ? r.path === req.url : r.path === req.path) &&
         (r.authorization === undefined || r.authorization === authorization),
     );
     if (!hit) {
@@ -68,15 +48,4 @@ export async function replay(fixture: Fixture): Promise<Replay> {
     res.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(text)) });
     res.end(text);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    address: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
