@@ -1,4 +1,5 @@
 import type { Envelope } from "@baton/wire/orca";
+import { makeRoom } from "../retention.js";
 import { DEFAULT_ORCA_SETTINGS } from "./settings.js";
 
 /** A run's limits and spending; 0 in a limit means unlimited. */
@@ -135,13 +136,13 @@ export class MemoryOrcaStore implements OrcaStore {
   async createRun(run: RunRecord): Promise<string[] | undefined> {
     if (this.#runs.has(run.runId)) throw new Error(`run ${run.runId} already exists`);
     const evicted: string[] = [];
-    // Oldest first: a Map iterates in insertion (creation) order.
-    for (const [id, s] of this.#runs) {
-      if (this.#runs.size - evicted.length < this.#retention.maxRuns) break;
-      if (s.pending.size === 0) evicted.push(id);
-    }
-    if (this.#runs.size - evicted.length >= this.#retention.maxRuns) return undefined;
-    for (const id of evicted) this.#runs.delete(id);
+    const room = makeRoom(
+      this.#runs,
+      this.#retention.maxRuns,
+      (s) => s.pending.size === 0,
+      (id) => evicted.push(id),
+    );
+    if (!room) return undefined;
     this.#runs.set(run.runId, {
       run: structuredClone(run),
       envelopes: new Set(),
