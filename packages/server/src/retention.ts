@@ -29,3 +29,8 @@ export function makeRoom<K, V>(
   }
   return true;
 }
+
+/** Keeps only the newest `max` items of an array, in place. */
+export function trimTo<T>(items: T[], max: number): void {
+  if (items.length > max) items.splice(0, items.length - max);
+}
