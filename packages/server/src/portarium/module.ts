@@ -44,6 +44,10 @@ const DECIDED_APPROVAL: ReadonlySet<ApprovalRecord["status"]> = new Set(["Denied
  *   endpoints in connection tests, `any` dials every host.
  * - `portarium.idempotencyTtlMs` (default 24 h) and `portarium.idempotencyMaxEntries`
  *   (default 10000): how long, and how many, `Idempotency-Key`s are remembered.
+ * - `portarium.maxRunsPerWorkspace`, `maxApprovalsPerWorkspace`, `maxInvocationsPerWorkspace`
+ *   (default 10000 each) and `maxEvidencePerWorkspace` (default 100000): what a workspace
+ *   keeps; the oldest finished (decided, for approvals; any, for evidence) go first, and a
+ *   workspace full of unfinished ones answers 507.
  * - `portarium.sseKeepAliveMs`: how often an open event stream gets a `: keep-alive`
  *   comment, so idle proxies do not cut it (default 15000).
  * - `portarium.validateResponses`: `true` checks every response against the document and
