@@ -1,30 +1,22 @@
 // edgemesh's jobs, sessions and devices are bounded: finished jobs and stale devices are
 // forgotten oldest first past their setting, and a full map refuses with RESOURCE_EXHAUSTED.
 // Counts of retained entries, over a real socket, time on a manual clock.
-import { Connection } from "@baton/core";
-import { type BatonServer, ManualClock, startServer } from "@baton/server";
+import { ManualClock } from "@baton/server";
 import { OrchestratorService } from "@baton/wire/edgemesh";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
+import { type RpcHarness, startRpc } from "./rpc-support.js";
 
-let server: BatonServer | undefined;
-let connection: Connection | undefined;
+let h: RpcHarness | undefined;
 afterEach(async () => {
-  await connection?.close();
-  await server?.close();
-  server = connection = undefined;
+  await h?.close();
+  h = undefined;
 });
 
 async function start(settings: Record<string, string>) {
   const clock = new ManualClock();
-  server = await startServer({
-    listen: ["127.0.0.1:0"],
-    clock,
-    settings: { "edgemesh.deviceId": "self", ...settings },
-  });
-  connection = new Connection({ address: server.addresses[0] as string });
-  const mesh = createClient(OrchestratorService, connection.transport);
-  return { clock, mesh };
+  h = await startRpc({ "edgemesh.deviceId": "self", ...settings }, clock);
+  return { clock, mesh: createClient(OrchestratorService, h.connection.transport) };
 }
 const code = (p: Promise<unknown>) =>
   p.then(

@@ -1,45 +1,32 @@
 // ORCA rules the reference server enforces, over a real socket with the generated Connect
 // client (the server's tests use no client package): StartRun refusals that leave nothing
 // behind, final deadlines, the timeout maximum, and the retention bounds of runs and events.
-import { Connection } from "@baton/core";
-import {
-  type BatonServer,
-  ManualClock,
-  type MemoryOrcaStore,
-  ORCA_MAX_TIMEOUT_MS,
-  type OrcaModule,
-  startServer,
-} from "@baton/server";
+import { ManualClock, type MemoryOrcaStore, ORCA_MAX_TIMEOUT_MS, type OrcaModule, startServer } from "@baton/server";
 import { ErrorInfoSchema } from "@baton/wire/google-rpc";
 import { type Envelope, EnvelopeSchema, Orchestrator } from "@baton/wire/orca";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, Code, type ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
+import { type RpcHarness, refusal, startRpc } from "./rpc-support.js";
 
 interface Harness {
-  server: BatonServer;
   clock: ManualClock;
   orca: Client<typeof Orchestrator>;
   module: OrcaModule;
 }
-const open: Array<{ connection: Connection; server: BatonServer }> = [];
+const open: RpcHarness[] = [];
 afterEach(async () => {
-  for (const { connection, server } of open.splice(0)) {
-    await connection.close();
-    await server.close();
-  }
+  for (const h of open.splice(0)) await h.close();
 });
 
 async function start(settings: Record<string, string> = {}): Promise<Harness> {
   const clock = new ManualClock();
-  const server = await startServer({ listen: ["127.0.0.1:0"], clock, settings });
-  const connection = new Connection({ address: server.addresses[0] as string });
-  open.push({ connection, server });
+  const h = await startRpc(settings, clock);
+  open.push(h);
   return {
-    server,
     clock,
-    orca: createClient(Orchestrator, connection.transport),
-    module: server.modules.get("orca") as OrcaModule,
+    orca: createClient(Orchestrator, h.connection.transport),
+    module: h.server.modules.get("orca") as OrcaModule,
   };
 }
 
@@ -56,15 +43,6 @@ function task(clock: ManualClock, init: MessageInitShape<typeof EnvelopeSchema> 
   });
 }
 
-/** The ConnectError a call fails with (or fails the test when it succeeds). */
-async function refusal(p: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (outcome === undefined) throw new Error("expected the call to fail");
-  return ConnectError.from(outcome);
-}
 const reason = (e: ConnectError) => e.findDetails(ErrorInfoSchema)[0]?.reason;
 
 async function events(h: Harness, runId: string, startEventId = 0n) {

@@ -9,6 +9,10 @@ afterEach(async () => {
   await t?.close();
   t = undefined;
 });
+const start = async (settings: Record<string, string>) => {
+  t = await startPortarium({ settings });
+  return t;
+};
 
 async function workflow(h: PortariumHarness) {
   const wf = await h.call<Schemas["WorkflowV1"]>("POST", "/v1/workspaces/ws-a/workflows", {
@@ -21,16 +25,16 @@ async function workflow(h: PortariumHarness) {
 
 describe("Portarium retention", () => {
   it("keeps portarium.maxRunsPerWorkspace runs: finished ones go first, all running is a 507", async () => {
-    const h = (t = await startPortarium({ settings: { "portarium.maxRunsPerWorkspace": "2" } }));
-    const start = await workflow(h);
-    const a = (await start()).body;
-    const b = (await start()).body;
-    const full = await start();
+    const h = await start({ "portarium.maxRunsPerWorkspace": "2" });
+    const startRun = await workflow(h);
+    const a = (await startRun()).body;
+    const b = (await startRun()).body;
+    const full = await startRun();
     expect(full.status).toBe(507);
     expect(full.headers.get("content-type")).toContain("application/problem+json");
     expect(full.body).toMatchObject({ status: 507, detail: expect.stringContaining("portarium.maxRunsPerWorkspace") });
     expect((await h.call("POST", `/v1/workspaces/ws-a/runs/${a.runId}/cancel`)).status).toBe(200);
-    const c = await start();
+    const c = await startRun();
     expect(c.status).toBe(201);
     expect((await h.call("GET", `/v1/workspaces/ws-a/runs/${a.runId}`)).status).toBe(404);
     const listed = await h.call<Schemas["RunListResponse"]>("GET", "/v1/workspaces/ws-a/runs");
@@ -50,9 +54,9 @@ describe("Portarium retention", () => {
   });
 
   it("keeps the newest portarium.maxEvidencePerWorkspace evidence entries", async () => {
-    const h = (t = await startPortarium({ settings: { "portarium.maxEvidencePerWorkspace": "3" } }));
-    const start = await workflow(h);
-    for (let i = 0; i < 4; i++) await start();
+    const h = await start({ "portarium.maxEvidencePerWorkspace": "3" });
+    const startRun = await workflow(h);
+    for (let i = 0; i < 4; i++) await startRun();
     const evidence = await h.call<Schemas["EvidenceEntryListResponse"]>("GET", "/v1/workspaces/ws-a/evidence");
     expect(evidence.status).toBe(200);
     const items = evidence.body.items;

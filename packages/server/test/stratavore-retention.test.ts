@@ -1,28 +1,24 @@
 // Stratavore's runners, sessions and transcripts are bounded: ended runners and idle
 // sessions are forgotten oldest first past their setting, a full map of active ones refuses
 // with RESOURCE_EXHAUSTED, and a transcript keeps its newest messages. Over a real socket.
-import { Connection } from "@baton/core";
-import { type BatonServer, startServer } from "@baton/server";
 import { ErrorInfoSchema } from "@baton/wire/google-rpc";
 import { ProjectService, RunnerService, SessionService } from "@baton/wire/stratavore";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, Code, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
+import { type RpcHarness, refusal, startRpc } from "./rpc-support.js";
 
-let server: BatonServer | undefined;
-let connection: Connection | undefined;
+let h: RpcHarness | undefined;
 afterEach(async () => {
-  await connection?.close();
-  await server?.close();
-  server = connection = undefined;
+  await h?.close();
+  h = undefined;
 });
 
 async function start(settings: Record<string, string>) {
-  server = await startServer({ listen: ["127.0.0.1:0"], settings });
-  connection = new Connection({ address: server.addresses[0] as string });
+  h = await startRpc(settings);
   const c = {
-    projects: createClient(ProjectService, connection.transport),
-    runners: createClient(RunnerService, connection.transport),
-    sessions: createClient(SessionService, connection.transport),
+    projects: createClient(ProjectService, h.connection.transport),
+    runners: createClient(RunnerService, h.connection.transport),
+    sessions: createClient(SessionService, h.connection.transport),
   };
   await c.projects.createProject({ name: "p" });
   return c;
@@ -30,14 +26,6 @@ async function start(settings: Record<string, string>) {
 const launch = async (c: { runners: Client<typeof RunnerService> }) =>
   (await c.runners.createRunner({ projectName: "p" })).runner?.id as string;
 
-async function refusal(p: Promise<unknown>): Promise<ConnectError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (e === undefined) throw new Error("expected a refusal");
-  return ConnectError.from(e);
-}
 const expectFull = async (p: Promise<unknown>) => {
   const err = await refusal(p);
   expect(err.code).toBe(Code.ResourceExhausted);
