@@ -45,16 +45,19 @@ export interface TaskInput {
   parentId?: string;
   /** Trace id. Default: the run's trace id if the handle has one, else empty. */
   traceId?: string;
-  /** How long the orchestrator may take, in ms from `tsMs`. 0 or unset: no limit. */
+  /**
+   * How long the orchestrator may take, in ms from `tsMs`. 0 or unset: no limit.
+   * baton-server refuses more than 24 h (86400000) with INVALID_ARGUMENT.
+   */
   timeoutMs?: number;
   /** Creation time in Unix ms. Default: now. */
   tsMs?: number;
-  /** Usage hints charged against the budget. */
   /**
    * Envelope protocol version. Default {@link PROTOCOL_VERSION}; set it to talk to an
    * orchestrator that speaks another version (it refuses versions it does not know).
    */
   protocolVersion?: number;
+  /** Usage hints charged against the budget. */
   usage?: UsageInput;
 }
 
@@ -76,6 +79,7 @@ export type RunEventKind =
   | "agent_result"
   | "agent_error"
   | "task_timeout"
+  | "late_result"
   | (string & {});
 
 /** One event of a run. */

@@ -1,6 +1,6 @@
 // baton-server's request size limit as the ORCA client sees it. How the limit is configured
 // (options, --max-message-bytes) is tested in packages/server/test/limits.test.ts.
-import { BudgetExceededError, OrcaClient, ResourceExhaustedError } from "@baton/orca";
+import { BudgetExceededError, OrcaClient, OutOfRangeError, ResourceExhaustedError } from "@baton/orca";
 import { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, startServer } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -64,4 +64,30 @@ describe("request message size limit", () => {
       await expect(run.submit({ payload: payloadOf(100) })).resolves.toMatchObject({ accepted: true });
     });
   }
+});
+
+describe("event retention (orca.maxEventsPerRun)", () => {
+  it("replays what is kept from the start, and fails with OutOfRangeError (no reconnect loop) from an evicted id", async () => {
+    const kept = await startServer({ listen: ["127.0.0.1:0"], settings: { "orca.maxEventsPerRun": "3" } });
+    try {
+      const orca = client(kept);
+      const run = await orca.runs.start({ workflowId: "retention" });
+      for (let i = 0; i < 5; i++) await run.submit({ id: `t${i}` });
+      const ids: number[] = [];
+      for await (const ev of run.events({ follow: false })) ids.push(ev.id);
+      expect(ids).toEqual([4, 5, 6]);
+      const err = await (async () => {
+        for await (const _ of run.events({ from: 2, follow: false })) {
+          /* drain */
+        }
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OutOfRangeError);
+      expect((err as OutOfRangeError).errorInfo).toMatchObject({
+        reason: "EVENTS_EVICTED",
+        metadata: { oldest_event_id: "4", requested_event_id: "2" },
+      });
+    } finally {
+      await kept.close();
+    }
+  });
 });

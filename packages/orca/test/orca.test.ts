@@ -66,6 +66,15 @@ describe("StartRun", () => {
     expect(err).toBeInstanceOf(AlreadyExistsError);
   });
 
+  it("refuses an initial task over budget without creating the run, the same way on a repeat", async () => {
+    const input = { workflowId: wf(), task: { id: "big", usage: { tokens: 11 } }, budget: { maxTokens: 10 } };
+    for (let i = 0; i < 2; i++) {
+      const err = await orca.runs.start(input).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BudgetExceededError);
+      await expect(history(input.workflowId)).rejects.toBeInstanceOf(NotFoundError);
+    }
+  });
+
   it("refuses an empty workflow id", async () => {
     await expect(orca.runs.start({ workflowId: "" })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
@@ -249,6 +258,17 @@ describe("FetchResult", () => {
     const result = await run.result(task.id, { wait: true, timeoutMs: 5000 });
     expect(result).toMatchObject({ ok: false, error: { error: "deadline_exceeded" } });
     expect((await history(run.id)).map((e) => e.kind)).toContain("task_timeout");
+  });
+
+  it("keeps a timed-out task's deadline_exceeded: a late agent_result fails with FailedPreconditionError", async () => {
+    const run = await orca.runs.start({ workflowId: wf() });
+    const task = await run.submit({ timeoutMs: 50 });
+    expect(await run.result(task.id, { wait: true, timeoutMs: 5000 })).toMatchObject({ ok: false });
+    const late = await run.submit({ kind: "agent_result", parentId: task.id, payload: "too late" }).catch((e) => e);
+    expect(late).toBeInstanceOf(FailedPreconditionError);
+    expect((late as FailedPreconditionError).errorInfo?.reason).toBe("DEADLINE_PASSED");
+    expect(await run.result(task.id)).toMatchObject({ ok: false, error: { error: "deadline_exceeded" } });
+    expect((await history(run.id)).map((e) => e.kind)).toContain("late_result");
   });
 
   it("rejects an agent_result without parent_id", async () => {

@@ -37,7 +37,16 @@ Options:
                         the working directory), edgemesh.join=HOST:PORT (join a mesh),
                         edgemesh.allowedCommands (default ls,pwd,echo,uname,date,whoami,hostname),
                         edgemesh.deviceName, edgemesh.deviceId, edgemesh.hasNpu, edgemesh.hasGpu,
-                        edgemesh.localChatEndpoint, edgemesh.sessionTtlMs, edgemesh.ticketTtlMs
+                        edgemesh.localChatEndpoint, edgemesh.sessionTtlMs, edgemesh.ticketTtlMs;
+                        retention bounds (README "Retention"): orca.maxEventsPerRun (10000),
+                        orca.maxEventBytesPerRun (32 MiB), orca.maxTasksPerRun (10000),
+                        orca.maxRuns (1000), baaaht.maxTasks, baaaht.maxSessions,
+                        baaaht.maxResponses, stratavore.maxRunners, stratavore.maxSessions,
+                        stratavore.maxTranscriptMessages, edgemesh.maxJobs,
+                        edgemesh.maxSessions (each 10000), edgemesh.maxDevices (1000),
+                        portarium.maxRunsPerWorkspace, portarium.maxApprovalsPerWorkspace,
+                        portarium.maxInvocationsPerWorkspace (each 10000),
+                        portarium.maxEvidencePerWorkspace (100000)
   --config FILE         JSON file with any of the options above (flags win)
   --quiet               log nothing but errors
   --help                show this text

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { ManualClock, systemClock } from "./clock.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { MAX_TIMER_MS, ManualClock, systemClock, timerDelay } from "./clock.js";
 
 describe("ManualClock", () => {
   it("fires timers in due order as time passes, reading each one's due time", () => {
@@ -67,5 +67,57 @@ describe("systemClock", () => {
     });
     expect(fired).toBe("fired");
     expect(cancelled).toEqual([]);
+  });
+});
+
+describe("systemClock past Node's timer range", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  // Fake timers behave as Node's do: a setTimeout past 2^31-1 ms fires after 1 ms.
+  for (const delay of [2 ** 31, 2 ** 31 + 5, 2 ** 53, 24 * 60 * 60 * 1000]) {
+    it(`fires a ${delay} ms timer when due, not early`, () => {
+      vi.useFakeTimers({ now: 0 });
+      const fired: number[] = [];
+      systemClock.setTimer(() => fired.push(Date.now()), delay);
+      vi.advanceTimersByTime(10);
+      expect(fired).toEqual([]);
+      if (delay <= 2 ** 32) {
+        vi.advanceTimersByTime(delay - 11);
+        expect(fired).toEqual([]);
+        vi.advanceTimersByTime(1);
+        expect(fired).toEqual([delay]);
+      }
+    });
+  }
+
+  it("fires a NaN or negative delay at once, once", () => {
+    vi.useFakeTimers({ now: 0 });
+    let n = 0;
+    systemClock.setTimer(() => n++, Number.NaN);
+    systemClock.setTimer(() => n++, -5);
+    vi.advanceTimersByTime(100);
+    expect(n).toBe(2);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("timerDelay clamps what setInterval gets", () => {
+    expect(timerDelay(2 ** 40)).toBe(MAX_TIMER_MS);
+    expect(timerDelay(Number.NaN)).toBe(0);
+    expect(timerDelay(-1)).toBe(0);
+    expect(timerDelay(50)).toBe(50);
+  });
+});
+
+describe("ManualClock delays", () => {
+  it("fires a NaN delay at once", () => {
+    const clock = new ManualClock(0);
+    let fired = false;
+    clock.setTimer(() => {
+      fired = true;
+    }, Number.NaN);
+    clock.advance(0);
+    expect(fired).toBe(true);
   });
 });

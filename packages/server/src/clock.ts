@@ -14,14 +14,24 @@ export interface Clock {
   setTimer(fn: () => void, delayMs: number): () => void;
 }
 
-/** Node's own timers cap delays at 2^31-1 ms; longer ones are re-armed until due. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Node's own timers take delays up to 2^31-1 ms and fire one longer after 1 ms: the
+ * clocks re-arm longer ones until due, and intervals are clamped to it ({@link timerDelay}).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay as timers take it: 0 for NaN or less (at once), else `ms`. */
+const atLeastZero = (ms: number): number => (Number.isNaN(ms) ? 0 : Math.max(0, ms));
+
+/** A delay `setTimeout`/`setInterval` take as given: 0 for NaN or less, at most {@link MAX_TIMER_MS}. */
+export const timerDelay = (ms: number): number => Math.min(atLeastZero(ms), MAX_TIMER_MS);
 
 /** The real clock: `Date.now` and unref'd `setTimeout`. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, delayMs) {
-    const due = Date.now() + Math.max(0, delayMs);
+    // NaN or negative: at once (NaN would otherwise re-arm every millisecond forever).
+    const due = Date.now() + atLeastZero(delayMs);
     let timer: NodeJS.Timeout;
     const arm = () => {
       timer = setTimeout(
@@ -29,7 +39,7 @@ export const systemClock: Clock = {
           if (Date.now() >= due) fn();
           else arm();
         },
-        Math.min(Math.max(0, due - Date.now()), MAX_TIMER_MS),
+        timerDelay(due - Date.now()),
       );
       timer.unref();
     };
@@ -70,7 +80,7 @@ export class ManualClock implements Clock {
   }
 
   setTimer(fn: () => void, delayMs: number): () => void {
-    const timer: PendingTimer = { at: this.#now + Math.max(0, delayMs), order: this.#order++, fn };
+    const timer: PendingTimer = { at: this.#now + atLeastZero(delayMs), order: this.#order++, fn };
     this.#timers.add(timer);
     return () => {
       this.#timers.delete(timer);

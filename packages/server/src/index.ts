@@ -66,11 +66,25 @@ export {
   ERROR_DOMAIN as ORCA_ERROR_DOMAIN,
   FOLLOW_HEADER,
   OrcaService,
+  type OrcaServiceOptions,
   PROTOCOL_VERSION,
   Reason as OrcaErrorReason,
   WARNING_RATIO,
 } from "./orca/service.js";
-export { MemoryOrcaStore, type OrcaStore, type RunBudget, type RunRecord } from "./orca/store.js";
+export {
+  DEFAULT_ORCA_SETTINGS,
+  MAX_TIMEOUT_MS as ORCA_MAX_TIMEOUT_MS,
+  type OrcaSettings,
+  orcaSettings,
+} from "./orca/settings.js";
+export {
+  type EventWindow,
+  MemoryOrcaStore,
+  type OrcaRetention,
+  type OrcaStore,
+  type RunBudget,
+  type RunRecord,
+} from "./orca/store.js";
 export { type AgentActionOutput, AgentActionService } from "./portarium/agent-action-service.js";
 export { AgentService } from "./portarium/agent-service.js";
 export { ApprovalService } from "./portarium/approval-service.js";

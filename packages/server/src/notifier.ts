@@ -38,6 +38,19 @@ export class Notifier {
     });
   }
 
+  /**
+   * Forgets `topic` (its entity is gone): drops its latest number and wakes its waiters
+   * with true, so they look again and find it gone. Keeps the notifier's memory bounded by
+   * the live topics.
+   */
+  forget(topic: string): void {
+    this.#latest.delete(topic);
+    const waiters = this.#waiters.get(topic);
+    if (!waiters) return;
+    this.#waiters.delete(topic);
+    for (const wake of waiters) wake(true);
+  }
+
   /** Wakes every waiter with false and refuses new waits. */
   closeAll(): void {
     this.#closed = true;

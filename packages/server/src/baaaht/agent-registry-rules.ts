@@ -90,8 +90,7 @@ export class AgentRegistryRules {
     const rec = this.get(req.agentId);
     this.#goOffline(rec, req.reason || "unregistered");
     this.#s.store.agents.delete(rec.agent.id);
-    this.#s.agentInboxes.get(rec.agent.id)?.log.close();
-    this.#s.agentInboxes.delete(rec.agent.id);
+    this.#s.dropAgentInbox(rec.agent.id);
     this.#s.emit(EventType.IPC_MESSAGE, {
       source: "agent",
       data: { agent_id: rec.agent.id, action: "unregistered", reason: req.reason },

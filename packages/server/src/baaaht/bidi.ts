@@ -1,5 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import { BoundedQueue } from "../bounded-queue.js";
+import { timerDelay } from "../clock.js";
 
 /** What a bidi handler gets once the first request arrived. */
 export interface BidiContext<Res> {
@@ -69,7 +70,7 @@ export async function* serveBidi<Req, Res>(
       if (halfClosed && handlers?.drained?.()) out.close();
     },
   };
-  const timer = setInterval(() => out.tryPush(options.heartbeat()), Math.max(10, options.heartbeatMs));
+  const timer = setInterval(() => out.tryPush(options.heartbeat()), timerDelay(Math.max(10, options.heartbeatMs)));
   timer.unref();
   try {
     const h = await options.setup(first.value, ctx);

@@ -22,8 +22,9 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
+import { makeRoom } from "../retention.js";
 import { serveBidi } from "./bidi.js";
-import { invalid, notFound } from "./errors.js";
+import { exhausted, invalid, notFound } from "./errors.js";
 import type { GatewaySessionRules } from "./gateway-session-rules.js";
 import { SeqLogs } from "./log.js";
 import type { MessageRules } from "./message-rules.js";
@@ -113,6 +114,16 @@ export class ChatRules {
       role: input.role === GatewayMessageRole.UNSPECIFIED ? GatewayMessageRole.USER : input.role,
     });
     if (this.#s.store.responses.has(message.id)) throw invalid(`message id ${message.id} was already used`);
+    const room = makeRoom(
+      this.#s.store.responses,
+      this.#s.settings.maxResponses,
+      (r) => r.done,
+      (messageId) => this.#logs.delete(messageId),
+    );
+    if (!room)
+      throw exhausted(
+        `${this.#s.settings.maxResponses} responses are kept and none has finished (baaaht.maxResponses)`,
+      );
     rec.messages.push(message);
     trimTo(rec.messages, this.#s.settings.historySize);
     rec.lastActivityMs = this.#s.now();

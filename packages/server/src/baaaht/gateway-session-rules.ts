@@ -8,7 +8,8 @@ import {
 } from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { invalid, precondition } from "./errors.js";
+import { makeRoom } from "../retention.js";
+import { exhausted, invalid, precondition } from "./errors.js";
 import { labelsMatch } from "./labels.js";
 import { lookup } from "./lookup.js";
 import type { SessionRules } from "./session-rules.js";
@@ -50,6 +51,14 @@ export class GatewaySessionRules {
     if (req.config && (req.config.timeoutNs < 0n || req.config.idleTimeoutNs < 0n || req.config.maxMessageSize < 0)) {
       throw invalid("config timeouts and max_message_size must not be negative");
     }
+    const room = makeRoom(this.#s.store.gatewaySessions, this.#s.settings.maxSessions, (r) => {
+      this.#sync(r);
+      return r.session.state === GatewaySessionState.CLOSED;
+    });
+    if (!room)
+      throw exhausted(
+        `${this.#s.settings.maxSessions} gateway sessions are kept and none is closed (baaaht.maxSessions)`,
+      );
     const now = this.#s.now();
     const orch = this.#sessions.create({
       $typeName: "orchestrator.v1.CreateSessionRequest",
@@ -145,11 +154,13 @@ export class GatewaySessionRules {
 
   /** A gateway session closes when its orchestrator session does (e.g. it expired). */
   #sync(rec: GatewaySessionRecord): void {
-    const orch = this.#s.store.sessions.get(rec.session.orchestratorSessionId)?.session;
-    if (orch?.closedAt && rec.session.state !== GatewaySessionState.CLOSED) {
-      rec.session.state = GatewaySessionState.CLOSED;
-      rec.session.status = Status.STOPPED;
-      rec.session.closedAt = orch.closedAt;
-    }
+    if (rec.session.state === GatewaySessionState.CLOSED) return;
+    // A closed orchestrator session closes its gateway session; one forgotten by
+    // retention (baaaht.maxSessions) was closed before it went.
+    const orch = this.#s.store.sessions.get(rec.session.orchestratorSessionId);
+    if (orch && !orch.session.closedAt) return;
+    rec.session.state = GatewaySessionState.CLOSED;
+    rec.session.status = Status.STOPPED;
+    rec.session.closedAt = orch?.session.closedAt ?? timestampFromMs(this.#s.now());
   }
 }

@@ -107,6 +107,17 @@ export class SeqLogs<T> {
     return log;
   }
 
+  /** Forgets the log of `key` (its entity is gone), ending its followers. */
+  delete(key: string): void {
+    this.#logs.get(key)?.close();
+    this.#logs.delete(key);
+  }
+
+  /** How many logs are kept. */
+  get size(): number {
+    return this.#logs.size;
+  }
+
   /** Ends every follower of every log. */
   close(): void {
     for (const log of this.#logs.values()) log.close();

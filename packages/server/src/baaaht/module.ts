@@ -30,7 +30,8 @@ const { HealthCheckResponse_ServingStatus: ServingStatus } = grpcHealth;
  * Settings: `baaaht.containerRuntime` (`record`, the default, records the container
  * lifecycle without executing anything; `process` runs each container's command as a
  * local child process), `baaaht.agentHeartbeatTimeoutMs`, `baaaht.streamHeartbeatMs`,
- * `baaaht.eventLogSize`, `baaaht.historySize`.
+ * `baaaht.eventLogSize`, `baaaht.historySize`, and the entity bounds `baaaht.maxTasks`,
+ * `baaaht.maxSessions`, `baaaht.maxResponses` (see `BaaahtSettings`).
  *
  * Health: every service is SERVING until the server begins to shut down, then NOT_SERVING
  * (watchers are told before their streams end); the gateway is NOT_SERVING while the

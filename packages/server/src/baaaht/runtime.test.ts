@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import type { ContainerConfig } from "@baton/wire/baaaht";
 import { ContainerConfigSchema } from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { type ContainerExit, ProcessRuntime, RecordRuntime } from "./runtime.js";
 
 const config = (command: string[]): ContainerConfig => create(ContainerConfigSchema, { image: "x", command });
@@ -62,5 +62,39 @@ describe("RecordRuntime health", () => {
     expect(rt.health().detail).toBe("1 containers recorded as running");
     await rt.close();
     expect(rt.health()).toEqual({ available: false, detail: "closed" });
+  });
+});
+
+describe("ProcessRuntime stop timeouts", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("waits a stop timeout past 2^31-1 ms before SIGKILL (Node's own timer would fire after 1 ms)", async () => {
+    const signals: string[] = [];
+    // A child that records the signals it is sent and only acts on SIGKILL (SIGTERM ignored).
+    const spying = ((...args: Parameters<typeof spawn>) => {
+      const child = spawn(...args);
+      const kill = child.kill.bind(child);
+      child.kill = (signal?: NodeJS.Signals | number) => {
+        signals.push(String(signal));
+        return signal === "SIGKILL" ? kill(signal) : true;
+      };
+      return child;
+    }) as typeof spawn;
+    const rt = new ProcessRuntime({ spawn: spying });
+    const exited = exitOf((onExit) =>
+      rt.start("c", config([process.execPath, "-e", "setInterval(() => {}, 1000)"]), onExit),
+    );
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const stopping = rt.stop("c", 2 ** 31);
+    vi.advanceTimersByTime(2 ** 31 - 1);
+    expect(signals).toEqual(["SIGTERM"]);
+    vi.advanceTimersByTime(1);
+    expect(signals).toEqual(["SIGTERM", "SIGKILL"]);
+    vi.useRealTimers();
+    await expect(stopping).resolves.toMatchObject({ signal: "SIGKILL" });
+    await exited;
+    await rt.close();
   });
 });

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { ContainerConfig } from "@baton/wire/baaaht";
+import { systemClock } from "../clock.js";
 
 /** How a container ended. */
 export interface ContainerExit {
@@ -163,12 +164,12 @@ export class ProcessRuntime implements ContainerRuntime {
     const entry = this.#children.get(id);
     if (!entry) return undefined;
     entry.child.kill("SIGTERM");
-    const timer = setTimeout(() => entry.child.kill("SIGKILL"), Math.max(0, timeoutMs));
-    timer.unref();
+    // On the system clock's timers: a StopContainer timeout past 2^31-1 ms must not SIGKILL after 1 ms.
+    const cancel = systemClock.setTimer(() => entry.child.kill("SIGKILL"), timeoutMs);
     try {
       return await entry.exited;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 

@@ -12,7 +12,8 @@ import {
 } from "@baton/wire/baaaht";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { invalid, precondition } from "./errors.js";
+import { makeRoom } from "../retention.js";
+import { exhausted, invalid, precondition } from "./errors.js";
 import { labelsMatch } from "./labels.js";
 import { lookup } from "./lookup.js";
 import { checkLimits } from "./resource-limits.js";
@@ -71,6 +72,14 @@ export class SessionRules {
       if (config.idleTimeoutNs < 0n) throw invalid("config.idle_timeout_ns must not be negative");
       checkLimits(config.resourceLimits, "config.resource_limits");
     }
+    const room = makeRoom(
+      this.#s.store.sessions,
+      this.#s.settings.maxSessions,
+      (r) => r.session.state === SessionState.CLOSED,
+      (sessionId) => this.#s.dropSessionFeed(sessionId),
+    );
+    if (!room)
+      throw exhausted(`${this.#s.settings.maxSessions} sessions are kept and none is closed (baaaht.maxSessions)`);
     const now = this.#s.now();
     const id = this.#s.id("sess");
     const session = create(SessionSchema, {

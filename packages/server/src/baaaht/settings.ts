@@ -6,8 +6,14 @@ export interface BaaahtSettings {
   streamHeartbeatMs: number;
   /** Events kept in the ordered log. Default 10000. */
   eventLogSize: number;
-  /** Messages kept per session history. Default 1000. */
+  /** Messages kept per session history (also task inputs and a session's task history). Default 1000. */
   historySize: number;
+  /** Tasks kept; past it the oldest finished ones are forgotten, and with none finished ExecuteTask is RESOURCE_EXHAUSTED. Default 10000. */
+  maxTasks: number;
+  /** Sessions kept, orchestrator and gateway each; past it the oldest closed ones are forgotten, and with none closed creating one is RESOURCE_EXHAUSTED. Default 10000. */
+  maxSessions: number;
+  /** Gateway responses kept; past it the oldest finished ones are forgotten, and with none finished SendMessage is RESOURCE_EXHAUSTED. Default 10000. */
+  maxResponses: number;
 }
 
 /** Settings defaults. */
@@ -16,6 +22,9 @@ export const DEFAULT_BAAAHT_SETTINGS: Readonly<BaaahtSettings> = {
   streamHeartbeatMs: 15_000,
   eventLogSize: 10_000,
   historySize: 1000,
+  maxTasks: 10_000,
+  maxSessions: 10_000,
+  maxResponses: 10_000,
 };
 
 /**
@@ -36,5 +45,8 @@ export function baaahtSettings(settings: ReadonlyMap<string, string>): BaaahtSet
     streamHeartbeatMs: num("streamHeartbeatMs"),
     eventLogSize: num("eventLogSize"),
     historySize: num("historySize"),
+    maxTasks: num("maxTasks"),
+    maxSessions: num("maxSessions"),
+    maxResponses: num("maxResponses"),
   };
 }

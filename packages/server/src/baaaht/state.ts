@@ -182,6 +182,24 @@ export class BaaahtState {
     return feed;
   }
 
+  /** Forgets a session's feed (the session is gone), ending its followers. */
+  dropSessionFeed(sessionId: string): void {
+    const feed = this.sessionFeeds.get(sessionId);
+    if (!feed) return;
+    feed.close();
+    this.#logs.delete(feed);
+    this.sessionFeeds.delete(sessionId);
+  }
+
+  /** Forgets an agent's inbox (the agent is gone), ending its stream's wait. */
+  dropAgentInbox(agentId: string): void {
+    const inbox = this.agentInboxes.get(agentId);
+    if (!inbox) return;
+    inbox.log.close();
+    this.#logs.delete(inbox.log);
+    this.agentInboxes.delete(agentId);
+  }
+
   /** The inbox of an agent (created on first use). */
   agentInbox(agentId: string): { log: SeqLog<AgentMessage>; delivered: number } {
     let inbox = this.agentInboxes.get(agentId);

@@ -96,7 +96,4 @@ export class MemoryBaaahtStore implements BaaahtStore {
   readonly responses = new Map<string, GatewayResponseRecord>();
 }
 
-/** Keeps only the newest `max` items of an array, in place. */
-export function trimTo<T>(items: T[], max: number): void {
-  if (items.length > max) items.splice(0, items.length - max);
-}
+export { trimTo } from "../retention.js";

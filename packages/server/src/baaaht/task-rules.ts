@@ -16,13 +16,14 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
+import { makeRoom } from "../retention.js";
 import type { AgentRegistryRules } from "./agent-registry-rules.js";
 import { serveBidi } from "./bidi.js";
-import { invalid, notFound, precondition } from "./errors.js";
+import { exhausted, invalid, notFound, precondition } from "./errors.js";
 import { SeqLogs } from "./log.js";
 import { lookup } from "./lookup.js";
 import type { BaaahtState } from "./state.js";
-import type { AgentRecord, TaskRecord } from "./store.js";
+import { type AgentRecord, type TaskRecord, trimTo } from "./store.js";
 import { supportsTask, TERMINAL_TASK, taskTypeName } from "./task-types.js";
 
 const taskHeartbeat = (): StreamTaskResponse => ({
@@ -78,6 +79,13 @@ export class TaskRules {
     if (req.sessionId && !this.#s.store.sessions.has(req.sessionId))
       throw notFound(`session ${req.sessionId} not found`);
     const agent = this.#route(req);
+    const room = makeRoom(
+      this.#s.store.tasks,
+      this.#s.settings.maxTasks,
+      (t) => TERMINAL_TASK.has(t.task.state),
+      (taskId) => this.#logs.delete(taskId),
+    );
+    if (!room) throw exhausted(`${this.#s.settings.maxTasks} tasks are kept and none has finished (baaaht.maxTasks)`);
     const now = this.#s.now();
     const id = this.#s.id("task");
     const timeoutMs = req.config && req.config.timeoutNs > 0n ? Number(req.config.timeoutNs / 1_000_000n) : 0;
@@ -102,6 +110,7 @@ export class TaskRules {
       if (ctx) {
         ctx.currentTaskId = id;
         ctx.taskHistory.push(id);
+        trimTo(ctx.taskHistory, this.#s.settings.historySize);
       }
     }
     this.#s.emit(EventType.TASK_CREATED, {
@@ -255,6 +264,7 @@ export class TaskRules {
             case "input":
               if (TERMINAL_TASK.has(rec.task.state)) throw precondition(`task ${rec.task.id} has ended`);
               rec.inputs.push(p.value);
+              trimTo(rec.inputs, this.#s.settings.historySize);
               this.#s.sendToAgent(rec.task.agentId, {
                 type: MessageType.DATA,
                 payload: {

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { systemClock } from "../clock.js";
 
 /** A finished command. */
 export interface CommandOutcome {
@@ -82,7 +83,7 @@ export function runCommand(command: string, args: readonly string[], limits: Com
       [errLen, cut] = keep(err, errLen, c);
       errCut ||= cut;
     });
-    const timer = setTimeout(() => {
+    const cancelTimer = systemClock.setTimer(() => {
       timedOut = true;
       child.kill("SIGKILL");
     }, limits.timeoutMs);
@@ -91,7 +92,7 @@ export function runCommand(command: string, args: readonly string[], limits: Com
       spawnError = e;
     });
     child.on("close", (code) => {
-      clearTimeout(timer);
+      cancelTimer();
       let stderr = text(err, errCut);
       let exitCode = code ?? 1;
       if (spawnError) {

@@ -1,5 +1,7 @@
 import type { DeviceInfo } from "@baton/wire/edgemesh";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../clock.js";
+import { makeRoom } from "../retention.js";
 import { routeOrder } from "./routing.js";
 
 /** A registered device. */
@@ -22,9 +24,18 @@ export class DeviceRegistry {
   readonly #staleAfterMs: number;
   #selfId = "";
 
-  constructor(clock: Clock, staleAfterMs: number) {
+  readonly #maxDevices: number;
+
+  /** @param maxDevices devices kept; past it the oldest stale ones are forgotten. */
+  constructor(clock: Clock, staleAfterMs: number, maxDevices = Number.POSITIVE_INFINITY) {
     this.#clock = clock;
     this.#staleAfterMs = staleAfterMs;
+    this.#maxDevices = maxDevices;
+  }
+
+  /** How many devices are kept (the server itself included). */
+  get size(): number {
+    return this.#devices.size;
   }
 
   /** Registers (or refreshes) the server itself. */
@@ -41,10 +52,20 @@ export class DeviceRegistry {
     return s;
   }
 
-  /** Adds or refreshes a device; answers the registration time, Unix ms. The server's own entry is never replaced from outside. */
+  /**
+   * Adds or refreshes a device; answers the registration time, Unix ms. The server's own
+   * entry is never replaced from outside.
+   *
+   * @throws {ConnectError} RESOURCE_EXHAUSTED for a new device when `maxDevices` are kept and none is stale.
+   */
   upsert(info: DeviceInfo): number {
     const now = this.#clock.now();
     if (info.deviceId === this.#selfId) return now;
+    if (!this.#devices.has(info.deviceId) && !makeRoom(this.#devices, this.#maxDevices, (d) => this.isStale(d)))
+      throw new ConnectError(
+        `${this.#maxDevices} devices are registered and none is stale (edgemesh.maxDevices)`,
+        Code.ResourceExhausted,
+      );
     this.#devices.set(info.deviceId, { info, lastSeenMs: now, self: false });
     return now;
   }

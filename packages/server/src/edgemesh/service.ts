@@ -26,6 +26,7 @@ import { ErrorInfoSchema } from "@baton/wire/google-rpc";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Clock } from "../clock.js";
+import { makeRoom } from "../retention.js";
 import { runCommand } from "./commands.js";
 import { readConfined, TicketBook } from "./files.js";
 import { type JobRecord, planJob, runJob, TASK_KINDS, type TaskRecord } from "./jobs.js";
@@ -68,7 +69,7 @@ export class EdgemeshService {
   constructor(settings: EdgemeshSettings, clock: Clock) {
     this.settings = settings;
     this.#clock = clock;
-    this.registry = new DeviceRegistry(clock, settings.staleAfterMs);
+    this.registry = new DeviceRegistry(clock, settings.staleAfterMs, settings.maxDevices);
     this.tickets = new TicketBook(clock, settings.ticketTtlMs);
     this.#peers = new Peers(settings.securityKey, settings.deviceName);
     this.#history = new LoadHistory(settings.metricsHistory);
@@ -248,7 +249,11 @@ export class EdgemeshService {
       createSession: (req) => {
         if (req.securityKey !== this.settings.securityKey)
           throw new ConnectError("invalid security key", Code.Unauthenticated);
-        this.#pruneSessions();
+        if (this.#pruneSessions() >= this.settings.maxSessions)
+          throw new ConnectError(
+            `${this.settings.maxSessions} sessions are open (edgemesh.maxSessions); retry when one expires`,
+            Code.ResourceExhausted,
+          );
         const id = randomUUID();
         const now = this.#clock.now();
         this.#sessions.set(id, { deviceName: req.deviceName, expiresMs: now + this.settings.sessionTtlMs });
@@ -468,6 +473,11 @@ export class EdgemeshService {
     const hasPlan = req.plan?.groups.some((g) => g.tasks.length > 0) ?? false;
     const plan = hasPlan && req.plan ? req.plan : this.#fallbackPlan(req.maxWorkers).plan;
     const job = planJob(this.#clock, req.text, plan, req.reduce?.kind ?? "", this.registry.live(), req.maxWorkers);
+    if (!makeRoom(this.#jobs, this.settings.maxJobs, (j) => j.state === "DONE" || j.state === "FAILED"))
+      throw new ConnectError(
+        `${this.settings.maxJobs} jobs are kept and none has finished (edgemesh.maxJobs)`,
+        Code.ResourceExhausted,
+      );
     this.#jobs.set(job.id, job);
     setImmediate(() => {
       void runJob(

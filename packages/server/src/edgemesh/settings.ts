@@ -43,6 +43,12 @@ export interface EdgemeshSettings {
   metricsIntervalMs: number;
   /** Most load samples kept. */
   metricsHistory: number;
+  /** Jobs kept (default 10000); past it the oldest finished ones are forgotten, and with none finished SubmitJob is RESOURCE_EXHAUSTED. */
+  maxJobs: number;
+  /** Unexpired sessions kept (default 10000); past it CreateSession is RESOURCE_EXHAUSTED. */
+  maxSessions: number;
+  /** Devices kept (default 1000); past it the oldest stale ones are forgotten, and with none stale a new device's registration is RESOURCE_EXHAUSTED. */
+  maxDevices: number;
 }
 
 /** The default allowlist of `ExecuteCommand`. */
@@ -96,5 +102,8 @@ export function edgemeshSettings(settings: ReadonlyMap<string, string>): Edgemes
     staleAfterMs: num("staleAfterMs", 30_000),
     metricsIntervalMs: num("metricsIntervalMs", 5_000),
     metricsHistory: num("metricsHistory", 120),
+    maxJobs: num("maxJobs", 10_000),
+    maxSessions: num("maxSessions", 10_000),
+    maxDevices: num("maxDevices", 1000),
   };
 }

@@ -1,5 +1,6 @@
 import type { ModuleFactory, ServiceModule } from "../module.js";
 import { OrcaService, Orchestrator } from "./service.js";
+import { orcaSettings } from "./settings.js";
 import { MemoryOrcaStore, type OrcaStore } from "./store.js";
 
 /** The ORCA module: `orca.v1.Orchestrator` over an in-memory store. */
@@ -10,10 +11,20 @@ export interface OrcaModule extends ServiceModule {
   readonly store: OrcaStore;
 }
 
-/** Creates the ORCA module. */
-export const createOrcaModule: ModuleFactory = (): OrcaModule => {
-  const store = new MemoryOrcaStore();
-  const service = new OrcaService(store);
+/**
+ * Creates the ORCA module, bounded by the `orca.*` settings (see {@link orcaSettings}) and
+ * timed by the server's clock.
+ *
+ * @throws {Error} when an `orca.*` setting is malformed.
+ */
+export const createOrcaModule: ModuleFactory = (ctx): OrcaModule => {
+  const settings = orcaSettings(ctx.options.settings);
+  const store = new MemoryOrcaStore(settings);
+  const service = new OrcaService(store, {
+    clock: ctx.clock,
+    maxTasksPerRun: settings.maxTasksPerRun,
+    maxRuns: settings.maxRuns,
+  });
   return {
     name: "orca",
     service,

@@ -15,8 +15,10 @@ import {
 } from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type Clock, systemClock } from "../clock.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import { Notifier } from "../notifier.js";
+import { DEFAULT_ORCA_SETTINGS, MAX_TIMEOUT_MS } from "./settings.js";
 import type { OrcaStore, RunBudget, RunRecord } from "./store.js";
 
 /** The envelope protocol version the orchestrator accepts. */
@@ -35,7 +37,29 @@ export const Reason = {
   runNotFound: "RUN_NOT_FOUND",
   /** NOT_FOUND: the run exists but the task has no result yet. */
   resultNotFound: "RESULT_NOT_FOUND",
+  /**
+   * FAILED_PRECONDITION: the task's deadline passed and its deadline_exceeded result is
+   * final; the late result was refused and logged as a `late_result` event (metadata
+   * `parent_id`).
+   */
+  deadlinePassed: "DEADLINE_PASSED",
+  /** OUT_OF_RANGE: the requested events were dropped by retention (metadata `oldest_event_id`, `requested_event_id`). */
+  eventsEvicted: "EVENTS_EVICTED",
+  /** RESOURCE_EXHAUSTED: the run accepted `orca.maxTasksPerRun` envelopes (metadata `max`). */
+  taskLimit: "TASK_LIMIT_REACHED",
+  /** RESOURCE_EXHAUSTED: `orca.maxRuns` runs are kept and none is settled (metadata `max`). */
+  runLimit: "RUN_LIMIT_REACHED",
 } as const;
+
+/** Options of {@link OrcaService}. */
+export interface OrcaServiceOptions {
+  /** Where the service reads the time and sets task deadlines. Default: the system clock. */
+  clock?: Clock;
+  /** Distinct envelopes a run accepts (default {@link DEFAULT_ORCA_SETTINGS}.maxTasksPerRun). */
+  maxTasksPerRun?: number;
+  /** The run limit the store enforces, named in RUN_LIMIT_REACHED errors. */
+  maxRuns?: number;
+}
 
 const RESULT_KINDS = new Set(["agent_result", "agent_error"]);
 const READ_BATCH = 256;
@@ -49,13 +73,27 @@ export class OrcaService {
   readonly #store: OrcaStore;
   readonly #locks = new KeyedMutex();
   readonly #notifier = new Notifier();
-  readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #now: () => number;
+  /** Armed task deadlines by `runId\0taskId`: each cancels its timer. */
+  readonly #timers = new Map<string, () => void>();
+  readonly #clock: Clock;
+  readonly #maxTasksPerRun: number;
+  readonly #maxRuns: number;
   #closed = false;
 
-  constructor(store: OrcaStore, now: () => number = Date.now) {
+  constructor(store: OrcaStore, options: OrcaServiceOptions = {}) {
     this.#store = store;
-    this.#now = now;
+    this.#clock = options.clock ?? systemClock;
+    this.#maxTasksPerRun = options.maxTasksPerRun ?? DEFAULT_ORCA_SETTINGS.maxTasksPerRun;
+    this.#maxRuns = options.maxRuns ?? DEFAULT_ORCA_SETTINGS.maxRuns;
+  }
+
+  /** How many task deadlines are armed (tasks with a timeout and no result yet). */
+  get pendingDeadlines(): number {
+    return this.#timers.size;
+  }
+
+  #now(): number {
+    return this.#clock.now();
   }
 
   /** The connect-es implementation of `orca.v1.Orchestrator`. */
@@ -71,7 +109,7 @@ export class OrcaService {
   /** Stops task timers and wakes every waiting stream so it can end. */
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
+    for (const cancel of this.#timers.values()) cancel();
     this.#timers.clear();
     this.#notifier.closeAll();
   }
@@ -109,7 +147,23 @@ export class OrcaService {
           warned: [],
         },
       };
-      await this.#store.putRun(run);
+      // Every rule the initial task must pass is checked before the run exists: a refused
+      // StartRun leaves nothing behind, and a repeat is refused the same way.
+      if (req.initialTask) {
+        const over = this.#refusal(run, req.initialTask);
+        if (over) throw budgetExceeded(over);
+      }
+      const evicted = await this.#store.createRun(run);
+      if (!evicted) {
+        throw withReason(
+          `run limit reached: ${this.#maxRuns} runs are kept and every one has tasks waiting for results ` +
+            "(give tasks a timeout_ms, report their results, or raise orca.maxRuns)",
+          Code.ResourceExhausted,
+          Reason.runLimit,
+          { max: String(this.#maxRuns) },
+        );
+      }
+      for (const id of evicted) this.#notifier.forget(id);
       await this.#emit(runId, "start_run", {
         payload: {
           workflow_id: req.workflowId,
@@ -132,6 +186,32 @@ export class OrcaService {
       // A duplicate id was accepted before: accept again, change nothing.
       if (await this.#store.hasEnvelope(run.runId, task.id))
         return create(SubmitTaskResponseSchema, { accepted: true });
+      if (
+        RESULT_KINDS.has(task.kind) &&
+        task.parentId !== "" &&
+        (await this.#store.isResultFinal(run.runId, task.parentId))
+      ) {
+        await this.#emit(run.runId, "late_result", {
+          parentId: task.parentId,
+          traceId: task.traceId,
+          agent: task.agent,
+          payload: { task_id: task.parentId, result_id: task.id, kind: task.kind },
+        });
+        throw withReason(
+          `task ${task.parentId} passed its deadline: its deadline_exceeded result is final, the late ${task.kind} was refused`,
+          Code.FailedPrecondition,
+          Reason.deadlinePassed,
+          { parent_id: task.parentId },
+        );
+      }
+      if ((await this.#store.envelopeCount(run.runId)) >= this.#maxTasksPerRun) {
+        throw withReason(
+          `run ${run.runId} accepted ${this.#maxTasksPerRun} envelopes, the most a run takes (orca.maxTasksPerRun); start a new run`,
+          Code.ResourceExhausted,
+          Reason.taskLimit,
+          { max: String(this.#maxTasksPerRun) },
+        );
+      }
       await this.#accept(run, task);
       return create(SubmitTaskResponseSchema, { accepted: true });
     });
@@ -139,11 +219,17 @@ export class OrcaService {
 
   async *streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
     if (req.runId === "") throw invalid("run_id is required");
-    if (!(await this.#store.getRun(req.runId))) throw runNotFound(req.runId);
+    const first = await this.#store.eventWindow(req.runId);
+    if (!first) throw runNotFound(req.runId);
     const follow = ctx.requestHeader.get(FOLLOW_HEADER)?.toLowerCase() !== "false";
-    let next = req.startEventId > 0n ? req.startEventId : 1n;
+    // 0 and 1 ask for the whole history: what retention kept of it. A later id that
+    // retention dropped is OUT_OF_RANGE, as is a follower that falls that far behind.
+    let next = req.startEventId > 1n ? req.startEventId : first.oldest;
     let sent = 0;
     for (;;) {
+      const window = await this.#store.eventWindow(req.runId);
+      if (!window) throw runNotFound(req.runId);
+      if (next < window.oldest) throw eventsEvicted(req.runId, next, window.oldest);
       const batch = await this.#store.readEvents(req.runId, next, READ_BATCH);
       for (const event of batch) {
         next = BigInt(event.id) + 1n;
@@ -194,12 +280,29 @@ export class OrcaService {
         throw invalid(`${field}.payload_json is not valid JSON: ${(err as Error).message}`);
       }
     }
+    if (env.timeoutMs > BigInt(MAX_TIMEOUT_MS)) {
+      throw invalid(`${field}.timeout_ms ${env.timeoutMs} is over the maximum of ${MAX_TIMEOUT_MS} ms (24 h)`);
+    }
     if (env.timeoutMs > 0n) {
-      const start = env.tsMs > 0n ? env.tsMs : BigInt(this.#now());
-      if (BigInt(this.#now()) > start + env.timeoutMs) {
+      const now = BigInt(this.#now());
+      const deadline = (env.tsMs > 0n ? env.tsMs : now) + env.timeoutMs;
+      if (now > deadline) {
         throw new ConnectError(`${field} ${env.id} expired: ts_ms + timeout_ms is in the past`, Code.DeadlineExceeded);
       }
+      if (deadline - now > BigInt(MAX_TIMEOUT_MS)) {
+        throw invalid(`${field}.ts_ms ${env.tsMs} puts the deadline more than ${MAX_TIMEOUT_MS} ms (24 h) ahead`);
+      }
     }
+  }
+
+  /**
+   * The budget limit the envelope would break, or undefined when it fits.
+   *
+   * @throws {ConnectError} INVALID_ARGUMENT for a result without parent_id.
+   */
+  #refusal(run: RunRecord, env: Envelope) {
+    if (RESULT_KINDS.has(env.kind) && env.parentId === "") throw invalid(`an ${env.kind} needs parent_id`);
+    return exceeded(run.budget, env.usage?.tokens ?? 0n, env.usage?.costMicros ?? 0n);
   }
 
   /** Charges and records an envelope; the caller holds the run's lock. */
@@ -207,9 +310,8 @@ export class OrcaService {
     const tokens = env.usage?.tokens ?? 0n;
     const cost = env.usage?.costMicros ?? 0n;
     const isResult = RESULT_KINDS.has(env.kind);
-    if (isResult && env.parentId === "") throw invalid(`an ${env.kind} needs parent_id`);
     const b = run.budget;
-    const over = exceeded(b, tokens, cost);
+    const over = this.#refusal(run, env);
     if (over) {
       await this.#emit(run.runId, "budget_exceeded", {
         parentId: env.id,
@@ -222,18 +324,14 @@ export class OrcaService {
           task_id: env.id,
         },
       });
-      throw withReason(
-        `budget exceeded: ${over.limit} (used ${over.used} + requested ${over.requested} > ${over.max})`,
-        Code.ResourceExhausted,
-        Reason.budgetExceeded,
-        { limit: over.limit, used: String(over.used), requested: String(over.requested), max: String(over.max) },
-      );
+      throw budgetExceeded(over);
     }
     const now = BigInt(this.#now());
     const stored = create(EnvelopeSchema, { ...env, tsMs: env.tsMs > 0n ? env.tsMs : now });
-    await this.#store.putEnvelope(run.runId, stored);
+    await this.#store.putEnvelope(run.runId, stored, !isResult);
     if (isResult) {
       await this.#store.putResult(run.runId, env.parentId, stored);
+      this.#disarm(run.runId, env.parentId);
       await this.#emit(run.runId, env.kind, {
         parentId: env.parentId,
         traceId: env.traceId,
@@ -283,14 +381,16 @@ export class OrcaService {
     }
   }
 
-  /** A task with no result by its deadline gets an `agent_error` result and a `task_timeout` event. */
+  /** A task with no result by its deadline gets a final `agent_error` result and a `task_timeout` event. */
   #armTimeout(runId: string, task: Envelope): void {
-    const due = Number(task.tsMs + task.timeoutMs) - this.#now();
-    const timer = setTimeout(
+    const key = `${runId}\0${task.id}`;
+    this.#timers.get(key)?.();
+    const cancel = this.#clock.setTimer(
       () => {
-        this.#timers.delete(timer);
+        this.#timers.delete(key);
         void this.#locks.run(runId, async () => {
-          if (this.#closed || (await this.#store.getResult(runId, task.id))) return;
+          if (this.#closed || !(await this.#store.eventWindow(runId)) || (await this.#store.getResult(runId, task.id)))
+            return;
           const payload = {
             error: "deadline_exceeded",
             message: `task ${task.id} had no result within ${task.timeoutMs} ms`,
@@ -305,14 +405,20 @@ export class OrcaService {
             protocolVersion: PROTOCOL_VERSION,
             tsMs: BigInt(this.#now()),
           });
-          await this.#store.putResult(runId, task.id, result);
+          await this.#store.putResult(runId, task.id, result, true);
           await this.#emit(runId, "task_timeout", { parentId: task.id, traceId: task.traceId, payload });
         });
       },
-      Math.max(0, due),
+      Number(task.tsMs + task.timeoutMs) - this.#now(),
     );
-    timer.unref();
-    this.#timers.add(timer);
+    this.#timers.set(key, cancel);
+  }
+
+  /** Cancels a task's deadline once it has a result. */
+  #disarm(runId: string, taskId: string): void {
+    const key = `${runId}\0${taskId}`;
+    this.#timers.get(key)?.();
+    this.#timers.delete(key);
   }
 
   async #emit(
@@ -341,6 +447,25 @@ export class OrcaService {
     this.#notifier.publish(runId, Number(stored.id));
     return stored;
   }
+}
+
+function budgetExceeded(over: NonNullable<ReturnType<typeof exceeded>>): ConnectError {
+  return withReason(
+    `budget exceeded: ${over.limit} (used ${over.used} + requested ${over.requested} > ${over.max})`,
+    Code.ResourceExhausted,
+    Reason.budgetExceeded,
+    { limit: over.limit, used: String(over.used), requested: String(over.requested), max: String(over.max) },
+  );
+}
+
+function eventsEvicted(runId: string, requested: bigint, oldest: bigint): ConnectError {
+  return withReason(
+    `events of run ${runId} before ${oldest} were dropped by retention (asked from ${requested}); ` +
+      "resume from the oldest retained event, or from 0 for what is kept",
+    Code.OutOfRange,
+    Reason.eventsEvicted,
+    { run_id: runId, oldest_event_id: String(oldest), requested_event_id: String(requested) },
+  );
 }
 
 function exceeded(b: RunBudget, tokens: bigint, cost: bigint) {

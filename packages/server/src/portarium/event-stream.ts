@@ -1,3 +1,4 @@
+import { timerDelay } from "../clock.js";
 import type { AnyRequest, AnyResponse } from "../module.js";
 import { problems } from "./http.js";
 import type { EventStreamReply } from "./operation.js";
@@ -54,7 +55,7 @@ export function serveEventStream(
     // A subscriber with nothing to catch up on still learns at once that it is subscribed.
     out.flushHeaders();
     if (ended) return;
-    keepAlive = setInterval(() => out.write(": keep-alive\n\n"), options.keepAliveMs);
+    keepAlive = setInterval(() => out.write(": keep-alive\n\n"), timerDelay(options.keepAliveMs));
     keepAlive.unref();
   };
   // The history is delivered synchronously inside subscribe; a 404 is thrown before it.

@@ -2,15 +2,17 @@ import { randomBytes } from "node:crypto";
 import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
 import { ConnectionTestPolicy } from "./connection-probe.js";
 import { IdempotencyCache } from "./idempotency.js";
+import { TERMINAL_INVOCATION } from "./invocation-runner.js";
 import type { PortariumClaims } from "./jwt.js";
 import { OpenApiSchema } from "./openapi.js";
 import { portariumOperations } from "./operations.js";
 import { PortariumService } from "./portarium-service.js";
 import { type IdempotentResult, PortariumRestHandler } from "./rest-handler.js";
 import { PortariumRouter } from "./router.js";
+import { TERMINAL_RUN } from "./run-service.js";
 import { parseServiceAccounts } from "./service-accounts.js";
 import { portariumSettings } from "./settings.js";
-import { MemoryPortariumStore, type PortariumStore } from "./store.js";
+import { type ApprovalRecord, MemoryPortariumStore, type PortariumStore } from "./store.js";
 import { TokenIssuer } from "./tokens.js";
 
 /** The Portarium module: the REST control plane, routed by its operation table and validated by the OpenAPI document. */
@@ -27,6 +29,9 @@ export interface PortariumModule extends ServiceModule {
   signToken(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): Promise<string>;
 }
 
+/** Approval statuses that change no more: such approvals may be forgotten. */
+const DECIDED_APPROVAL: ReadonlySet<ApprovalRecord["status"]> = new Set(["Denied", "Executed", "Expired"]);
+
 /**
  * Creates the Portarium module. Settings (`--set`, config file or dedicated flags):
  * - `portarium.serviceAccounts`: `ID:SECRET:WS[,WS]` per line; every workspace named exists.
@@ -42,6 +47,10 @@ export interface PortariumModule extends ServiceModule {
  *   addresses are refused with 403 unless listed; see `ConnectionTestPolicy`).
  * - `portarium.idempotencyTtlMs` (default 24 h) and `portarium.idempotencyMaxEntries`
  *   (default 10000): how long, and how many, `Idempotency-Key`s are remembered.
+ * - `portarium.maxRunsPerWorkspace`, `maxApprovalsPerWorkspace`, `maxInvocationsPerWorkspace`
+ *   (default 10000 each) and `maxEvidencePerWorkspace` (default 100000): what a workspace
+ *   keeps; the oldest finished (decided, for approvals; any, for evidence) go first, and a
+ *   workspace full of unfinished ones answers 507.
  * - `portarium.sseKeepAliveMs`: how often an open event stream gets a `: keep-alive`
  *   comment, so idle proxies do not cut it (default 15000).
  * - `portarium.validateResponses`: `true` checks every response against the document and
@@ -90,7 +99,28 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     ttlSeconds: numbers.tokenTtlSeconds,
     clock: ctx.clock,
   });
-  const store = new MemoryPortariumStore();
+  const store = new MemoryPortariumStore({
+    runs: {
+      max: numbers.maxRunsPerWorkspace,
+      evictable: (r) => TERMINAL_RUN.has(r.status),
+      setting: "portarium.maxRunsPerWorkspace",
+    },
+    approvals: {
+      max: numbers.maxApprovalsPerWorkspace,
+      evictable: (a) => DECIDED_APPROVAL.has(a.status),
+      setting: "portarium.maxApprovalsPerWorkspace",
+    },
+    evidence: {
+      max: numbers.maxEvidencePerWorkspace,
+      evictable: () => true,
+      setting: "portarium.maxEvidencePerWorkspace",
+    },
+    invocations: {
+      max: numbers.maxInvocationsPerWorkspace,
+      evictable: (i) => TERMINAL_INVOCATION.has(i.response.status),
+      setting: "portarium.maxInvocationsPerWorkspace",
+    },
+  });
   const service = new PortariumService(store, {
     clock: ctx.clock,
     invocationDurationMs: numbers.invocationDurationMs,

@@ -11,6 +11,10 @@ describe("portariumSettings", () => {
       sseKeepAliveMs: 15_000,
       machineHeartbeatTimeoutMs: 300_000,
       connectionTestAllow: "public",
+      maxRunsPerWorkspace: 10_000,
+      maxApprovalsPerWorkspace: 10_000,
+      maxEvidencePerWorkspace: 100_000,
+      maxInvocationsPerWorkspace: 10_000,
     });
     expect(portariumSettings(new Map())).toEqual(DEFAULT_PORTARIUM_SETTINGS);
   });
@@ -25,6 +29,10 @@ describe("portariumSettings", () => {
         ["portarium.sseKeepAliveMs", "500"],
         ["portarium.machineHeartbeatTimeoutMs", "90000"],
         ["portarium.connectionTestAllow", "public,10.0.0.0/8,[::1]:8080,agents.internal:443"],
+        ["portarium.maxRunsPerWorkspace", "5"],
+        ["portarium.maxApprovalsPerWorkspace", "6"],
+        ["portarium.maxEvidencePerWorkspace", "7"],
+        ["portarium.maxInvocationsPerWorkspace", "8"],
       ]),
     );
     expect(s).toEqual({
@@ -35,6 +43,10 @@ describe("portariumSettings", () => {
       sseKeepAliveMs: 500,
       machineHeartbeatTimeoutMs: 90_000,
       connectionTestAllow: "public,10.0.0.0/8,[::1]:8080,agents.internal:443",
+      maxRunsPerWorkspace: 5,
+      maxApprovalsPerWorkspace: 6,
+      maxEvidencePerWorkspace: 7,
+      maxInvocationsPerWorkspace: 8,
     });
   });
 
@@ -53,6 +65,8 @@ describe("portariumSettings", () => {
     ["portarium.connectionTestAllow", "127.0.0.1:99999"],
     ["portarium.connectionTestAllow", "300.1.1.1"],
     ["portarium.connectionTestAllow", "bad_host!"],
+    ["portarium.maxRunsPerWorkspace", "0"],
+    ["portarium.maxEvidencePerWorkspace", "1.5"],
   ])("refuses %s=%j", (key, value) => {
     expect(() => portariumSettings(new Map([[key, value]]))).toThrow(key);
   });

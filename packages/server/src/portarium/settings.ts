@@ -22,6 +22,14 @@ export interface PortariumSettings {
    * `public`, addresses, CIDR ranges and host names, each with an optional `:port`.
    */
   connectionTestAllow: string;
+  /** Runs kept per workspace; past it the oldest finished are forgotten (none finished: 507). */
+  maxRunsPerWorkspace: number;
+  /** Approvals kept per workspace; past it the oldest decided are forgotten (none decided: 507). */
+  maxApprovalsPerWorkspace: number;
+  /** Evidence entries kept per workspace; past it the oldest are dropped. */
+  maxEvidencePerWorkspace: number;
+  /** Machine invocations kept per workspace; past it the oldest finished are forgotten (none finished: 507). */
+  maxInvocationsPerWorkspace: number;
 }
 
 /** Defaults of {@link PortariumSettings}. */
@@ -33,6 +41,10 @@ export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
   sseKeepAliveMs: 15_000,
   machineHeartbeatTimeoutMs: 5 * 60 * 1000,
   connectionTestAllow: "public",
+  maxRunsPerWorkspace: 10_000,
+  maxApprovalsPerWorkspace: 10_000,
+  maxEvidencePerWorkspace: 100_000,
+  maxInvocationsPerWorkspace: 10_000,
 };
 
 type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestAllow">;
@@ -68,9 +80,15 @@ export function portariumSettings(settings: ReadonlyMap<string, string>): Portar
     tokenTtlSeconds: read("tokenTtlSeconds", (n) => n > 0, "a positive number"),
     invocationDurationMs: read("invocationDurationMs", (n) => n >= 0, "a number of ms, 0 or more"),
     idempotencyTtlMs: read("idempotencyTtlMs", (n) => n > 0, "a positive number of ms"),
-    idempotencyMaxEntries: read("idempotencyMaxEntries", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer"),
+    idempotencyMaxEntries: read("idempotencyMaxEntries", positiveInt, "a positive integer"),
     sseKeepAliveMs: read("sseKeepAliveMs", (n) => n > 0, "a positive number of ms"),
     machineHeartbeatTimeoutMs: read("machineHeartbeatTimeoutMs", (n) => n > 0, "a positive number of ms"),
     connectionTestAllow: allow,
+    maxRunsPerWorkspace: read("maxRunsPerWorkspace", positiveInt, "a positive integer"),
+    maxApprovalsPerWorkspace: read("maxApprovalsPerWorkspace", positiveInt, "a positive integer"),
+    maxEvidencePerWorkspace: read("maxEvidencePerWorkspace", positiveInt, "a positive integer"),
+    maxInvocationsPerWorkspace: read("maxInvocationsPerWorkspace", positiveInt, "a positive integer"),
   };
 }
+
+const positiveInt = (n: number) => Number.isSafeInteger(n) && n > 0;

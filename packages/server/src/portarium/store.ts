@@ -1,4 +1,6 @@
 import type { components } from "@baton/wire/portarium";
+import { makeRoom } from "../retention.js";
+import { HttpProblem } from "./http.js";
 
 type S = components["schemas"];
 /** A workspace as stored. */
@@ -70,10 +72,37 @@ export interface PortariumStore {
   readonly invocations: Table<InvocationRecord>;
 }
 
+/** How many items a table keeps per workspace, and which it may forget to make room. */
+export interface TableRetention<T> {
+  /** Items kept per workspace. */
+  max: number;
+  /** Whether an item may be forgotten (a finished run, a decided approval...). */
+  evictable: (item: T) => boolean;
+  /** The setting that sets `max`, named in the refusal. */
+  setting: string;
+}
+
+/** The bounded tables of a {@link MemoryPortariumStore}; a table not named keeps everything. */
+export interface PortariumRetention {
+  /** Runs: finished ones may go. */
+  runs?: TableRetention<RunRecord>;
+  /** Approvals: decided ones may go. */
+  approvals?: TableRetention<ApprovalRecord>;
+  /** Evidence entries: the oldest go (the retained chain then starts at a `previousHash` of a dropped entry). */
+  evidence?: TableRetention<EvidenceRecord>;
+  /** Machine invocations: finished ones may go. */
+  invocations?: TableRetention<InvocationRecord>;
+}
+
 let sequence = 0;
 
 class MemoryTable<T> implements Table<T> {
   readonly #byWorkspace = new Map<string, Map<string, { seq: number; value: T }>>();
+  readonly #retention: TableRetention<T> | undefined;
+
+  constructor(retention?: TableRetention<T>) {
+    this.#retention = retention;
+  }
 
   #ws(workspaceId: string): Map<string, { seq: number; value: T }> {
     let m = this.#byWorkspace.get(workspaceId);
@@ -86,6 +115,14 @@ class MemoryTable<T> implements Table<T> {
   insert(workspaceId: string, id: string, value: T): T {
     const m = this.#ws(workspaceId);
     if (m.has(id)) throw new Error(`duplicate id ${id}`);
+    const r = this.#retention;
+    if (r && !makeRoom(m, r.max, (row) => r.evictable(row.value))) {
+      throw new HttpProblem(
+        507,
+        "retention-full",
+        `this workspace keeps ${r.max} of these and none has finished, so none can be forgotten (${r.setting})`,
+      );
+    }
     m.set(id, { seq: ++sequence, value });
     return value;
   }
@@ -123,16 +160,27 @@ class MemoryTable<T> implements Table<T> {
   }
 }
 
-/** The in-memory {@link PortariumStore}: state lives as long as the process. */
+/**
+ * The in-memory {@link PortariumStore}: state lives as long as the process, each bounded
+ * table at most its {@link TableRetention} per workspace (the oldest evictable items are
+ * forgotten first; with none evictable an insert is a 507 problem).
+ */
 export class MemoryPortariumStore implements PortariumStore {
   readonly workspaces = new MemoryTable<WorkspaceRecord>();
   readonly workflows = new MemoryTable<WorkflowRecord>();
-  readonly runs = new MemoryTable<RunRecord>();
-  readonly approvals = new MemoryTable<ApprovalRecord>();
+  readonly runs: MemoryTable<RunRecord>;
+  readonly approvals: MemoryTable<ApprovalRecord>;
   readonly machines = new MemoryTable<MachineRecord>();
   readonly agents = new MemoryTable<AgentRecord>();
-  readonly evidence = new MemoryTable<EvidenceRecord>();
-  readonly invocations = new MemoryTable<InvocationRecord>();
+  readonly evidence: MemoryTable<EvidenceRecord>;
+  readonly invocations: MemoryTable<InvocationRecord>;
+
+  constructor(retention: PortariumRetention = {}) {
+    this.runs = new MemoryTable(retention.runs);
+    this.approvals = new MemoryTable(retention.approvals);
+    this.evidence = new MemoryTable(retention.evidence);
+    this.invocations = new MemoryTable(retention.invocations);
+  }
 }
 
 /** The workspace key under which the global workspace list is kept. */

@@ -23,6 +23,8 @@ export const Reason = {
   /** RESOURCE_EXHAUSTED: a quota refused (details `limit`, `scope`, `max`, `requested`). */
   quotaExceeded: "QUOTA_EXCEEDED",
   eventsExpired: "EVENTS_NO_LONGER_RETAINED",
+  /** RESOURCE_EXHAUSTED: `stratavore.maxRunners`/`maxSessions` entries are kept and none has ended (details `max`). */
+  retentionFull: "RETENTION_FULL",
   unauthenticated: "UNAUTHENTICATED",
   permissionDenied: "PERMISSION_DENIED",
   internal: "INTERNAL",

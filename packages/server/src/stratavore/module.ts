@@ -20,7 +20,8 @@ export interface StratavoreModule extends ServiceModule {
 /**
  * Creates the Stratavore module. Settings (`--set stratavore.<key>=...`): `runtime`
  * (`record` | `process`), `command`, `models`, `maxTemperature`, `maxTokensLimit`,
- * `eventRetention`, `stopTimeoutMs`, and JWT: `jwtSecret` | `jwtPublicKeyFile` | `jwksFile`,
+ * `eventRetention`, `stopTimeoutMs`, the bounds `maxRunners`, `maxSessions`,
+ * `maxTranscriptMessages`, and JWT: `jwtSecret` | `jwtPublicKeyFile` | `jwksFile`,
  * `jwtAudience`, `jwtIssuer`.
  *
  * @throws {Error} when a setting is invalid.

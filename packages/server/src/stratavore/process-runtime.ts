@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { systemClock } from "../clock.js";
 import type { ExitInfo, RunnerRuntime, RunnerSpec, RuntimeEvents } from "./runtime.js";
 
 interface Child {
@@ -92,10 +93,9 @@ export class ProcessRuntime implements RunnerRuntime {
     if (!child || child.exit) return;
     this.#signal(child, "SIGCONT");
     this.#signal(child, force ? "SIGKILL" : "SIGTERM");
-    const timer = setTimeout(() => this.#signal(child, "SIGKILL"), this.#stopTimeoutMs);
-    timer.unref();
+    const cancel = systemClock.setTimer(() => this.#signal(child, "SIGKILL"), this.#stopTimeoutMs);
     await child.exited;
-    clearTimeout(timer);
+    cancel();
   }
 
   pause(runnerId: string): void {

@@ -19,6 +19,18 @@ export interface StratavoreSettings {
   eventRetention: number;
   /** `stratavore.stopTimeoutMs`: how long a stopping process gets before SIGKILL (default 5000). */
   stopTimeoutMs: number;
+  /**
+   * `stratavore.maxRunners`: runners kept (default 10000); past it the oldest ended ones are
+   * forgotten, and with none ended CreateRunner is RESOURCE_EXHAUSTED.
+   */
+  maxRunners: number;
+  /**
+   * `stratavore.maxSessions`: sessions kept (default 10000); past it the oldest closed ones
+   * with no active runner are forgotten, and with none such a new session is RESOURCE_EXHAUSTED.
+   */
+  maxSessions: number;
+  /** `stratavore.maxTranscriptMessages`: messages kept per session transcript, newest (default 10000). */
+  maxTranscriptMessages: number;
   /** JWT checks, when any key source is set. */
   jwt:
     | {
@@ -87,6 +99,9 @@ export function stratavoreSettings(settings: ReadonlyMap<string, string>): Strat
     maxTokensLimit: num("maxTokensLimit", 200_000, true),
     eventRetention: num("eventRetention", 10_000, true),
     stopTimeoutMs: num("stopTimeoutMs", 5000, true),
+    maxRunners: num("maxRunners", 10_000, true),
+    maxSessions: num("maxSessions", 10_000, true),
+    maxTranscriptMessages: num("maxTranscriptMessages", 10_000, true),
     jwt,
   };
 }

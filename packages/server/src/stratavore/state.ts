@@ -29,6 +29,7 @@ import {
 import { clone, create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { anyPack, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
+import { makeRoom, trimTo } from "../retention.js";
 import { fail, invalid, Reason } from "./errors.js";
 import { EventLog, eventId } from "./event-log.js";
 import type { ExitInfo, RunnerRuntime } from "./runtime.js";
@@ -253,6 +254,8 @@ export class StratavoreState {
       throw this.#quotaError("max_concurrent_runners", "project", BigInt(max), BigInt(active + 1), project.name);
     let session: SessionEntry | undefined;
     if (req.sessionId !== "") session = this.#session(req.sessionId);
+    this.#runnerRoom();
+    if (!session) this.#sessionRoom();
 
     const nowMs = this.#now();
     const now = timestampFromMs(nowMs);
@@ -422,6 +425,7 @@ export class StratavoreState {
     } else {
       await this.#end(r, false, "restarting", false);
     }
+    if (newSession) this.#sessionRoom();
     r.restartCount++;
     if (newSession) {
       const old = this.#sessions.get(r.runner.sessionId);
@@ -500,6 +504,7 @@ export class StratavoreState {
     const refusal = this.#tokenRefusal(r, total);
     if (refusal)
       throw this.#quotaError(refusal.limit, refusal.scope, refusal.max, refusal.requested, r.runner.projectName);
+    this.#sessionRoom();
     const old = this.#sessions.get(r.runner.sessionId);
     if (old) old.session.status = SessionStatus.CLOSED;
     const s = this.#newSession(r, metadata);
@@ -707,6 +712,45 @@ export class StratavoreState {
     if (!this.runtime.exitOf(r.runner.id)) r.runner.lastHeartbeat = usage.lastUpdated;
   }
 
+  /**
+   * Makes room for one more runner: the oldest ended runners are forgotten.
+   *
+   * @throws {ConnectError} RESOURCE_EXHAUSTED when `maxRunners` are kept and none has ended.
+   */
+  #runnerRoom(): void {
+    const max = this.#settings.maxRunners;
+    if (!makeRoom(this.#runners, max, (r) => !ACTIVE_STATUSES.has(r.runner.status)))
+      throw fail(
+        Code.ResourceExhausted,
+        Reason.retentionFull,
+        `${max} runners are kept and every one is active (stratavore.maxRunners)`,
+        { max: String(max) },
+      );
+  }
+
+  /**
+   * Makes room for one more session: the oldest non-active sessions whose runners are all
+   * ended or gone are forgotten, transcript and all.
+   *
+   * @throws {ConnectError} RESOURCE_EXHAUSTED when `maxSessions` are kept and none may go.
+   */
+  #sessionRoom(): void {
+    const max = this.#settings.maxSessions;
+    const idle = (s: SessionEntry) =>
+      s.session.status !== SessionStatus.ACTIVE &&
+      s.runnerIds.every((id) => {
+        const r = this.#runners.get(id);
+        return !r || !ACTIVE_STATUSES.has(r.runner.status) || r.runner.sessionId !== s.session.id;
+      });
+    if (!makeRoom(this.#sessions, max, idle))
+      throw fail(
+        Code.ResourceExhausted,
+        Reason.retentionFull,
+        `${max} sessions are kept and every one is in use (stratavore.maxSessions)`,
+        { max: String(max) },
+      );
+  }
+
   #newSession(r: RunnerEntry, metadata: Record<string, string>): SessionEntry {
     const now = timestampFromMs(this.#now());
     const s: SessionEntry = {
@@ -732,6 +776,7 @@ export class StratavoreState {
     const nowMs = this.#now();
     m.timestamp ??= timestampFromMs(nowMs);
     s.messages.push(m);
+    trimTo(s.messages, this.#settings.maxTranscriptMessages);
     s.session.tokenCount += m.tokens;
     s.session.lastActivity = timestampFromMs(nowMs);
     s.session.updatedAt = s.session.lastActivity;
@@ -740,9 +785,9 @@ export class StratavoreState {
     usage.lastUpdated = s.session.lastActivity;
     r.runner.resourceUsage = usage;
     const day = utcDay(nowMs);
-    r.tokensByDay.set(day, (r.tokensByDay.get(day) ?? 0n) + m.tokens);
+    addToday(r.tokensByDay, day, m.tokens);
     const p = this.#projects.get(r.runner.projectName);
-    if (p) p.tokensByDay.set(day, (p.tokensByDay.get(day) ?? 0n) + m.tokens);
+    if (p) addToday(p.tokensByDay, day, m.tokens);
     this.counters.tokensUsed += m.tokens;
     this.#emit(EventType.TRANSCRIPT_APPENDED, r, [
       TranscriptAppendedSchema,
@@ -908,4 +953,11 @@ function describeExit(exit: ExitInfo): string {
   if (exit.error) return `process could not run: ${exit.error}`;
   if (exit.signal) return `process died: killed by ${exit.signal}`;
   return exit.code === 0 ? "process exited 0" : `process died: exited with code ${exit.code}`;
+}
+
+/** Adds tokens to today's count; quotas are daily, so earlier days are forgotten. */
+function addToday(byDay: Map<string, bigint>, day: string, tokens: bigint): void {
+  const today = byDay.get(day);
+  if (today === undefined) byDay.clear();
+  byDay.set(day, (today ?? 0n) + tokens);
 }
