@@ -110,6 +110,8 @@ export { MemoryPortariumStore, type PortariumStore, type Table } from "./portari
 export { TokenIssuer } from "./portarium/tokens.js";
 export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";
+export { DescriptorIndex } from "./reflection/descriptor-index.js";
+export { answerReflection, createReflectionModule, REFLECTION_SERVICES } from "./reflection/module.js";
 export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";
 export { Role as StratavoreRole, type RoleName as StratavoreRoleName, rolesOf } from "./stratavore/auth.js";
 export { Reason as StratavoreErrorReason } from "./stratavore/errors.js";

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { type Handler, type Listener, listen, type ServerTlsOptions } from "./listen.js";
 import type { AnyRequest, AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
+import { REFLECTION_SERVICES } from "./reflection/module.js";
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -53,8 +54,12 @@ export interface BatonServer {
   close(): Promise<void>;
 }
 
-/** gRPC health checks stay reachable without a token, as load balancers expect. */
-const unauthenticatedServices = new Set(["grpc.health.v1.Health"]);
+/**
+ * gRPC health checks stay reachable without a token, as load balancers expect, and so does
+ * server reflection: it describes only the public contracts (the same `.proto` files the
+ * packages ship), so grpcurl, grpcui and Postman can list them before any credential.
+ */
+const unauthenticatedServices = new Set<string>(["grpc.health.v1.Health", ...REFLECTION_SERVICES]);
 
 /**
  * Starts the reference server: every module's gRPC, gRPC-Web and Connect services plus
