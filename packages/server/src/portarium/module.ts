@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
+import { type ModuleContext, type ModuleFactory, type ServiceModule, withSettings } from "../module.js";
+import { readSettings } from "../settings.js";
 import { IdempotencyCache } from "./idempotency.js";
 import type { PortariumClaims } from "./jwt.js";
 import { OpenApiSchema } from "./openapi.js";
@@ -8,7 +9,7 @@ import { PortariumService } from "./portarium-service.js";
 import { type IdempotentResult, PortariumRestHandler } from "./rest-handler.js";
 import { PortariumRouter } from "./router.js";
 import { parseServiceAccounts } from "./service-accounts.js";
-import { portariumSettings } from "./settings.js";
+import { PORTARIUM_MODULE_SETTINGS, PORTARIUM_SETTING_DECLARATIONS, portariumSettings } from "./settings.js";
 import { MemoryPortariumStore, type PortariumStore } from "./store.js";
 import { TokenIssuer } from "./tokens.js";
 
@@ -73,13 +74,14 @@ export interface PortariumModule extends ServiceModule {
  *
  * @throws {Error} when a setting or a service account is malformed.
  */
-export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): PortariumModule => {
+export const createPortariumModule: ModuleFactory = withSettings((ctx: ModuleContext): PortariumModule => {
   const settings = ctx.options.settings;
-  const accounts = parseServiceAccounts(settings.get("portarium.serviceAccounts"));
+  const own = readSettings("portarium", PORTARIUM_MODULE_SETTINGS, settings);
+  const accounts = parseServiceAccounts(own.serviceAccounts);
   const numbers = portariumSettings(settings);
   const tokens = new TokenIssuer({
     accounts,
-    secret: settings.get("portarium.jwtSecret") ?? randomBytes(32).toString("base64url"),
+    secret: own.jwtSecret ?? randomBytes(32).toString("base64url"),
     ttlSeconds: numbers.tokenTtlSeconds,
     clock: ctx.clock,
   });
@@ -101,7 +103,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     tokens,
     idempotency,
     logger: ctx.logger,
-    validateResponses: settings.get("portarium.validateResponses") === "true",
+    validateResponses: own.validateResponses,
     sseKeepAliveMs: numbers.sseKeepAliveMs,
   });
   for (const a of accounts) for (const w of a.workspaces) service.workspaces.ensure(w);
@@ -118,4 +120,4 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
       service.close();
     },
   };
-};
+}, PORTARIUM_SETTING_DECLARATIONS);

@@ -1,3 +1,14 @@
+import {
+  booleanSetting,
+  choiceSetting,
+  declareSettings,
+  numberSetting,
+  readSettings,
+  type SettingDeclaration,
+  type SettingTable,
+  textSetting,
+} from "../settings.js";
+
 /** Which endpoints connection tests may dial: loopback only (the default) or any host. */
 export type ConnectionTestScope = "loopback" | "any";
 
@@ -33,7 +44,62 @@ export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
   connectionTestScope: "loopback",
 };
 
-type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestScope">;
+const D = DEFAULT_PORTARIUM_SETTINGS;
+/** How each of {@link PortariumSettings} is read (`portarium.<name>`), with its default and doc. */
+const table = {
+  tokenTtlSeconds: numberSetting({ doc: "lifetime of issued tokens, in seconds", default: D.tokenTtlSeconds }),
+  invocationDurationMs: numberSetting({
+    doc: "how long a machine invocation runs from acceptance to completion, in ms (0: at once)",
+    default: D.invocationDurationMs,
+    min: 0,
+    allowed: "a number of ms, 0 or more",
+  }),
+  idempotencyTtlMs: numberSetting({
+    doc: "how long an Idempotency-Key is remembered, in ms",
+    default: D.idempotencyTtlMs,
+    allowed: "a positive number of ms",
+  }),
+  idempotencyMaxEntries: numberSetting({
+    doc: "how many Idempotency-Keys are remembered at most (the oldest are forgotten first)",
+    default: D.idempotencyMaxEntries,
+    integer: true,
+  }),
+  sseKeepAliveMs: numberSetting({
+    doc: "how often an open event stream gets a keep-alive comment, in ms",
+    default: D.sseKeepAliveMs,
+    allowed: "a positive number of ms",
+  }),
+  machineHeartbeatTimeoutMs: numberSetting({
+    doc: "a machine silent this long (ms) is Degraded; twice as long, Offline",
+    default: D.machineHeartbeatTimeoutMs,
+    allowed: "a positive number of ms",
+  }),
+  connectionTestScope: choiceSetting(
+    ["loopback", "any"],
+    D.connectionTestScope,
+    "which agent endpoints testAgentConnection dials: loopback hosts only, or any",
+  ),
+} satisfies SettingTable;
+
+/**
+ * The settings the Portarium module reads besides {@link PortariumSettings}:
+ * `serviceAccounts` (what `--service-account` sets), `jwtSecret` (`--jwt-secret`) and
+ * `validateResponses`.
+ */
+export const PORTARIUM_MODULE_SETTINGS = {
+  // Checked by parseServiceAccounts when the module starts, with a message naming the line.
+  serviceAccounts: textSetting(undefined, "client credentials allowed to get tokens, one ID:SECRET:WS[,WS] per line", {
+    allowed: "lines of ID:SECRET:WORKSPACE[,WORKSPACE]",
+  }),
+  jwtSecret: textSetting(undefined, "HS256 signing secret of issued tokens", { defaultText: "random per process" }),
+  validateResponses: booleanSetting(false, "check every response against the OpenAPI document (a bad one is a 500)"),
+} satisfies SettingTable;
+
+/** Every `portarium.<name>` setting the module reads. */
+export const PORTARIUM_SETTING_DECLARATIONS: readonly SettingDeclaration[] = [
+  ...declareSettings("portarium", table),
+  ...declareSettings("portarium", PORTARIUM_MODULE_SETTINGS),
+];
 
 /**
  * Reads the module's settings, each `portarium.<name>` or its default.
@@ -43,24 +109,5 @@ type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestScope">;
  *   positive, `connectionTestScope` `loopback` or `any`.
  */
 export function portariumSettings(settings: ReadonlyMap<string, string>): PortariumSettings {
-  const read = (key: NumericSetting, ok: (n: number) => boolean, want: string): number => {
-    const raw = settings.get(`portarium.${key}`);
-    if (raw === undefined) return DEFAULT_PORTARIUM_SETTINGS[key];
-    const n = raw.trim() === "" ? Number.NaN : Number(raw);
-    if (!Number.isFinite(n) || !ok(n)) throw new Error(`portarium.${key} must be ${want}, got ${raw}`);
-    return n;
-  };
-  const scope = settings.get("portarium.connectionTestScope") ?? DEFAULT_PORTARIUM_SETTINGS.connectionTestScope;
-  if (scope !== "loopback" && scope !== "any") {
-    throw new Error(`portarium.connectionTestScope must be loopback or any, got ${scope}`);
-  }
-  return {
-    tokenTtlSeconds: read("tokenTtlSeconds", (n) => n > 0, "a positive number"),
-    invocationDurationMs: read("invocationDurationMs", (n) => n >= 0, "a number of ms, 0 or more"),
-    idempotencyTtlMs: read("idempotencyTtlMs", (n) => n > 0, "a positive number of ms"),
-    idempotencyMaxEntries: read("idempotencyMaxEntries", (n) => Number.isSafeInteger(n) && n > 0, "a positive integer"),
-    sseKeepAliveMs: read("sseKeepAliveMs", (n) => n > 0, "a positive number of ms"),
-    machineHeartbeatTimeoutMs: read("machineHeartbeatTimeoutMs", (n) => n > 0, "a positive number of ms"),
-    connectionTestScope: scope,
-  };
+  return readSettings("portarium", table, settings);
 }
