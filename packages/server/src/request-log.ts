@@ -56,13 +56,16 @@ export function codeName(code: Code | undefined): string {
 /**
  * Logs one line per gRPC/gRPC-Web/Connect call (method, code, ms, request id) when it ends:
  * a unary call when it is answered, a stream when its last message is sent, it fails, or
- * the caller cancels it. Answers carry the request id in `x-request-id` (headers, or the
- * error's metadata). Put it first, so it sees what the other interceptors refuse.
+ * the caller cancels it. The request id is the caller's `x-request-id` or a new one, set on
+ * the request (so handlers that echo it use the same) and on a successful answer's
+ * headers. Put it first, so it sees what the other interceptors refuse.
  */
 export function requestLogInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
     const elapsed = stopwatch();
     const requestId = requestIdOf(req.header.get(REQUEST_ID_HEADER));
+    // Handlers that echo the id (Stratavore's) then use this one too.
+    req.header.set(REQUEST_ID_HEADER, requestId);
     const done = (code: Code | undefined) =>
       logRequest(logger, {
         protocol: protocolOf(req.header.get("content-type")),
@@ -77,10 +80,8 @@ export function requestLogInterceptor(logger: Logger): Interceptor {
     try {
       res = await next(req);
     } catch (err) {
-      const e = ConnectError.from(err);
-      e.metadata.set(REQUEST_ID_HEADER, requestId);
-      done(e.code);
-      throw e;
+      done(ConnectError.from(err).code);
+      throw err;
     }
     res.header.set(REQUEST_ID_HEADER, requestId);
     if (!res.stream) {

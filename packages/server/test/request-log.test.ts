@@ -97,6 +97,15 @@ describe("request log", () => {
         body: JSON.stringify({}),
       });
       expect(connect.status).toBe(400);
+      // No id sent: the log's id is the one the handler echoes (Stratavore's x-request-id).
+      const sv = await fetch(`http://${c.address}/stratavore.v1.RunnerService/GetRunner`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer tk" },
+        body: JSON.stringify({ runnerId: "run-nope" }),
+      });
+      expect(sv.status).toBe(404);
+      const svId = sv.headers.get("x-request-id");
+      expect(svId).toMatch(/^[0-9a-f-]{36}$/);
       const rest = await fetch(`http://${c.address}/v1/workspaces/ws-1/runs`, {
         headers: { "x-request-id": "req-rest" },
       });
@@ -105,7 +114,7 @@ describe("request log", () => {
       const nowhere = await fetch(`http://${c.address}/v1/nowhere`);
       expect(nowhere.status).toBe(404);
 
-      const lines = await requestLines(c, 7);
+      const lines = await requestLines(c, 8);
       const byId = (id: string) => lines.find((l) => l.requestId === id);
       for (const l of lines) {
         expect(l).toMatchObject({ level: "info", msg: "request", time: expect.any(String) });
@@ -123,6 +132,10 @@ describe("request log", () => {
         protocol: "connect",
         method: "orca.v1.Orchestrator/FetchResult",
         code: "INVALID_ARGUMENT",
+      });
+      expect(byId(svId as string)).toMatchObject({
+        method: "stratavore.v1.RunnerService/GetRunner",
+        code: "NOT_FOUND",
       });
       expect(byId("req-rest")).toMatchObject({ protocol: "rest", method: "listRuns", status: 401 });
       // A request without an id gets one; a path no operation has is logged by method and path.
