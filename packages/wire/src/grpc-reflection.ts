@@ -1,8 +1,8 @@
 /**
  * `@baton/wire/grpc-reflection`: the generated standard gRPC server reflection protocol
- * that baton-server serves, as two namespaces with the same messages: `v1`
- * (`grpc.reflection.v1`) and `v1alpha` (`grpc.reflection.v1alpha`, which older tools ask
- * for first).
+ * that baton-server serves: `v1` (`grpc.reflection.v1`: the service and its messages) and
+ * `v1alpha` (`grpc.reflection.v1alpha.ServerReflection`, which older tools ask for first,
+ * taking and answering v1's messages: the same bytes on the wire).
  *
  * @packageDocumentation
  */

@@ -7,9 +7,6 @@ import { DescriptorIndex } from "./descriptor-index.js";
 /** The fully qualified names of the two reflection services baton-server serves. */
 export const REFLECTION_SERVICES = [v1.ServerReflection.typeName, v1alpha.ServerReflection.typeName] as const;
 
-/** A reflection request of either version (they differ only by package name). */
-type ReflectionRequest = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
-
 /** What one answer carries besides the echoed host and request. */
 type Answer = NonNullable<MessageInitShape<typeof v1.ServerReflectionResponseSchema>["messageResponse"]>;
 
@@ -19,7 +16,7 @@ type Answer = NonNullable<MessageInitShape<typeof v1.ServerReflectionResponseSch
  * INVALID_ARGUMENT for a request that asks nothing), never a failed stream. `sent` holds
  * the files this stream has already sent.
  */
-export function answerReflection(index: DescriptorIndex, req: ReflectionRequest, sent: Set<string>): Answer {
+export function answerReflection(index: DescriptorIndex, req: v1.ServerReflectionRequest, sent: Set<string>): Answer {
   const error = (code: Code, message: string): Answer => ({
     case: "errorResponse",
     value: { errorCode: code, errorMessage: message },
@@ -83,8 +80,8 @@ export const createReflectionModule: ModuleFactory = (): ServiceModule => {
         index ??= new DescriptorIndex(new Set<DescService>(router.handlers.map((h) => h.service)));
         return index;
       };
-      router.service(v1.ServerReflection, {
-        async *serverReflectionInfo(requests) {
+      const impl = {
+        async *serverReflectionInfo(requests: AsyncIterable<v1.ServerReflectionRequest>) {
           const sent = new Set<string>();
           for await (const req of requests) {
             yield {
@@ -94,19 +91,10 @@ export const createReflectionModule: ModuleFactory = (): ServiceModule => {
             };
           }
         },
-      });
-      router.service(v1alpha.ServerReflection, {
-        async *serverReflectionInfo(requests) {
-          const sent = new Set<string>();
-          for await (const req of requests) {
-            // The two versions' messages are the same fields under other type names.
-            const answer = answerReflection(indexed(), req, sent) as NonNullable<
-              MessageInitShape<typeof v1alpha.ServerReflectionResponseSchema>["messageResponse"]
-            >;
-            yield { validHost: req.host, originalRequest: req, messageResponse: answer };
-          }
-        },
-      });
+      };
+      // v1alpha takes and answers v1's messages (the same bytes on the wire).
+      router.service(v1.ServerReflection, impl);
+      router.service(v1alpha.ServerReflection, impl);
     },
   };
 };
