@@ -9,6 +9,7 @@ export const bufTargets = [
   { module: "proto/google-rpc", out: "packages/wire/src/gen/google-rpc" },
   { module: "proto/stratavore", out: "packages/wire/src/gen/stratavore" },
   { module: "proto/edgemesh", out: "packages/wire/src/gen/edgemesh" },
+  { module: "proto/grpc-reflection", out: "packages/wire/src/gen/grpc-reflection" },
 ];
 
 /**

@@ -1,8 +1,58 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { Logger } from "@baton/core";
+import { defaultModules } from "./modules.js";
 import { parseServiceAccounts } from "./portarium/service-accounts.js";
 import { type BatonServer, type ServerOptions, startServer } from "./server.js";
+import { checkSettings, type SettingDeclaration, settingsHelp } from "./settings.js";
+
+/** The flags of baton-server. Each that takes a value may come from `BATON_<NAME>` instead. */
+const FLAGS = {
+  listen: { type: "string", multiple: true },
+  token: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-client-ca": { type: "string" },
+  set: { type: "string", multiple: true },
+  "container-runtime": { type: "string" },
+  "service-account": { type: "string", multiple: true },
+  "jwt-secret": { type: "string" },
+  "max-message-bytes": { type: "string" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  config: { type: "string" },
+  quiet: { type: "boolean" },
+  version: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags no environment variable sets: their values hold commas (and `--set` is per module). */
+const NOT_FROM_ENV = new Set(["set", "service-account"]);
+
+/** The environment variable of a flag: `--tls-cert` is `BATON_TLS_CERT`. */
+export function envName(flag: string): string {
+  return `BATON_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** Flags an environment variable can set, by variable name. */
+const ENV_FLAGS = Object.entries(FLAGS)
+  .filter(([name, spec]) => spec.type === "string" && !NOT_FROM_ENV.has(name))
+  .map(([name, spec]) => ({ name, env: envName(name), list: "multiple" in spec && spec.multiple }));
+
+/** The settings every default module declares (what `--set` accepts). */
+const SETTINGS: readonly SettingDeclaration[] = defaultModules.flatMap((f) => f.settings ?? []);
+
+/** Log levels, least to most verbose. */
+const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+/** How much baton-server logs: a level logs itself and every level before it. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** How log lines are written: `text` (`LEVEL message {fields}`) or `json` (one object a line). */
+export type LogFormat = "text" | "json";
+
+/** The package version (`baton-server --version`). */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 /** The `baton-server --help` text. */
 export const USAGE = `Usage: baton-server [options]
@@ -25,55 +75,72 @@ Options:
   --jwt-secret S        Portarium HS256 signing secret (default: random per process)
   --max-message-bytes N largest gRPC/Connect request message accepted (default 4194304);
                         larger ones fail with RESOURCE_EXHAUSTED
-  --set KEY=VALUE       a module setting (repeatable), e.g.
-                        baaaht.agentHeartbeatTimeoutMs, baaaht.streamHeartbeatMs,
-                        portarium.tokenTtlSeconds, portarium.invocationDurationMs,
-                        portarium.idempotencyTtlMs, portarium.idempotencyMaxEntries,
-                        portarium.sseKeepAliveMs, portarium.machineHeartbeatTimeoutMs,
-                        portarium.connectionTestAllow=LIST (what agent connection tests may
-                        dial: public, addresses, CIDRs, host names, each with an optional
-                        :port; default public: loopback/private/link-local refused),
-                        edgemesh.securityKey (default dev-key), edgemesh.fileRoot (default:
-                        the working directory), edgemesh.join=HOST:PORT (join a mesh),
-                        edgemesh.allowedCommands (default ls,pwd,echo,uname,date,whoami,hostname),
-                        edgemesh.deviceName, edgemesh.deviceId, edgemesh.hasNpu, edgemesh.hasGpu,
-                        edgemesh.localChatEndpoint, edgemesh.sessionTtlMs, edgemesh.ticketTtlMs;
-                        retention bounds (README "Retention"): orca.maxEventsPerRun (10000),
-                        orca.maxEventBytesPerRun (32 MiB), orca.maxTasksPerRun (10000),
-                        orca.maxRuns (1000), baaaht.maxTasks, baaaht.maxSessions,
-                        baaaht.maxResponses, stratavore.maxRunners, stratavore.maxSessions,
-                        stratavore.maxTranscriptMessages, edgemesh.maxJobs,
-                        edgemesh.maxSessions (each 10000), edgemesh.maxDevices (1000),
-                        portarium.maxRunsPerWorkspace, portarium.maxApprovalsPerWorkspace,
-                        portarium.maxInvocationsPerWorkspace (each 10000),
-                        portarium.maxEvidencePerWorkspace (100000)
+  --set KEY=VALUE       a module setting (repeatable; listed below)
+  --log-level L         error, warn, info (default: one line per request) or debug
+  --log-format F        text (default) or json (one JSON object per line)
   --config FILE         JSON file with any of the options above (flags win)
-  --quiet               log nothing but errors
+  --quiet               log nothing but errors (--log-level error)
+  --version             print the version
   --help                show this text
+
+Environment: each option that takes a value may be given as a variable instead (a flag wins
+over its variable, a variable over --config); --listen takes a comma-separated list:
+${wrap(ENV_FLAGS.map((f) => f.env).join(", "), "  ")}
+
+Module settings (--set KEY=VALUE, or "settings" in --config); an unknown key or a value
+not allowed is refused:
+${settingsHelp(SETTINGS)}
 `;
 
-/** Parses command-line flags into server options. @throws {Error} on bad flags. */
-export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quiet?: boolean } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      listen: { type: "string", multiple: true },
-      token: { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "tls-client-ca": { type: "string" },
-      set: { type: "string", multiple: true },
-      "container-runtime": { type: "string" },
-      "service-account": { type: "string", multiple: true },
-      "jwt-secret": { type: "string" },
-      "max-message-bytes": { type: "string" },
-      config: { type: "string" },
-      quiet: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+/** Wraps a line of comma-separated words at 90 columns. */
+function wrap(text: string, indent: string): string {
+  const lines: string[] = [];
+  let line = indent;
+  for (const word of text.split(" ")) {
+    if (line.length + word.length > 90 && line.trim() !== "") {
+      lines.push(line.trimEnd());
+      line = indent;
+    }
+    line += `${word} `;
+  }
+  lines.push(line.trimEnd());
+  return lines.join("\n");
+}
+
+/** What the command line asks for besides the server's options. */
+export interface CliOptions extends ServerOptions {
+  /** `--help`: print the usage and exit. */
+  help?: boolean;
+  /** `--version`: print the version and exit. */
+  version?: boolean;
+  /** `--log-level` (`--quiet` is `error`). Default `info`. */
+  logLevel: LogLevel;
+  /** `--log-format`. Default `text`. */
+  logFormat: LogFormat;
+}
+
+/**
+ * Parses command-line flags into server options. Each option that takes a value may come
+ * from its environment variable (`BATON_LISTEN`, `BATON_TOKEN`, `BATON_TLS_CERT`, ...; see
+ * {@link envName}) or the `--config` file instead: a flag wins over its variable, a variable
+ * over the file.
+ *
+ * @throws {Error} on bad flags, an unknown `--set` key or a value the setting does not allow.
+ */
+export function parseCli(argv: string[], env: Readonly<Record<string, string | undefined>> = process.env): CliOptions {
+  const { values: flags } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  const values: typeof flags = { ...flags };
+  const fromEnv = values as Record<string, string | string[] | boolean | undefined>;
+  for (const f of ENV_FLAGS) {
+    const raw = env[f.env];
+    if (fromEnv[f.name] !== undefined || raw === undefined || raw.trim() === "") continue;
+    fromEnv[f.name] = f.list
+      ? raw
+          .split(",")
+          .map((v) => v.trim())
+          .filter((v) => v !== "")
+      : raw;
+  }
   const file = values.config ? (JSON.parse(readFileSync(values.config, "utf8")) as Record<string, unknown>) : {};
   const pick = <T>(flag: T | undefined, key: string): T | undefined => flag ?? (file[key] as T | undefined);
   const cert = pick(values["tls-cert"], "tlsCert");
@@ -108,9 +175,18 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
     if (!/^\d+$/.test(String(maxBytesRaw)) || maxReceiveMessageBytes < 1 || maxReceiveMessageBytes > 0xffffffff)
       throw new Error(`--max-message-bytes wants an integer from 1 to 4294967295, got ${maxBytesRaw}`);
   }
+  checkSettings(settings, SETTINGS);
+  const logLevel = pick(values["log-level"], "logLevel") ?? (values.quiet || file.quiet === true ? "error" : "info");
+  if (!LOG_LEVELS.includes(logLevel as LogLevel))
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${logLevel}`);
+  const logFormat = pick(values["log-format"], "logFormat") ?? "text";
+  if (logFormat !== "text" && logFormat !== "json")
+    throw new Error(`--log-format must be text or json, got ${logFormat}`);
   const listen = values.listen ?? (file.listen as string[] | undefined);
   const token = pick(values.token, "token");
   return {
+    logLevel: logLevel as LogLevel,
+    logFormat,
     ...(listen ? { listen } : {}),
     ...(token !== undefined ? { token } : {}),
     ...(cert !== undefined && key !== undefined
@@ -125,22 +201,38 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
     settings,
     ...(maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes } : {}),
     ...(values.help ? { help: true } : {}),
-    ...(values.quiet ? { quiet: true } : {}),
+    ...(values.version ? { version: true } : {}),
   };
 }
 
-/** A logger writing one line per record to stderr. */
-export function stderrLogger(quiet: boolean): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    process.stderr.write(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
-  };
+/**
+ * A logger writing one line per record to `out` (default stderr) at `level` and below:
+ * `text` lines are `LEVEL message {fields}`, `json` lines one object each, with `time`,
+ * `level` and `msg` before the record's fields.
+ */
+export function cliLogger(
+  level: LogLevel,
+  format: LogFormat,
+  out: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
+  const upTo = LOG_LEVELS.indexOf(level);
   const noop = () => {};
-  return { debug: noop, info: quiet ? noop : line("info"), warn: quiet ? noop : line("warn"), error: line("error") };
+  const at = (name: LogLevel) => {
+    if (LOG_LEVELS.indexOf(name) > upTo) return noop;
+    return (message: string, fields?: Record<string, unknown>) => {
+      out(
+        format === "json"
+          ? `${JSON.stringify({ time: new Date().toISOString(), level: name, msg: message, ...fields })}\n`
+          : `${name} ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`,
+      );
+    };
+  };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** Runs the CLI: starts the server, prints its addresses, stops cleanly on SIGINT/SIGTERM. */
 export async function main(argv: string[]): Promise<BatonServer | undefined> {
-  let options: ReturnType<typeof parseCli>;
+  let options: CliOptions;
   try {
     options = parseCli(argv);
   } catch (err) {
@@ -152,7 +244,12 @@ export async function main(argv: string[]): Promise<BatonServer | undefined> {
     process.stdout.write(USAGE);
     return undefined;
   }
-  const server = await startServer({ ...options, logger: stderrLogger(options.quiet ?? false) });
+  if (options.version) {
+    process.stdout.write(`baton-server ${VERSION}\n`);
+    return undefined;
+  }
+  const { logLevel, logFormat, help: _help, version: _version, ...serverOptions } = options;
+  const server = await startServer({ ...serverOptions, logger: cliLogger(logLevel, logFormat) });
   const stop = (signal: string) => {
     process.stdout.write(`baton-server: ${signal}, shutting down\n`);
     server.close().then(

@@ -30,14 +30,29 @@ export {
   type RuntimeHealth,
 } from "./baaaht/runtime.js";
 export { isOpen, type SessionCloser, SessionRules } from "./baaaht/session-rules.js";
-export { type BaaahtSettings, baaahtSettings, DEFAULT_BAAAHT_SETTINGS } from "./baaaht/settings.js";
+export {
+  BAAAHT_SETTING_DECLARATIONS,
+  type BaaahtSettings,
+  baaahtSettings,
+  DEFAULT_BAAAHT_SETTINGS,
+} from "./baaaht/settings.js";
 export { BaaahtState } from "./baaaht/state.js";
 export { StatusRules, type StatusSources } from "./baaaht/status-rules.js";
 export { type BaaahtStore, MemoryBaaahtStore } from "./baaaht/store.js";
 export { TaskRules } from "./baaaht/task-rules.js";
 export { supportsTask, TERMINAL_TASK, taskTypeName } from "./baaaht/task-types.js";
 export { BAAAHT_SERVER_VERSION, CONTAINER_RUNTIME_HEADER } from "./baaaht/version.js";
-export { main, parseCli, USAGE } from "./cli.js";
+export {
+  type CliOptions,
+  cliLogger,
+  envName,
+  type LogFormat,
+  type LogLevel,
+  main,
+  parseCli,
+  USAGE,
+  VERSION,
+} from "./cli.js";
 export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
 export {
   createJwtSigner,
@@ -59,6 +74,7 @@ export type {
   ServerOptionsView,
   ServiceModule,
 } from "./module.js";
+export { withSettings } from "./module.js";
 export { defaultModules } from "./modules.js";
 export { Notifier } from "./notifier.js";
 export { createOrcaModule, type OrcaModule } from "./orca/module.js";
@@ -122,6 +138,8 @@ export { RunService } from "./portarium/run-service.js";
 export { parseServiceAccounts, type ServiceAccount } from "./portarium/service-accounts.js";
 export {
   DEFAULT_PORTARIUM_SETTINGS,
+  PORTARIUM_MODULE_SETTINGS,
+  PORTARIUM_SETTING_DECLARATIONS,
   type PortariumSettings,
   portariumSettings,
 } from "./portarium/settings.js";
@@ -129,7 +147,26 @@ export { MemoryPortariumStore, type PortariumStore, type Table } from "./portari
 export { TokenIssuer } from "./portarium/tokens.js";
 export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";
+export { DescriptorIndex } from "./reflection/descriptor-index.js";
+export { answerReflection, createReflectionModule, REFLECTION_SERVICES } from "./reflection/module.js";
 export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";
+export {
+  booleanSetting,
+  checkSettings,
+  choiceSetting,
+  declareSettings,
+  listSetting,
+  type NumberSettingOptions,
+  numberSetting,
+  type ReadSettingsOptions,
+  readSettings,
+  type Setting,
+  type SettingDeclaration,
+  type SettingTable,
+  type SettingValues,
+  settingsHelp,
+  textSetting,
+} from "./settings.js";
 export { Role as StratavoreRole, type RoleName as StratavoreRoleName, rolesOf } from "./stratavore/auth.js";
 export { Reason as StratavoreErrorReason } from "./stratavore/errors.js";
 export { createStratavoreModule, type StratavoreModule } from "./stratavore/module.js";
@@ -143,6 +180,7 @@ export {
 } from "./stratavore/runtime.js";
 export {
   DEFAULT_MODELS as STRATAVORE_DEFAULT_MODELS,
+  STRATAVORE_SETTING_DECLARATIONS,
   type StratavoreSettings,
   stratavoreSettings,
 } from "./stratavore/settings.js";

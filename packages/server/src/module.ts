@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "@baton/core";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Clock } from "./clock.js";
+import type { SettingDeclaration } from "./settings.js";
 
 /** A request either HTTP version delivers. */
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -63,5 +64,23 @@ export interface ServiceModule {
   close?(): Promise<void> | void;
 }
 
-/** Creates a module from the server context. */
-export type ModuleFactory = (ctx: ModuleContext) => ServiceModule;
+/**
+ * Creates a module from the server context. A factory may declare the settings its module
+ * reads (`--set <module>.<name>=VALUE`): the CLI refuses unknown keys and bad values
+ * against them and lists them in `--help`, and the server refuses a key its running
+ * modules' declarations lack.
+ */
+export interface ModuleFactory {
+  /** Creates the module. */
+  (ctx: ModuleContext): ServiceModule;
+  /** The settings the module reads, if it declares them. */
+  readonly settings?: readonly SettingDeclaration[];
+}
+
+/** A factory with its module's settings declared. */
+export function withSettings<F extends (ctx: ModuleContext) => ServiceModule>(
+  factory: F,
+  settings: readonly SettingDeclaration[],
+): F & { readonly settings: readonly SettingDeclaration[] } {
+  return Object.assign(factory, { settings });
+}

@@ -6,6 +6,9 @@ import { type Clock, systemClock } from "./clock.js";
 import { type Handler, type Listener, listen, type ServerTlsOptions } from "./listen.js";
 import type { AnyRequest, AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
+import { REFLECTION_SERVICES } from "./reflection/module.js";
+import { requestLogInterceptor } from "./request-log.js";
+import { checkSettings } from "./settings.js";
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -15,11 +18,19 @@ export interface ServerOptions {
   token?: string;
   /** Serve TLS (and mutual TLS with `clientCa`). */
   tls?: ServerTlsOptions;
-  /** Module settings (`--set key=value`), read by the modules that know them. */
+  /**
+   * Module settings (`--set key=value`), read by the modules that know them. A key of a
+   * running module that its factory does not declare, or a value it does not allow, is
+   * refused.
+   */
   settings?: Record<string, string>;
   /** Which modules to run. Default: every contract the server speaks. */
   modules?: ModuleFactory[];
-  /** Where the server logs. Default: nowhere. */
+  /**
+   * Where the server logs. Default: nowhere. Every gRPC/Connect call and every Portarium
+   * REST request is logged at info level when it ends (`request`, with method, code or
+   * status, ms and request id).
+   */
   logger?: Logger;
   /**
    * The largest request message accepted, in bytes. A larger one fails with
@@ -53,8 +64,12 @@ export interface BatonServer {
   close(): Promise<void>;
 }
 
-/** gRPC health checks stay reachable without a token, as load balancers expect. */
-const unauthenticatedServices = new Set(["grpc.health.v1.Health"]);
+/**
+ * gRPC health checks stay reachable without a token, as load balancers expect, and so does
+ * server reflection: it describes only the public contracts (the same `.proto` files the
+ * packages ship), so grpcurl, grpcui and Postman can list them before any credential.
+ */
+const unauthenticatedServices = new Set<string>(["grpc.health.v1.Health", ...REFLECTION_SERVICES]);
 
 /**
  * Starts the reference server: every module's gRPC, gRPC-Web and Connect services plus
@@ -67,11 +82,19 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   if (!Number.isSafeInteger(readMaxBytes) || readMaxBytes < 1 || readMaxBytes > 0xffffffff)
     throw new Error(`maxReceiveMessageBytes must be an integer from 1 to 4294967295, got ${readMaxBytes}`);
   const logger = options.logger ?? silentLogger;
+  const factories = options.modules ?? defaultModules;
+  // A setting of a running module that the module does not declare is a typo: refuse it.
+  checkSettings(
+    options.settings ?? {},
+    factories.flatMap((f) => f.settings ?? []),
+    { onlyDeclaredPrefixes: true },
+  );
   const settings = new Map(Object.entries(options.settings ?? {}));
   const ctx = { logger, options: { token: options.token, settings }, clock: options.clock ?? systemClock };
-  const modules = (options.modules ?? defaultModules).map((factory) => factory(ctx));
+  const modules = factories.map((factory) => factory(ctx));
 
-  const interceptors: Interceptor[] = [errorBoundary(logger)];
+  // The request log first: it sees every call's outcome, refusals by the others included.
+  const interceptors: Interceptor[] = [requestLogInterceptor(logger), errorBoundary(logger)];
   if (options.token !== undefined) {
     interceptors.push(bearerAuthInterceptor(options.token, (s) => unauthenticatedServices.has(s)));
   }

@@ -1,5 +1,5 @@
 import { AgentService, EventType, GatewayService, grpcHealth, OrchestratorService } from "@baton/wire/baaaht";
-import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
+import { type ModuleContext, type ModuleFactory, type ServiceModule, withSettings } from "../module.js";
 import { AgentMessagingRules } from "./agent-messaging-rules.js";
 import { AgentRegistryRules } from "./agent-registry-rules.js";
 import { agentService } from "./agent-service.js";
@@ -13,7 +13,7 @@ import { MessageRules } from "./message-rules.js";
 import { orchestratorService } from "./orchestrator-service.js";
 import { type ContainerRuntime, createRuntime } from "./runtime.js";
 import { SessionRules } from "./session-rules.js";
-import { baaahtSettings } from "./settings.js";
+import { BAAAHT_SETTING_DECLARATIONS, baaahtSettings } from "./settings.js";
 import { BaaahtState } from "./state.js";
 import { StatusRules } from "./status-rules.js";
 import { type BaaahtStore, MemoryBaaahtStore } from "./store.js";
@@ -81,7 +81,7 @@ export interface BaaahtModuleOptions {
  * await startServer({ modules: [baaahtModule({ runtime: new ProcessRuntime() })] });
  */
 export function baaahtModule(options: BaaahtModuleOptions = {}): ModuleFactory {
-  return (ctx) => buildBaaahtModule(ctx, options);
+  return withSettings((ctx: ModuleContext) => buildBaaahtModule(ctx, options), BAAAHT_SETTING_DECLARATIONS);
 }
 
 /** Creates the baaaht module. @throws {Error} for a malformed setting or an unknown container runtime. */

@@ -1,8 +1,15 @@
 import { createReadStream } from "node:fs";
 import { OrchestratorService } from "@baton/wire/edgemesh";
-import type { AnyRequest, AnyResponse, ModuleFactory, ServiceModule } from "../module.js";
+import {
+  type AnyRequest,
+  type AnyResponse,
+  type ModuleContext,
+  type ModuleFactory,
+  type ServiceModule,
+  withSettings,
+} from "../module.js";
 import { EdgemeshService } from "./service.js";
-import { edgemeshSettings } from "./settings.js";
+import { EDGEMESH_SETTING_DECLARATIONS, edgemeshSettings } from "./settings.js";
 
 /** The bulk HTTP download route: `GET /bulk/download/<token>`. */
 export const BULK_DOWNLOAD_PREFIX = "/bulk/download/";
@@ -22,7 +29,7 @@ export interface EdgemeshModule extends ServiceModule {
  *
  * @throws {Error} when an `edgemesh.*` setting is malformed.
  */
-export const createEdgemeshModule: ModuleFactory = (ctx): EdgemeshModule => {
+export const createEdgemeshModule: ModuleFactory = withSettings((ctx: ModuleContext): EdgemeshModule => {
   const settings = edgemeshSettings(ctx.options.settings);
   const service = new EdgemeshService(settings, ctx.clock);
   const timers = new Set<() => void>();
@@ -109,4 +116,4 @@ export const createEdgemeshModule: ModuleFactory = (ctx): EdgemeshModule => {
       await service.close();
     },
   };
-};
+}, EDGEMESH_SETTING_DECLARATIONS);

@@ -1,5 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import {
+  booleanSetting,
+  declareSettings,
+  listSetting,
+  numberSetting,
+  readSettings,
+  type SettingDeclaration,
+  type SettingTable,
+  textSetting,
+} from "../settings.js";
 
 /** The edgemesh module's settings (`--set edgemesh.<name>=VALUE`). */
 export interface EdgemeshSettings {
@@ -54,56 +64,47 @@ export interface EdgemeshSettings {
 /** The default allowlist of `ExecuteCommand`. */
 export const DEFAULT_ALLOWED_COMMANDS = ["ls", "pwd", "echo", "uname", "date", "whoami", "hostname"] as const;
 
+const n = (doc: string, dflt: number, min = 1) => numberSetting({ doc, default: dflt, min });
+/** How each of {@link EdgemeshSettings} is read (`edgemesh.<name>`), with its default and doc. */
+const table = {
+  securityKey: textSetting("dev-key", "the key CreateSession accepts (the seed's example key by default)"),
+  sessionTtlMs: n("how long a session lives without a Heartbeat, ms", 30 * 60 * 1000),
+  allowedCommands: listSetting(DEFAULT_ALLOWED_COMMANDS, "commands ExecuteCommand runs; others are PERMISSION_DENIED"),
+  commandTimeoutMs: n("a command still running after this long (ms) is killed", 10_000),
+  commandOutputBytes: n("most bytes kept of a command's stdout and of its stderr", 1024 * 1024),
+  fileRoot: textSetting(() => process.cwd(), "the directory ReadFile, download tickets and commands are confined to", {
+    defaultText: "the working directory",
+    allowed: "a directory",
+  }),
+  ticketTtlMs: n("how long a download ticket stays redeemable, ms", 60_000),
+  deviceId: textSetting(() => randomUUID(), "this device's stable id", { defaultText: "a random UUID" }),
+  deviceName: textSetting(() => hostname(), "this device's name", { defaultText: "the host name" }),
+  hasGpu: booleanSetting(false, "whether to report a GPU (Node cannot detect one)"),
+  hasNpu: booleanSetting(false, "whether to report an NPU (Node cannot detect one)"),
+  localChatEndpoint: textSetting("", "Ollama-style endpoint of this device's local model (empty: none)", {
+    allowed: "a URL",
+  }),
+  localModelName: textSetting("llama3.2:3b", "model name to ask that endpoint for"),
+  llmPrefillToksPerS: n("own LLM prefill throughput, tokens/s (0: the cost model's default)", 0, 0),
+  llmDecodeToksPerS: n("own LLM decode throughput, tokens/s (0: the cost model's default)", 0, 0),
+  join: textSetting("", "another device to join: register there and learn its devices", { allowed: "HOST:PORT" }),
+  registerIntervalMs: n("how often a joined server re-registers, ms", 5_000),
+  staleAfterMs: n("a device not seen for this long (ms) is stale: not listed, not routed to", 30_000),
+  metricsIntervalMs: n("how often this device samples its own load, ms", 5_000),
+  metricsHistory: n("most load samples kept", 120),
+  maxJobs: n("jobs kept; past it the oldest finished are forgotten (none finished: RESOURCE_EXHAUSTED)", 10_000),
+  maxSessions: n("unexpired sessions kept (full: RESOURCE_EXHAUSTED)", 10_000),
+  maxDevices: n("devices known; past it the oldest stale are forgotten", 1000),
+} satisfies SettingTable;
+
+/** Every `edgemesh.<name>` setting the module reads. */
+export const EDGEMESH_SETTING_DECLARATIONS: readonly SettingDeclaration[] = declareSettings("edgemesh", table);
+
 /**
  * Reads `edgemesh.<name>` settings, filling in the defaults.
  *
  * @throws {Error} naming the setting when a value is malformed (numbers must be positive, flags `true`/`false`).
  */
 export function edgemeshSettings(settings: ReadonlyMap<string, string>): EdgemeshSettings {
-  const get = (k: string) => settings.get(`edgemesh.${k}`);
-  const num = (k: string, def: number, min = 1): number => {
-    const raw = get(k);
-    if (raw === undefined) return def;
-    const n = raw.trim() === "" ? Number.NaN : Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new Error(`edgemesh.${k} must be a number >= ${min}, got ${raw}`);
-    return n;
-  };
-  const flag = (k: string): boolean => {
-    const raw = get(k);
-    if (raw === undefined || raw === "false") return false;
-    if (raw === "true") return true;
-    throw new Error(`edgemesh.${k} must be true or false, got ${raw}`);
-  };
-  const allowed = get("allowedCommands");
-  return {
-    securityKey: get("securityKey") ?? "dev-key",
-    sessionTtlMs: num("sessionTtlMs", 30 * 60 * 1000),
-    allowedCommands:
-      allowed === undefined
-        ? DEFAULT_ALLOWED_COMMANDS
-        : allowed
-            .split(",")
-            .map((c) => c.trim())
-            .filter(Boolean),
-    commandTimeoutMs: num("commandTimeoutMs", 10_000),
-    commandOutputBytes: num("commandOutputBytes", 1024 * 1024),
-    fileRoot: get("fileRoot") ?? process.cwd(),
-    ticketTtlMs: num("ticketTtlMs", 60_000),
-    deviceId: get("deviceId") ?? randomUUID(),
-    deviceName: get("deviceName") ?? hostname(),
-    hasGpu: flag("hasGpu"),
-    hasNpu: flag("hasNpu"),
-    localChatEndpoint: get("localChatEndpoint") ?? "",
-    localModelName: get("localModelName") ?? "llama3.2:3b",
-    llmPrefillToksPerS: num("llmPrefillToksPerS", 0, 0),
-    llmDecodeToksPerS: num("llmDecodeToksPerS", 0, 0),
-    join: get("join") ?? "",
-    registerIntervalMs: num("registerIntervalMs", 5_000),
-    staleAfterMs: num("staleAfterMs", 30_000),
-    metricsIntervalMs: num("metricsIntervalMs", 5_000),
-    metricsHistory: num("metricsHistory", 120),
-    maxJobs: num("maxJobs", 10_000),
-    maxSessions: num("maxSessions", 10_000),
-    maxDevices: num("maxDevices", 1000),
-  };
+  return readSettings("edgemesh", table, settings);
 }

@@ -1,6 +1,6 @@
-import type { ModuleFactory, ServiceModule } from "../module.js";
+import { type ModuleContext, type ModuleFactory, type ServiceModule, withSettings } from "../module.js";
 import { OrcaService, Orchestrator } from "./service.js";
-import { orcaSettings } from "./settings.js";
+import { ORCA_SETTING_DECLARATIONS, orcaSettings } from "./settings.js";
 import { MemoryOrcaStore, type OrcaStore } from "./store.js";
 
 /** The ORCA module: `orca.v1.Orchestrator` over an in-memory store. */
@@ -17,7 +17,7 @@ export interface OrcaModule extends ServiceModule {
  *
  * @throws {Error} when an `orca.*` setting is malformed.
  */
-export const createOrcaModule: ModuleFactory = (ctx): OrcaModule => {
+export const createOrcaModule: ModuleFactory = withSettings((ctx: ModuleContext): OrcaModule => {
   const settings = orcaSettings(ctx.options.settings);
   const store = new MemoryOrcaStore(settings);
   const service = new OrcaService(store, {
@@ -36,4 +36,4 @@ export const createOrcaModule: ModuleFactory = (ctx): OrcaModule => {
       service.close();
     },
   };
-};
+}, ORCA_SETTING_DECLARATIONS);

@@ -1,3 +1,11 @@
+import {
+  declareSettings,
+  numberSetting,
+  readSettings,
+  type SettingDeclaration,
+  type SettingTable,
+} from "../settings.js";
+
 /** The longest `Envelope.timeout_ms` the orchestrator accepts: 24 hours. Longer ones are INVALID_ARGUMENT. */
 export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
@@ -24,23 +32,38 @@ export const DEFAULT_ORCA_SETTINGS: Readonly<OrcaSettings> = {
   maxRuns: 1000,
 };
 
+const int = (doc: string, dflt: number) => numberSetting({ doc, default: dflt, integer: true });
+
+/** How each of {@link OrcaSettings} is read (`orca.<name>`), with its default and doc. */
+const table = {
+  maxEventsPerRun: int(
+    "events kept per run (the oldest dropped; ids keep counting)",
+    DEFAULT_ORCA_SETTINGS.maxEventsPerRun,
+  ),
+  maxEventBytesPerRun: numberSetting({
+    doc: "bytes of event payload_json kept per run (the oldest events dropped)",
+    default: DEFAULT_ORCA_SETTINGS.maxEventBytesPerRun,
+    integer: true,
+    defaultText: "33554432 (32 MiB)",
+  }),
+  maxTasksPerRun: int(
+    "distinct envelopes a run accepts (more: RESOURCE_EXHAUSTED)",
+    DEFAULT_ORCA_SETTINGS.maxTasksPerRun,
+  ),
+  maxRuns: int(
+    "runs kept; past it the oldest settled run goes (none settled: RESOURCE_EXHAUSTED)",
+    DEFAULT_ORCA_SETTINGS.maxRuns,
+  ),
+} satisfies SettingTable;
+
+/** Every `orca.<name>` setting the module reads. */
+export const ORCA_SETTING_DECLARATIONS: readonly SettingDeclaration[] = declareSettings("orca", table);
+
 /**
  * Reads the module's settings, each `orca.<name>` or its default.
  *
  * @throws {Error} naming the setting when a value is not a positive integer.
  */
 export function orcaSettings(settings: ReadonlyMap<string, string>): OrcaSettings {
-  const int = (key: keyof OrcaSettings): number => {
-    const raw = settings.get(`orca.${key}`);
-    if (raw === undefined) return DEFAULT_ORCA_SETTINGS[key];
-    const n = raw.trim() === "" ? Number.NaN : Number(raw);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`orca.${key} must be a positive integer, got ${raw}`);
-    return n;
-  };
-  return {
-    maxEventsPerRun: int("maxEventsPerRun"),
-    maxEventBytesPerRun: int("maxEventBytesPerRun"),
-    maxTasksPerRun: int("maxTasksPerRun"),
-    maxRuns: int("maxRuns"),
-  };
+  return readSettings("orca", table, settings);
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { ModuleContext, ModuleFactory, ServiceModule } from "../module.js";
+import { type ModuleContext, type ModuleFactory, type ServiceModule, withSettings } from "../module.js";
+import { readSettings } from "../settings.js";
 import { ConnectionTestPolicy } from "./connection-probe.js";
 import { IdempotencyCache } from "./idempotency.js";
 import { TERMINAL_INVOCATION } from "./invocation-runner.js";
@@ -11,7 +12,7 @@ import { type IdempotentResult, PortariumRestHandler } from "./rest-handler.js";
 import { PortariumRouter } from "./router.js";
 import { TERMINAL_RUN } from "./run-service.js";
 import { parseServiceAccounts } from "./service-accounts.js";
-import { portariumSettings } from "./settings.js";
+import { PORTARIUM_MODULE_SETTINGS, PORTARIUM_SETTING_DECLARATIONS, portariumSettings } from "./settings.js";
 import { type ApprovalRecord, MemoryPortariumStore, type PortariumStore } from "./store.js";
 import { TokenIssuer } from "./tokens.js";
 
@@ -89,13 +90,14 @@ const DECIDED_APPROVAL: ReadonlySet<ApprovalRecord["status"]> = new Set(["Denied
  *
  * @throws {Error} when a setting or a service account is malformed.
  */
-export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): PortariumModule => {
+export const createPortariumModule: ModuleFactory = withSettings((ctx: ModuleContext): PortariumModule => {
   const settings = ctx.options.settings;
-  const accounts = parseServiceAccounts(settings.get("portarium.serviceAccounts"));
+  const own = readSettings("portarium", PORTARIUM_MODULE_SETTINGS, settings);
+  const accounts = parseServiceAccounts(own.serviceAccounts);
   const numbers = portariumSettings(settings);
   const tokens = new TokenIssuer({
     accounts,
-    secret: settings.get("portarium.jwtSecret") ?? randomBytes(32).toString("base64url"),
+    secret: own.jwtSecret ?? randomBytes(32).toString("base64url"),
     ttlSeconds: numbers.tokenTtlSeconds,
     clock: ctx.clock,
   });
@@ -138,7 +140,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     tokens,
     idempotency,
     logger: ctx.logger,
-    validateResponses: settings.get("portarium.validateResponses") === "true",
+    validateResponses: own.validateResponses,
     sseKeepAliveMs: numbers.sseKeepAliveMs,
   });
   for (const a of accounts) for (const w of a.workspaces) service.workspaces.ensure(w);
@@ -155,4 +157,4 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
       service.close();
     },
   };
-};
+}, PORTARIUM_SETTING_DECLARATIONS);

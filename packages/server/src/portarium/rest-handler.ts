@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "@baton/core";
 import { canonicalJson } from "@baton/wire/portarium";
 import { KeyedMutex } from "../keyed-mutex.js";
 import type { AnyRequest, AnyResponse } from "../module.js";
+import { logRequest, REQUEST_ID_HEADER, requestIdOf, stopwatch } from "../request-log.js";
 import { serveEventStream } from "./event-stream.js";
 import { HttpProblem, malformedQueryParams, problems, readJsonBody, send } from "./http.js";
 import type { IdempotencyCache } from "./idempotency.js";
@@ -49,7 +50,8 @@ const isEventStream = (r: Reply<unknown>): r is Extract<Reply<unknown>, { subscr
  * against the document (400 with per-field `errors`), replays `Idempotency-Key`d writes,
  * runs the operation's handler and answers JSON, no content, or server-sent events. Every
  * refusal is `application/problem+json`, and every answer carries `x-request-id` (the
- * caller's, or a new one).
+ * caller's, or a new one). Each request is logged at info level when its answer ends
+ * (operation id, HTTP status, ms, request id).
  */
 export class PortariumRestHandler {
   readonly #o: PortariumRestHandlerOptions;
@@ -63,9 +65,21 @@ export class PortariumRestHandler {
   async handle(req: AnyRequest, res: AnyResponse): Promise<boolean> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (!url.pathname.startsWith("/v1/")) return false;
-    const requestId = header(req, "x-request-id") || randomUUID();
+    const requestId = requestIdOf(header(req, REQUEST_ID_HEADER));
+    const elapsed = stopwatch();
+    // The operation, once routed: the log line names it (or the method and path).
+    const seen: { operation?: string } = {};
+    res.once("close", () =>
+      logRequest(this.#o.logger, {
+        protocol: "rest",
+        method: seen.operation ?? `${req.method ?? "GET"} ${url.pathname}`,
+        status: res.statusCode,
+        ms: elapsed(),
+        requestId,
+      }),
+    );
     try {
-      await this.#serve(req, res, url, requestId);
+      await this.#serve(req, res, url, requestId, seen);
     } catch (err) {
       const p = err instanceof HttpProblem ? err : new HttpProblem(500, "internal", "internal error");
       if (!(err instanceof HttpProblem)) this.#o.logger.error("portarium request failed", { error: String(err) });
@@ -75,7 +89,13 @@ export class PortariumRestHandler {
     return true;
   }
 
-  async #serve(req: AnyRequest, res: AnyResponse, url: URL, requestId: string): Promise<void> {
+  async #serve(
+    req: AnyRequest,
+    res: AnyResponse,
+    url: URL,
+    requestId: string,
+    seen: { operation?: string },
+  ): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
     const found = this.#o.router.match(method, url.pathname);
     if (found.kind === "none") throw problems.notFound(`route ${method} ${url.pathname}`);
@@ -88,6 +108,7 @@ export class PortariumRestHandler {
       });
     }
     const { op, pathParams } = found;
+    seen.operation = op.operationId;
     const claims = op.secured ? await this.#o.tokens.authenticate(header(req, "authorization")) : undefined;
     if (claims && pathParams.workspaceId !== undefined && pathParams.workspaceId !== claims.workspace) {
       throw problems.forbidden(`the token is scoped to workspace ${claims.workspace}, not ${pathParams.workspaceId}`);

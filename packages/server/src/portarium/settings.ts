@@ -1,3 +1,12 @@
+import {
+  booleanSetting,
+  declareSettings,
+  numberSetting,
+  readSettings,
+  type SettingDeclaration,
+  type SettingTable,
+  textSetting,
+} from "../settings.js";
 import { ConnectionTestPolicy } from "./connection-probe.js";
 
 /** The Portarium module's tunable settings (`portarium.<name>`). */
@@ -47,7 +56,96 @@ export const DEFAULT_PORTARIUM_SETTINGS: Readonly<PortariumSettings> = {
   maxInvocationsPerWorkspace: 10_000,
 };
 
-type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestAllow">;
+const D = DEFAULT_PORTARIUM_SETTINGS;
+/** How each of {@link PortariumSettings} is read (`portarium.<name>`), with its default and doc. */
+const table = {
+  tokenTtlSeconds: numberSetting({ doc: "lifetime of issued tokens, in seconds", default: D.tokenTtlSeconds }),
+  invocationDurationMs: numberSetting({
+    doc: "how long a machine invocation runs from acceptance to completion, in ms (0: at once)",
+    default: D.invocationDurationMs,
+    min: 0,
+    allowed: "a number of ms, 0 or more",
+  }),
+  idempotencyTtlMs: numberSetting({
+    doc: "how long an Idempotency-Key is remembered, in ms",
+    default: D.idempotencyTtlMs,
+    allowed: "a positive number of ms",
+  }),
+  idempotencyMaxEntries: numberSetting({
+    doc: "how many Idempotency-Keys are remembered at most (the oldest are forgotten first)",
+    default: D.idempotencyMaxEntries,
+    integer: true,
+  }),
+  sseKeepAliveMs: numberSetting({
+    doc: "how often an open event stream gets a keep-alive comment, in ms",
+    default: D.sseKeepAliveMs,
+    allowed: "a positive number of ms",
+  }),
+  machineHeartbeatTimeoutMs: numberSetting({
+    doc: "a machine silent this long (ms) is Degraded; twice as long, Offline",
+    default: D.machineHeartbeatTimeoutMs,
+    allowed: "a positive number of ms",
+  }),
+  connectionTestAllow: textSetting(
+    D.connectionTestAllow,
+    "which agent endpoints testAgentConnection may dial: public, addresses, CIDR ranges, host names, each with an optional :port",
+    {
+      allowed: "a comma-separated allowlist (public, IP, CIDR, host name, each with an optional :port)",
+      check: validAllowlist,
+    },
+  ),
+  maxRunsPerWorkspace: numberSetting({
+    doc: "runs kept per workspace; past it the oldest finished are forgotten (none finished: 507)",
+    default: D.maxRunsPerWorkspace,
+    integer: true,
+  }),
+  maxApprovalsPerWorkspace: numberSetting({
+    doc: "approvals kept per workspace; past it the oldest decided are forgotten (none decided: 507)",
+    default: D.maxApprovalsPerWorkspace,
+    integer: true,
+  }),
+  maxEvidencePerWorkspace: numberSetting({
+    doc: "evidence entries kept per workspace; past it the oldest are dropped",
+    default: D.maxEvidencePerWorkspace,
+    integer: true,
+  }),
+  maxInvocationsPerWorkspace: numberSetting({
+    doc: "machine invocations kept per workspace; past it the oldest finished are forgotten (none finished: 507)",
+    default: D.maxInvocationsPerWorkspace,
+    integer: true,
+  }),
+} satisfies SettingTable;
+
+function validAllowlist(raw: string): boolean {
+  try {
+    ConnectionTestPolicy.parse(raw);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The settings the Portarium module reads besides {@link PortariumSettings}:
+ * `serviceAccounts` (what `--service-account` sets), `jwtSecret` (`--jwt-secret`) and
+ * `validateResponses`.
+ */
+export const PORTARIUM_MODULE_SETTINGS = {
+  // Checked by parseServiceAccounts when the module starts, with a message naming the line.
+  serviceAccounts: textSetting(
+    undefined,
+    "client credentials allowed to get tokens, one ID:SECRET:WS[,WS] [SCOPE ...] per line",
+    { allowed: "lines of ID:SECRET:WORKSPACE[,WORKSPACE] [SCOPE ...]" },
+  ),
+  jwtSecret: textSetting(undefined, "HS256 signing secret of issued tokens", { defaultText: "random per process" }),
+  validateResponses: booleanSetting(false, "check every response against the OpenAPI document (a bad one is a 500)"),
+} satisfies SettingTable;
+
+/** Every `portarium.<name>` setting the module reads. */
+export const PORTARIUM_SETTING_DECLARATIONS: readonly SettingDeclaration[] = [
+  ...declareSettings("portarium", table),
+  ...declareSettings("portarium", PORTARIUM_MODULE_SETTINGS),
+];
 
 /**
  * Reads the module's settings, each `portarium.<name>` or its default.
@@ -58,37 +156,10 @@ type NumericSetting = Exclude<keyof PortariumSettings, "connectionTestAllow">;
  *   `portarium.connectionTestScope` is refused with what to set instead.
  */
 export function portariumSettings(settings: ReadonlyMap<string, string>): PortariumSettings {
-  const read = (key: NumericSetting, ok: (n: number) => boolean, want: string): number => {
-    const raw = settings.get(`portarium.${key}`);
-    if (raw === undefined) return DEFAULT_PORTARIUM_SETTINGS[key];
-    const n = raw.trim() === "" ? Number.NaN : Number(raw);
-    if (!Number.isFinite(n) || !ok(n)) throw new Error(`portarium.${key} must be ${want}, got ${raw}`);
-    return n;
-  };
   if (settings.has("portarium.connectionTestScope")) {
     throw new Error(
       "portarium.connectionTestScope was replaced by portarium.connectionTestAllow: e.g. 127.0.0.0/8,::1 for loopback endpoints, public for public ones",
     );
   }
-  const allow = settings.get("portarium.connectionTestAllow") ?? DEFAULT_PORTARIUM_SETTINGS.connectionTestAllow;
-  try {
-    ConnectionTestPolicy.parse(allow);
-  } catch (err) {
-    throw new Error(`portarium.connectionTestAllow: ${(err as Error).message}`);
-  }
-  return {
-    tokenTtlSeconds: read("tokenTtlSeconds", (n) => n > 0, "a positive number"),
-    invocationDurationMs: read("invocationDurationMs", (n) => n >= 0, "a number of ms, 0 or more"),
-    idempotencyTtlMs: read("idempotencyTtlMs", (n) => n > 0, "a positive number of ms"),
-    idempotencyMaxEntries: read("idempotencyMaxEntries", positiveInt, "a positive integer"),
-    sseKeepAliveMs: read("sseKeepAliveMs", (n) => n > 0, "a positive number of ms"),
-    machineHeartbeatTimeoutMs: read("machineHeartbeatTimeoutMs", (n) => n > 0, "a positive number of ms"),
-    connectionTestAllow: allow,
-    maxRunsPerWorkspace: read("maxRunsPerWorkspace", positiveInt, "a positive integer"),
-    maxApprovalsPerWorkspace: read("maxApprovalsPerWorkspace", positiveInt, "a positive integer"),
-    maxEvidencePerWorkspace: read("maxEvidencePerWorkspace", positiveInt, "a positive integer"),
-    maxInvocationsPerWorkspace: read("maxInvocationsPerWorkspace", positiveInt, "a positive integer"),
-  };
+  return readSettings("portarium", table, settings);
 }
-
-const positiveInt = (n: number) => Number.isSafeInteger(n) && n > 0;

@@ -1,6 +1,6 @@
 import { DaemonService, ProjectService, RunnerService, SessionService } from "@baton/wire/stratavore";
 import { createJwtVerifier } from "../jwt-verifier.js";
-import type { ModuleFactory, ServiceModule } from "../module.js";
+import { type ModuleContext, type ModuleFactory, type ServiceModule, withSettings } from "../module.js";
 import { daemonRoles, daemonService } from "./daemon-service.js";
 import { guard, type RequestCounters } from "./guard.js";
 import { ProcessRuntime, transcriptLine } from "./process-runtime.js";
@@ -8,7 +8,7 @@ import { projectRoles, projectService } from "./project-service.js";
 import { runnerRoles, runnerService } from "./runner-service.js";
 import { RecordRuntime } from "./runtime.js";
 import { sessionRoles, sessionService } from "./session-service.js";
-import { stratavoreSettings } from "./settings.js";
+import { STRATAVORE_SETTING_DECLARATIONS, stratavoreSettings } from "./settings.js";
 import { StratavoreState } from "./state.js";
 
 /** The Stratavore module: `stratavore.v1` Runner, Project, Session and Daemon services. */
@@ -26,7 +26,7 @@ export interface StratavoreModule extends ServiceModule {
  *
  * @throws {Error} when a setting is invalid.
  */
-export const createStratavoreModule: ModuleFactory = (ctx): StratavoreModule => {
+export const createStratavoreModule: ModuleFactory = withSettings((ctx: ModuleContext): StratavoreModule => {
   const settings = stratavoreSettings(ctx.options.settings);
   const now = Date.now;
   const state = new StratavoreState(
@@ -84,4 +84,4 @@ export const createStratavoreModule: ModuleFactory = (ctx): StratavoreModule => 
       await state.runtime.close();
     },
   };
-};
+}, STRATAVORE_SETTING_DECLARATIONS);

@@ -1,4 +1,14 @@
 import { readKeyFile } from "../jwt-verifier.js";
+import {
+  choiceSetting,
+  declareSettings,
+  listSetting,
+  numberSetting,
+  readSettings,
+  type SettingDeclaration,
+  type SettingTable,
+  textSetting,
+} from "../settings.js";
 
 /** The models a runner may use by default: the three Stratavore's reference names. */
 export const DEFAULT_MODELS = ["claude-3-sonnet", "claude-3-opus", "claude-3-haiku"] as const;
@@ -43,6 +53,54 @@ export interface StratavoreSettings {
     | undefined;
 }
 
+/** How each `stratavore.<key>` is read, with its default and doc. Blank values are unset. */
+const table = {
+  models: listSetting(DEFAULT_MODELS, "model names runners may use"),
+  runtime: choiceSetting(
+    ["record", "process"],
+    "record",
+    "runners: record the lifecycle and run nothing, or run stratavore.command per runner",
+  ),
+  command: textSetting(undefined, "the shell command the process runtime runs per runner (/bin/sh -c)", {
+    allowed: "a shell command",
+  }),
+  maxTemperature: numberSetting({ doc: "the largest temperature accepted", default: 1 }),
+  maxTokensLimit: numberSetting({ doc: "the largest max_tokens accepted", default: 200_000, integer: true }),
+  eventRetention: numberSetting({ doc: "how many runner events are kept for replay", default: 10_000, integer: true }),
+  stopTimeoutMs: numberSetting({
+    doc: "how long a stopping runner process gets before SIGKILL, in ms",
+    default: 5000,
+    integer: true,
+  }),
+  maxRunners: numberSetting({
+    doc: "runners kept; past it the oldest ended are forgotten (all active: RESOURCE_EXHAUSTED)",
+    default: 10_000,
+    integer: true,
+  }),
+  maxSessions: numberSetting({
+    doc: "sessions kept; past it the oldest closed are forgotten",
+    default: 10_000,
+    integer: true,
+  }),
+  maxTranscriptMessages: numberSetting({
+    doc: "messages kept per session transcript (the newest)",
+    default: 10_000,
+    integer: true,
+  }),
+  jwtSecret: textSetting(undefined, "require JWTs signed with this HS* secret"),
+  jwtPublicKeyFile: textSetting(undefined, "require JWTs signed by the key in this PEM file (key or certificate)", {
+    allowed: "a file path",
+  }),
+  jwksFile: textSetting(undefined, "require JWTs signed by a key of this JWKS file", { allowed: "a file path" }),
+  jwtAudience: textSetting(undefined, "the aud claim JWTs must carry"),
+  jwtIssuer: textSetting(undefined, "the iss claim JWTs must carry"),
+} satisfies SettingTable;
+
+/** Every `stratavore.<key>` setting the module reads. */
+export const STRATAVORE_SETTING_DECLARATIONS: readonly SettingDeclaration[] = declareSettings("stratavore", table, {
+  blankIsUnset: true,
+});
+
 /**
  * Reads the module's settings. JWT: `stratavore.jwtSecret` (HS*), `stratavore.jwtPublicKeyFile`
  * (PEM key or certificate), or `stratavore.jwksFile`; `stratavore.jwtAudience`,
@@ -51,57 +109,33 @@ export interface StratavoreSettings {
  * @throws {Error} on a value that does not parse, so the server refuses to start.
  */
 export function stratavoreSettings(settings: ReadonlyMap<string, string>): StratavoreSettings {
-  const get = (k: string) => {
-    const v = settings.get(`stratavore.${k}`);
-    return v === undefined || v.trim() === "" ? undefined : v.trim();
-  };
-  const num = (k: string, dflt: number, integer: boolean) => {
-    const v = get(k);
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n)))
-      throw new Error(`stratavore.${k} must be a positive ${integer ? "integer" : "number"}, got ${v}`);
-    return n;
-  };
-  const runtime = get("runtime") ?? "record";
-  if (runtime !== "record" && runtime !== "process")
-    throw new Error(`stratavore.runtime must be record or process, got ${runtime}`);
-  const command = get("command");
-  if (runtime === "process" && command === undefined)
+  const s = readSettings("stratavore", table, settings, { blankIsUnset: true });
+  if (s.runtime === "process" && s.command === undefined)
     throw new Error("stratavore.runtime=process needs stratavore.command (the command each runner runs)");
-  const models = (get("models") ?? DEFAULT_MODELS.join(","))
-    .split(",")
-    .map((m) => m.trim())
-    .filter((m) => m !== "");
-  const secret = get("jwtSecret");
-  const publicKeyFile = get("jwtPublicKeyFile");
-  const jwksFile = get("jwksFile");
-  const sources = [secret, publicKeyFile, jwksFile].filter((s) => s !== undefined).length;
+  const sources = [s.jwtSecret, s.jwtPublicKeyFile, s.jwksFile].filter((v) => v !== undefined).length;
   if (sources > 1)
     throw new Error("set only one of stratavore.jwtSecret, stratavore.jwtPublicKeyFile, stratavore.jwksFile");
-  const audience = get("jwtAudience");
-  const issuer = get("jwtIssuer");
   const jwt =
     sources === 0
       ? undefined
       : {
-          ...(secret ? { secret } : {}),
-          ...(publicKeyFile ? { publicKey: readKeyFile(publicKeyFile) } : {}),
-          ...(jwksFile ? { jwks: readKeyFile(jwksFile) } : {}),
-          ...(audience ? { audience } : {}),
-          ...(issuer ? { issuer } : {}),
+          ...(s.jwtSecret ? { secret: s.jwtSecret } : {}),
+          ...(s.jwtPublicKeyFile ? { publicKey: readKeyFile(s.jwtPublicKeyFile) } : {}),
+          ...(s.jwksFile ? { jwks: readKeyFile(s.jwksFile) } : {}),
+          ...(s.jwtAudience ? { audience: s.jwtAudience } : {}),
+          ...(s.jwtIssuer ? { issuer: s.jwtIssuer } : {}),
         };
   return {
-    models,
-    runtime,
-    command,
-    maxTemperature: num("maxTemperature", 1, false),
-    maxTokensLimit: num("maxTokensLimit", 200_000, true),
-    eventRetention: num("eventRetention", 10_000, true),
-    stopTimeoutMs: num("stopTimeoutMs", 5000, true),
-    maxRunners: num("maxRunners", 10_000, true),
-    maxSessions: num("maxSessions", 10_000, true),
-    maxTranscriptMessages: num("maxTranscriptMessages", 10_000, true),
+    models: [...s.models],
+    runtime: s.runtime,
+    command: s.command,
+    maxTemperature: s.maxTemperature,
+    maxTokensLimit: s.maxTokensLimit,
+    eventRetention: s.eventRetention,
+    stopTimeoutMs: s.stopTimeoutMs,
+    maxRunners: s.maxRunners,
+    maxSessions: s.maxSessions,
+    maxTranscriptMessages: s.maxTranscriptMessages,
     jwt,
   };
 }
