@@ -114,13 +114,13 @@ describe("Connection timeouts", () => {
     const err = await (async () => {
       for await (const res of orca.streamEvents(
         { runId: "r", maxEvents: 3 },
-        connectCallOptions({ idleTimeoutMs: 600 }),
+        connectCallOptions({ idleTimeoutMs: 1500 }),
       ))
         idle.push(res.event?.id ?? "");
     })().catch((e: unknown) => toBatonError(e));
     expect(idle).toEqual(["1", "2"]);
     expect(err).toBeInstanceOf(DeadlineExceededError);
-    expect((err as Error).message).toMatch(/sent nothing for 600 ms/);
+    expect((err as Error).message).toMatch(/sent nothing for 1500 ms/);
   });
 });
 

@@ -55,7 +55,7 @@ describe("stream idle timeouts", () => {
   });
 
   it("neither the client's timeoutMs nor a call's idleTimeoutMs of 0 cuts a quiet stream", async () => {
-    const c = clientOf({ timeoutMs: 100, idleTimeoutMs: 100 });
+    const c = clientOf({ timeoutMs: 400, idleTimeoutMs: 400 });
     const { machineId, events } = await quietStream(c, { idleTimeoutMs: 0 });
     await pause(QUIET_MS);
     await c.machines.deregister(machineId);
