@@ -18,7 +18,14 @@ for (const { dir, pkg } of publishedPackages()) {
     entryPoints.push(relative(root, src));
   }
 }
-if (process.env.DOCS_LIST) { console.log(entryPoints.join("\n")); process.exit(0); }
-run(bin("typedoc"), ["--options", "typedoc.json", ...entryPoints.flatMap((e) => ["--entryPoints", e]), ...process.argv.slice(2)], {
-  cwd: root,
-});
+if (process.env.DOCS_LIST) {
+  console.log(entryPoints.join("\n"));
+  process.exit(0);
+}
+run(
+  bin("typedoc"),
+  ["--options", "typedoc.json", ...entryPoints.flatMap((e) => ["--entryPoints", e]), ...process.argv.slice(2)],
+  {
+    cwd: root,
+  },
+);

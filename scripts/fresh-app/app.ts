@@ -40,7 +40,10 @@ const check = (what: string, ok: boolean) => {
   await using baaaht = new BaaahtClient({ address, timeoutMs: 10_000 });
   const session = await baaaht.sessions.create({ metadata: { name: "fresh", ownerId: "fresh-app" } });
   const listed = await baaaht.sessions.list({ ownerId: "fresh-app" }).toArray();
-  check("baaaht: sessions create and list", listed.some((s) => s.id === session.id));
+  check(
+    "baaaht: sessions create and list",
+    listed.some((s) => s.id === session.id),
+  );
 }
 {
   await using portarium = new PortariumClient({
@@ -51,14 +54,20 @@ const check = (what: string, ok: boolean) => {
   });
   const machine = await portarium.machines.register({ hostname: "fresh-app" });
   const machines = await portarium.machines.list().toArray();
-  check("portarium: machines register and list", machines.some((m) => m.machineId === machine.machineId));
+  check(
+    "portarium: machines register and list",
+    machines.some((m) => m.machineId === machine.machineId),
+  );
   check("portarium/schema: document", typeof openapiDocument === "object");
 }
 {
   await using sv = new StratavoreClient({ address, timeoutMs: 10_000 });
   await sv.projects.create({ name: "fresh", path: "/tmp/fresh" });
   const projects = await sv.projects.list().toArray();
-  check("stratavore: projects create and list", projects.some((p) => p.name === "fresh"));
+  check(
+    "stratavore: projects create and list",
+    projects.some((p) => p.name === "fresh"),
+  );
   check("wire/stratavore: enum", typeof TranscriptFormat.MARKDOWN === "number");
 }
 {
