@@ -73,7 +73,9 @@ try {
   for (const p of packed) {
     const readme = readFileSync(join(p.dir, "README.md"), "utf8");
     const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
-    blocks.forEach((code, i) => writeFileSync(join(app, "src/readme", `${p.name}-${i}.ts`), `${code}export {};\n`));
+    for (const [i, code] of blocks.entries()) {
+      writeFileSync(join(app, "src/readme", `${p.name}-${i}.ts`), `${code}export {};\n`);
+    }
   }
 
   console.log(`--- npm install of ${packed.length} tarballs into ${app}`);
