@@ -1,7 +1,8 @@
 // Everything `npm test` checks, in order, stopping at the first failure: lint and format,
 // OpenAPI validation, the generated-code drift check, wire compatibility with the
-// contracts, type-checking of tests, every unit and integration test, and every example
-// against a real baton-server.
+// contracts, type-checking of tests, every unit and integration test, every example
+// against a real baton-server, the packed tarballs, a fresh app installing them, and the
+// unit tests under Node 22 and 24.
 import { existsSync } from "node:fs";
 import { bin, run } from "./exec.mjs";
 
@@ -17,6 +18,9 @@ const steps = [
   ["type-check tests", bin("tsc"), ["-p", "tsconfig.test.json"]],
   ["tests", bin("vitest"), ["run"]],
   ["examples", node, ["scripts/run-examples.mjs"]],
+  ["tarballs (files, metadata, publint, attw)", node, ["scripts/pack-check.mjs"]],
+  ["fresh app (npm install of the tarballs, strict tsc, one call per client)", node, ["scripts/fresh-app.mjs"]],
+  ["Node 22 and 24 (unit tests and one integration file per client)", node, ["scripts/node-matrix.mjs"]],
 ];
 for (const [name, cmd, args] of steps) {
   if (cmd === node && !existsSync(`${root}${args[0]}`)) continue;

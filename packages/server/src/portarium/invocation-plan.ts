@@ -32,7 +32,7 @@ interface ActionInput {
 /**
  * Checks what the reference machine reads from an invocation's `input` (everything else in
  * it is the action's own business): `steps`, when given, is a list of 1 to
- * {@link MAX_ACTION_STEPS} non-empty step names, each at most 128 characters and none of
+ * `MAX_ACTION_STEPS` (32) non-empty step names, each at most 128 characters and none of
  * them repeated; `failAt`, when given, names one of the steps the invocation runs.
  *
  * @returns the problems, keyed by JSON pointer into the request body; empty when it is fine.
