@@ -22,10 +22,10 @@ import {
   type TaskResult,
   TaskResultSchema,
 } from "@baton/wire/edgemesh";
-import { ErrorInfoSchema } from "@baton/wire/google-rpc";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Clock } from "../clock.js";
+import { errorWithInfo } from "../error-info.js";
 import { makeRoom } from "../retention.js";
 import { runCommand } from "./commands.js";
 import { readConfined, TicketBook } from "./files.js";
@@ -647,7 +647,5 @@ const SessionReason = {
 
 /** UNAUTHENTICATED for a missing, unknown or expired session, with an ErrorInfo naming which. */
 function sessionError(message: string, reason: string): ConnectError {
-  return new ConnectError(message, Code.Unauthenticated, undefined, [
-    { desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata: {} } },
-  ]);
+  return errorWithInfo(message, Code.Unauthenticated, { domain: ERROR_DOMAIN, reason });
 }

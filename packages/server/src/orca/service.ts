@@ -1,4 +1,4 @@
-import { BadRequestSchema, ErrorInfoSchema } from "@baton/wire/google-rpc";
+import { BadRequestSchema } from "@baton/wire/google-rpc";
 import {
   type Envelope,
   EnvelopeSchema,
@@ -16,6 +16,7 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { type Clock, systemClock } from "../clock.js";
+import { errorWithInfo } from "../error-info.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import { Notifier } from "../notifier.js";
 import { DEFAULT_ORCA_SETTINGS, MAX_TIMEOUT_MS } from "./settings.js";
@@ -480,9 +481,7 @@ function exceeded(b: RunBudget, tokens: bigint, cost: bigint) {
 
 /** An error with a `google.rpc.ErrorInfo` detail in this service's domain. */
 function withReason(message: string, code: Code, reason: string, metadata: Record<string, string>): ConnectError {
-  return new ConnectError(message, code, undefined, [
-    { desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata } },
-  ]);
+  return errorWithInfo(message, code, { domain: ERROR_DOMAIN, reason, metadata });
 }
 
 function runNotFound(runId: string): ConnectError {
