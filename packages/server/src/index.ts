@@ -129,7 +129,23 @@ export { MemoryPortariumStore, type PortariumStore, type Table } from "./portari
 export { TokenIssuer } from "./portarium/tokens.js";
 export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";
-export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";
+export {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  MAX_DRAIN_BYTES,
+  MAX_HEADER_BYTES,
+  resolveConnectionLimits,
+} from "./connection-limits.js";
+export { type RefusalResponse, type Refusal, renderRefusal, type WireProtocol, wireProtocolOf } from "./refusal.js";
+export { createRequestHandler, type RequestHandler, type RequestHandlerOptions, type RequestStats } from "./request-handler.js";
+export {
+  type BatonServer,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  DEFAULT_MAX_SEND_MESSAGE_BYTES,
+  type ServerOptions,
+  type ServerStats,
+  startServer,
+} from "./server.js";
 export { Role as StratavoreRole, type RoleName as StratavoreRoleName, rolesOf } from "./stratavore/auth.js";
 export { Reason as StratavoreErrorReason } from "./stratavore/errors.js";
 export { createStratavoreModule, type StratavoreModule } from "./stratavore/module.js";
