@@ -246,11 +246,26 @@ function guardConnection(req: AnyRequest, res: AnyResponse, timeoutMs: number | 
       return writeHead.apply(this, args);
     };
   }
-  res.once("finish", () => {
-    if (requestComplete(req)) return;
-    if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    else req.resume();
-  });
+  if ("stream" in req) {
+    // Once our side has ended (trailers submitted: "wantTrailers" comes after "finish", and
+    // a reset before them would lose the status), RST_STREAM NO_ERROR tells the client to
+    // stop sending (RFC 9113 §8.1).
+    const stream = req.stream;
+    const reset = (unlessOpen: boolean) =>
+      setImmediate(() => {
+        if (stream.destroyed || requestComplete(req)) return;
+        // After "finish", only a response that ended with its headers has nothing left to send.
+        if (unlessOpen && stream.state?.localClose !== 1) return;
+        stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      });
+    // Trailers are submitted in Node's own "wantTrailers" listener; the reset queues after them.
+    stream.once("wantTrailers", () => reset(false));
+    stream.once("finish", () => reset(true));
+  } else {
+    res.once("finish", () => {
+      if (!requestComplete(req)) req.resume();
+    });
+  }
   if (timeoutMs === undefined || requestComplete(req)) return undefined;
   const controller = new AbortController();
   const timer = setTimeout(() => {
