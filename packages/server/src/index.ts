@@ -40,6 +40,13 @@ export { BAAAHT_SERVER_VERSION, CONTAINER_RUNTIME_HEADER } from "./baaaht/versio
 export { main, parseCli, USAGE } from "./cli.js";
 export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
 export {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  MAX_DRAIN_BYTES,
+  MAX_HEADER_BYTES,
+  resolveConnectionLimits,
+} from "./connection-limits.js";
+export {
   createJwtSigner,
   createJwtVerifier,
   type JwtFailure,
@@ -129,15 +136,13 @@ export { MemoryPortariumStore, type PortariumStore, type Table } from "./portari
 export { TokenIssuer } from "./portarium/tokens.js";
 export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";
+export { type Refusal, type RefusalResponse, renderRefusal, type WireProtocol, wireProtocolOf } from "./refusal.js";
 export {
-  type ConnectionLimits,
-  DEFAULT_CONNECTION_LIMITS,
-  MAX_DRAIN_BYTES,
-  MAX_HEADER_BYTES,
-  resolveConnectionLimits,
-} from "./connection-limits.js";
-export { type RefusalResponse, type Refusal, renderRefusal, type WireProtocol, wireProtocolOf } from "./refusal.js";
-export { createRequestHandler, type RequestHandler, type RequestHandlerOptions, type RequestStats } from "./request-handler.js";
+  createRequestHandler,
+  type RequestHandler,
+  type RequestHandlerOptions,
+  type RequestStats,
+} from "./request-handler.js";
 export {
   type BatonServer,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,

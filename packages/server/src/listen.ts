@@ -87,6 +87,10 @@ export async function listen(
       handler,
     );
     h1.on("clientError", refuseMalformed);
+    // The HTTP/1.1 server never listens itself (connections are handed to it), but Node
+    // starts its header-timeout checks on "listening": start them, and stop them with the
+    // listener.
+    h1.emit("listening");
     const inner1 = h1;
     const inner2 = h2;
     outer = net.createServer((socket) => {
@@ -107,6 +111,7 @@ export async function listen(
         (isH2 ? inner2 : inner1).emit("connection", socket);
       });
     });
+    outer.once("close", () => inner1.close());
   }
   outer.maxConnections = limits.maxConnections;
   function track(s: net.Socket) {
@@ -239,7 +244,9 @@ function refuseMalformed(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, so
         ? "the request's headers were not complete within the header timeout"
         : "malformed HTTP request";
   const code = status === 431 ? Code.ResourceExhausted : status === 408 ? Code.DeadlineExceeded : Code.InvalidArgument;
-  const contentType = /content-type:[ \t]*(application\/grpc[^\r\n;]*)/i.exec(err.rawPacket?.toString("latin1") ?? "")?.[1];
+  const contentType = /content-type:[ \t]*(application\/grpc[^\r\n;]*)/i.exec(
+    err.rawPacket?.toString("latin1") ?? "",
+  )?.[1];
   const protocol = contentType ? wireProtocolOf("POST", contentType, "/") : "rest";
   const out = renderRefusal(protocol, contentType, { code, status, title: reasons[status] ?? "Bad Request", detail });
   socket.end(rawHttp1Refusal(out, reasons[status] ?? "Bad Request"));

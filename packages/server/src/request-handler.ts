@@ -11,12 +11,8 @@ import {
   createConnectRouter,
   type Interceptor,
 } from "@connectrpc/connect";
-import {
-  compressionBrotli,
-  compressionGzip,
-  universalRequestFromNodeRequest,
-} from "@connectrpc/connect-node";
 import type { Compression, UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import { type ConnectionLimits, MAX_DRAIN_BYTES, MAX_HEADER_BYTES } from "./connection-limits.js";
 import type { Handler } from "./listen.js";
 import type { AnyRequest, AnyResponse } from "./module.js";

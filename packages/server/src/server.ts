@@ -123,7 +123,8 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
 
   const listeners: Listener[] = [];
   try {
-    for (const spec of options.listen ?? ["127.0.0.1:50051"]) listeners.push(await listen(spec, handler, options.tls, limits));
+    for (const spec of options.listen ?? ["127.0.0.1:50051"])
+      listeners.push(await listen(spec, handler, options.tls, limits));
     const started = { addresses: listeners.map((l) => l.address) };
     for (const m of modules) await m.start?.(started);
   } catch (err) {

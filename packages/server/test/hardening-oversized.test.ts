@@ -8,8 +8,8 @@ import { type BatonServer, baaahtModule, MAX_DRAIN_BYTES, startServer } from "@b
 import { grpcHealth } from "@baton/wire/baaaht";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
-import { startPortarium } from "./portarium-support.js";
 import { grpcFrame, grpcHeaders, h2Call, healthRequest, RawConnection } from "./hardening-support.js";
+import { startPortarium } from "./portarium-support.js";
 
 const CHECK = "/grpc.health.v1.Health/Check";
 

@@ -1,7 +1,7 @@
 // Raw sockets for the hardening tests: HTTP/1.1 requests written by hand on one keep-alive
 // connection, and gRPC frames for node:http2, so what the server does on the wire is seen
 // exactly (no client library smoothing it over).
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import * as net from "node:net";
 
 /** One HTTP/1.1 response read off a raw socket. */
