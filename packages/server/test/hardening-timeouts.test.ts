@@ -74,7 +74,7 @@ describe("connection timeouts", () => {
 
   it("keeps an open follow stream working past the idle timeout", async () => {
     const address = await start({ connectionTimeoutMs: 100 });
-    const module = server?.modules.get("baaaht") as BaaahtModule;
+    const module = (server as BatonServer).modules.get("baaaht") as BaaahtModule;
     const connection = new Connection({ address });
     try {
       const health = createClient(grpcHealth.Health, connection.transport);
@@ -96,7 +96,7 @@ describe("connection timeouts", () => {
       settings: { "portarium.serviceAccounts": ACCOUNTS },
       requestTimeoutMs: 100,
     });
-    const token = await (server?.modules.get("portarium") as PortariumModule).signToken({
+    const token = await ((server as BatonServer).modules.get("portarium") as PortariumModule).signToken({
       sub: "demo",
       workspace: "ws-a",
     });
