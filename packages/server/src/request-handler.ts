@@ -88,12 +88,14 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     const now = Date.now();
     for (const f of active) {
       const buffered = bufferedBytesOf(f.res);
-      if (buffered < f.res.writableHighWaterMark) {
+      const delivered = f.written - buffered;
+      // Stalled: above the high-water mark with nothing delivered since the last look.
+      if (buffered < f.res.writableHighWaterMark || delivered !== f.delivered) {
         f.stalledSince = undefined;
-        continue;
-      }
-      f.stalledSince ??= now;
-      if (buffered > limits.maxStreamBufferBytes || now - f.stalledSince >= limits.streamStallTimeoutMs) {
+        f.delivered = delivered;
+      } else f.stalledSince ??= now;
+      const stalledFor = f.stalledSince === undefined ? 0 : now - f.stalledSince;
+      if (buffered > limits.maxStreamBufferBytes || stalledFor >= limits.streamStallTimeoutMs) {
         logger.warn("response cut: client not reading", { url: f.req.url, buffered });
         cut(f.req, f.res);
       }
@@ -102,7 +104,8 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   sweep.unref();
 
   const handler: Handler = (req, res) => {
-    const flight: InFlight = { req, res, stalledSince: undefined };
+    const flight: InFlight = { req, res, written: 0, delivered: 0, stalledSince: undefined };
+    countWrites(res, flight);
     active.add(flight);
     res.once("close", () => active.delete(flight));
     const path = req.url?.split("?", 2)[0] ?? "";
@@ -170,8 +173,33 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
 interface InFlight {
   req: AnyRequest;
   res: AnyResponse;
-  /** When the response's buffer went above its high-water mark (and stayed there). */
+  /** Bytes written to the response so far. */
+  written: number;
+  /** `written` less what was still buffered, at the last look. */
+  delivered: number;
+  /** Since when the response has been stalled (buffer above its high-water mark, nothing delivered). */
   stalledSince: number | undefined;
+}
+
+/** Counts the bytes written to a response into `flight.written`. */
+function countWrites(res: AnyResponse, flight: InFlight): void {
+  const out = res as unknown as { write: (...args: unknown[]) => boolean; end: (...args: unknown[]) => unknown };
+  const size = (chunk: unknown, encoding: unknown) =>
+    typeof chunk === "string"
+      ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+      : chunk instanceof Uint8Array
+        ? chunk.byteLength
+        : 0;
+  const write = out.write;
+  const end = out.end;
+  out.write = function (this: AnyResponse, ...args: unknown[]) {
+    flight.written += size(args[0], args[1]);
+    return write.apply(this, args);
+  };
+  out.end = function (this: AnyResponse, ...args: unknown[]) {
+    if (typeof args[0] !== "function") flight.written += size(args[0], args[1]);
+    return end.apply(this, args);
+  };
 }
 
 const internal = {
