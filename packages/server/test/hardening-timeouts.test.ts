@@ -11,7 +11,9 @@ import {
   baaahtModule,
   createPortariumModule,
   type PortariumModule,
+  parseCli,
   startServer,
+  USAGE,
 } from "@baton/server";
 import { grpcHealth } from "@baton/wire/baaaht";
 import { createClient } from "@connectrpc/connect";
@@ -128,6 +130,40 @@ describe("maxConnections", () => {
     expect((await a.response()).status).toBe(404);
     a.close();
     b.close();
+  });
+
+  it("are set by flags, and bad flag values are refused", () => {
+    expect(
+      parseCli([
+        "--connection-timeout-ms",
+        "1000",
+        "--header-timeout-ms",
+        "2000",
+        "--request-timeout-ms",
+        "3000",
+        "--max-connections",
+        "50",
+        "--max-stream-buffer-bytes",
+        "65536",
+        "--stream-stall-timeout-ms",
+        "4000",
+        "--max-send-message-bytes",
+        "1024",
+      ]),
+    ).toMatchObject({
+      connectionTimeoutMs: 1000,
+      headerTimeoutMs: 2000,
+      requestTimeoutMs: 3000,
+      maxConnections: 50,
+      maxStreamBufferBytes: 65536,
+      streamStallTimeoutMs: 4000,
+      maxSendMessageBytes: 1024,
+    });
+    expect(parseCli([]).connectionTimeoutMs).toBeUndefined();
+    expect(() => parseCli(["--max-connections", "0"])).toThrow(/--max-connections/);
+    expect(() => parseCli(["--request-timeout-ms", "soon"])).toThrow(/--request-timeout-ms/);
+    expect(() => parseCli(["--connection-timeout-ms", String(2 ** 31)])).toThrow(/--connection-timeout-ms/);
+    expect(USAGE).toContain("--max-connections");
   });
 
   it("refuses invalid limits", async () => {
