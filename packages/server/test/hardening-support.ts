@@ -148,7 +148,7 @@ export function h2Call(
     stream.on("close", () => {
       const status = trailers ?? response;
       resolve({
-        status: response[":status"],
+        status: response[":status"] as number | undefined,
         grpcStatus: status["grpc-status"] as string | undefined,
         grpcMessage: status["grpc-message"] as string | undefined,
         headers: response,
