@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { Logger } from "@baton/core";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { defaultModules } from "./modules.js";
 import { parseServiceAccounts } from "./portarium/service-accounts.js";
 import { type BatonServer, type ServerOptions, startServer } from "./server.js";
@@ -18,6 +19,13 @@ const FLAGS = {
   "service-account": { type: "string", multiple: true },
   "jwt-secret": { type: "string" },
   "max-message-bytes": { type: "string" },
+  "max-send-message-bytes": { type: "string" },
+  "connection-timeout-ms": { type: "string" },
+  "header-timeout-ms": { type: "string" },
+  "request-timeout-ms": { type: "string" },
+  "max-connections": { type: "string" },
+  "max-stream-buffer-bytes": { type: "string" },
+  "stream-stall-timeout-ms": { type: "string" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   config: { type: "string" },
@@ -75,6 +83,23 @@ Options:
   --jwt-secret S        Portarium HS256 signing secret (default: random per process)
   --max-message-bytes N largest gRPC/Connect request message accepted (default 4194304);
                         larger ones fail with RESOURCE_EXHAUSTED
+  --max-send-message-bytes N
+                        largest response message sent (default 4194304); a larger one
+                        fails with RESOURCE_EXHAUSTED instead of going out
+  --connection-timeout-ms N
+                        close connections with no open request for N ms: silent ones,
+                        idle keep-alive ones, HTTP/2 sessions with no stream (default 30000)
+  --header-timeout-ms N close connections whose request headers take longer (default 10000)
+  --request-timeout-ms N
+                        fail a request whose body takes longer: REST 408, unary and
+                        server-streaming RPCs DEADLINE_EXCEEDED (default 60000)
+  --max-connections N   open connections at most per address; later ones are closed at
+                        once (default 10000)
+  --max-stream-buffer-bytes N
+                        cut a response whose unread buffer grows past N bytes (default 8388608)
+  --stream-stall-timeout-ms N
+                        cut a response whose client reads nothing for N ms while its buffer
+                        is full (default 30000)
   --set KEY=VALUE       a module setting (repeatable; listed below)
   --log-level L         error, warn, info (default: one line per request) or debug
   --log-format F        text (default) or json (one JSON object per line)
@@ -182,6 +207,24 @@ export function parseCli(argv: string[], env: Readonly<Record<string, string | u
   const logFormat = pick(values["log-format"], "logFormat") ?? "text";
   if (logFormat !== "text" && logFormat !== "json")
     throw new Error(`--log-format must be text or json, got ${logFormat}`);
+  const limits: Partial<ConnectionLimits> & { maxSendMessageBytes?: number } = {};
+  const intFlags = [
+    ["max-send-message-bytes", "maxSendMessageBytes", 0xffffffff],
+    ["connection-timeout-ms", "connectionTimeoutMs", 2 ** 31 - 1],
+    ["header-timeout-ms", "headerTimeoutMs", 2 ** 31 - 1],
+    ["request-timeout-ms", "requestTimeoutMs", 2 ** 31 - 1],
+    ["max-connections", "maxConnections", 2 ** 31 - 1],
+    ["max-stream-buffer-bytes", "maxStreamBufferBytes", Number.MAX_SAFE_INTEGER],
+    ["stream-stall-timeout-ms", "streamStallTimeoutMs", 2 ** 31 - 1],
+  ] as const;
+  for (const [flag, key, max] of intFlags) {
+    const raw = pick<string | number>(values[flag], key);
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    if (!/^\d+$/.test(String(raw)) || n < 1 || n > max)
+      throw new Error(`--${flag} wants an integer from 1 to ${max}, got ${raw}`);
+    limits[key] = n;
+  }
   const listen = values.listen ?? (file.listen as string[] | undefined);
   const token = pick(values.token, "token");
   return {
@@ -200,6 +243,7 @@ export function parseCli(argv: string[], env: Readonly<Record<string, string | u
       : {}),
     settings,
     ...(maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes } : {}),
+    ...limits,
     ...(values.help ? { help: true } : {}),
     ...(values.version ? { version: true } : {}),
   };

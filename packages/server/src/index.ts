@@ -55,6 +55,13 @@ export {
 } from "./cli.js";
 export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
 export {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  MAX_DRAIN_BYTES,
+  MAX_HEADER_BYTES,
+  resolveConnectionLimits,
+} from "./connection-limits.js";
+export {
   createJwtSigner,
   createJwtVerifier,
   type JwtFailure,
@@ -149,7 +156,21 @@ export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";
 export { DescriptorIndex } from "./reflection/descriptor-index.js";
 export { answerReflection, createReflectionModule, REFLECTION_SERVICES } from "./reflection/module.js";
-export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";
+export { type Refusal, type RefusalResponse, renderRefusal, type WireProtocol, wireProtocolOf } from "./refusal.js";
+export {
+  createRequestHandler,
+  type RequestHandler,
+  type RequestHandlerOptions,
+  type RequestStats,
+} from "./request-handler.js";
+export {
+  type BatonServer,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  DEFAULT_MAX_SEND_MESSAGE_BYTES,
+  type ServerOptions,
+  type ServerStats,
+  startServer,
+} from "./server.js";
 export {
   booleanSetting,
   checkSettings,

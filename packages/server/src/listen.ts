@@ -2,7 +2,11 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type * as stream from "node:stream";
 import { parseAddress } from "@baton/core";
+import { Code } from "@connectrpc/connect";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, MAX_HEADER_BYTES } from "./connection-limits.js";
+import { rawHttp1Refusal, renderRefusal, wireProtocolOf } from "./refusal.js";
 
 /** A request handler for both HTTP versions. */
 export type Handler = (
@@ -24,6 +28,8 @@ export interface ServerTlsOptions {
 export interface Listener {
   /** The address as a client would dial it (`127.0.0.1:PORT`, `https://…`, `unix:///path`). */
   readonly address: string;
+  /** Connections open now. */
+  readonly connections: number;
   /** Destroys every open connection (tests use this to simulate a dropped network). */
   dropConnections(): void;
   /** Stops accepting, ends connections and removes the socket file. */
@@ -35,35 +41,66 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
 /**
  * Listens on one address (`host:port` or `unix:///path`), serving HTTP/1.1 and HTTP/2 on
  * the same socket: cleartext connections are told apart by the HTTP/2 preface, TLS ones by
- * ALPN.
+ * ALPN. `limits` bound connections: silent, idle and slow ones are closed, and at most
+ * `maxConnections` are open at once (see {@link ConnectionLimits}).
  */
-export async function listen(spec: string, handler: Handler, tls?: ServerTlsOptions): Promise<Listener> {
+export async function listen(
+  spec: string,
+  handler: Handler,
+  tls?: ServerTlsOptions,
+  limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+): Promise<Listener> {
   const addr = parseAddress(spec);
   const sockets = new Set<net.Socket>();
   let outer: net.Server;
   let h2: http2.Http2Server | http2.Http2SecureServer;
   let h1: http.Server | undefined;
+  // Node checks header timeouts on an interval: a fraction of the timeout keeps them close to it.
+  const checkEveryMs = Math.max(10, Math.min(30_000, Math.floor(limits.headerTimeoutMs / 4)));
   if (tls) {
     h2 = http2.createSecureServer({
       cert: tls.cert,
       key: tls.key,
       allowHTTP1: true,
+      // A TLS connection that never completes its handshake is a silent one.
+      handshakeTimeout: limits.connectionTimeoutMs,
       ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     });
     h2.on("request", handler);
     outer = h2 as unknown as net.Server;
+    // HTTP/1.1 over TLS is served by the HTTP/2 server's HTTP/1.1 fallback, with the same timeouts.
+    Object.assign(h2, { headersTimeout: limits.headerTimeoutMs, requestTimeout: 0 });
     // Count TLS sockets too, so drop/close reach them.
     h2.on("secureConnection", (s: net.Socket) => track(s));
   } else {
     h2 = http2.createServer();
     h2.on("request", handler);
-    h1 = http.createServer(handler);
-    h1.keepAliveTimeout = 30_000;
+    h1 = http.createServer(
+      {
+        headersTimeout: limits.headerTimeoutMs,
+        // Request bodies are timed per request by the handler (streams are exempt).
+        requestTimeout: 0,
+        keepAliveTimeout: limits.connectionTimeoutMs,
+        connectionsCheckingInterval: checkEveryMs,
+        maxHeaderSize: MAX_HEADER_BYTES,
+      },
+      handler,
+    );
+    h1.on("clientError", refuseMalformed);
+    // The HTTP/1.1 server never listens itself (connections are handed to it), but Node
+    // starts its header-timeout checks on "listening": start them, and stop them with the
+    // listener.
+    h1.emit("listening");
     const inner1 = h1;
     const inner2 = h2;
     outer = net.createServer((socket) => {
       track(socket);
+      // A connection that never sends a byte is closed after the connection timeout.
+      const silent = setTimeout(() => socket.destroy(), limits.connectionTimeoutMs);
+      silent.unref();
+      socket.once("close", () => clearTimeout(silent));
       socket.once("readable", () => {
+        clearTimeout(silent);
         const head: Buffer | null = socket.read(H2_PREFACE.length) ?? socket.read();
         if (head === null) return; // closed before sending anything
         socket.unshift(head);
@@ -74,7 +111,9 @@ export async function listen(spec: string, handler: Handler, tls?: ServerTlsOpti
         (isH2 ? inner2 : inner1).emit("connection", socket);
       });
     });
+    outer.once("close", () => inner1.close());
   }
+  outer.maxConnections = limits.maxConnections;
   function track(s: net.Socket) {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
@@ -84,6 +123,7 @@ export async function listen(spec: string, handler: Handler, tls?: ServerTlsOpti
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    closeWhenIdle(session, limits.connectionTimeoutMs);
   });
   h2.on("sessionError", () => {});
   outer.on("tlsClientError", () => {});
@@ -115,6 +155,9 @@ export async function listen(spec: string, handler: Handler, tls?: ServerTlsOpti
 
   return {
     address: display,
+    get connections() {
+      return sockets.size;
+    },
     dropConnections() {
       for (const s of sockets) s.destroy();
     },
@@ -148,4 +191,63 @@ async function removeStaleSocket(path: string): Promise<void> {
   });
   if (alive) throw new Error(`another server is listening on ${path}`);
   rmSync(path, { force: true });
+}
+
+/**
+ * Closes an HTTP/2 session (GOAWAY) once it has had no open stream for `idleMs`; a session
+ * with a stream open (a follow that sends nothing for hours) is left alone.
+ */
+function closeWhenIdle(session: http2.Http2Session, idleMs: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      if (!session.closed && !session.destroyed) session.close();
+    }, idleMs);
+    timer.unref();
+  };
+  arm();
+  session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once("close", () => {
+      open--;
+      if (open === 0 && !session.closed && !session.destroyed) arm();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+}
+
+/** Reasons of the statuses {@link refuseMalformed} answers. */
+const reasons: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  431: "Request Header Fields Too Large",
+};
+
+/**
+ * Answers an HTTP/1.1 request the parser refused (headers over {@link MAX_HEADER_BYTES}: 431;
+ * headers not complete within the header timeout: 408; anything else malformed: 400) with a
+ * problem+json body, or a gRPC status when the bytes seen so far name a gRPC-Web content
+ * type, and closes the connection.
+ */
+function refuseMalformed(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: stream.Duplex): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+  const detail =
+    status === 431
+      ? `the request's URL and headers exceed ${MAX_HEADER_BYTES} bytes`
+      : status === 408
+        ? "the request's headers were not complete within the header timeout"
+        : "malformed HTTP request";
+  const code = status === 431 ? Code.ResourceExhausted : status === 408 ? Code.DeadlineExceeded : Code.InvalidArgument;
+  const contentType = /content-type:[ \t]*(application\/grpc[^\r\n;]*)/i.exec(
+    err.rawPacket?.toString("latin1") ?? "",
+  )?.[1];
+  const protocol = contentType ? wireProtocolOf("POST", contentType, "/") : "rest";
+  const out = renderRefusal(protocol, contentType, { code, status, title: reasons[status] ?? "Bad Request", detail });
+  socket.end(rawHttp1Refusal(out, reasons[status] ?? "Bad Request"));
 }

@@ -1,17 +1,22 @@
 import { type Logger, silentLogger } from "@baton/core";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { bearerAuthInterceptor } from "./auth.js";
 import { type Clock, systemClock } from "./clock.js";
-import { type Handler, type Listener, listen, type ServerTlsOptions } from "./listen.js";
-import type { AnyRequest, AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
+import { type ConnectionLimits, resolveConnectionLimits } from "./connection-limits.js";
+import { type Listener, listen, type ServerTlsOptions } from "./listen.js";
+import type { ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
 import { REFLECTION_SERVICES } from "./reflection/module.js";
+import { createRequestHandler } from "./request-handler.js";
 import { requestLogInterceptor } from "./request-log.js";
 import { checkSettings } from "./settings.js";
 
-/** Options of {@link startServer}. */
-export interface ServerOptions {
+/**
+ * Options of {@link startServer}. The connection limits (`connectionTimeoutMs`,
+ * `headerTimeoutMs`, `requestTimeoutMs`, `maxConnections`, `maxStreamBufferBytes`,
+ * `streamStallTimeoutMs`) are described, with their defaults, on {@link ConnectionLimits}.
+ */
+export interface ServerOptions extends Partial<ConnectionLimits> {
   /** Addresses to listen on: `127.0.0.1:PORT` (0 picks a free port) or `unix:///path`. Default `127.0.0.1:50051`. */
   listen?: string[];
   /** When set, every gRPC call needs `authorization: Bearer <token>`. */
@@ -39,6 +44,11 @@ export interface ServerOptions {
    */
   maxReceiveMessageBytes?: number;
   /**
+   * The largest response message sent, in bytes. A handler answering a larger one fails
+   * with RESOURCE_EXHAUSTED instead of sending it. Default 4 MiB (gRPC's default).
+   */
+  maxSendMessageBytes?: number;
+  /**
    * Where every module reads the time and sets its timers. Default: the system clock. Tests
    * pass a `ManualClock` to move time (expiry, heartbeats, lifetimes) without sleeping.
    */
@@ -48,12 +58,27 @@ export interface ServerOptions {
 /** gRPC's default limit on a received message: 4 MiB. */
 export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/** The default limit on a sent message: 4 MiB, as for received ones. */
+export const DEFAULT_MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** What is open on a running server now. */
+export interface ServerStats {
+  /** Open connections over every listen address. */
+  connections: number;
+  /** Requests whose response has not closed (open streams included). */
+  requests: number;
+  /** Bytes written to those responses that their clients have not read yet. */
+  bufferedBytes: number;
+}
+
 /** A running reference server. */
 export interface BatonServer {
   /** The addresses it listens on, as clients dial them. */
   readonly addresses: readonly string[];
   /** The running modules, by name (tests reach their stores through these). */
   readonly modules: ReadonlyMap<string, ServiceModule>;
+  /** Open connections, requests and unread response bytes, now. */
+  stats(): ServerStats;
   /** Destroys every open connection without stopping (simulates a network drop). */
   dropConnections(): void;
   /**
@@ -81,6 +106,10 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   const readMaxBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
   if (!Number.isSafeInteger(readMaxBytes) || readMaxBytes < 1 || readMaxBytes > 0xffffffff)
     throw new Error(`maxReceiveMessageBytes must be an integer from 1 to 4294967295, got ${readMaxBytes}`);
+  const writeMaxBytes = options.maxSendMessageBytes ?? DEFAULT_MAX_SEND_MESSAGE_BYTES;
+  if (!Number.isSafeInteger(writeMaxBytes) || writeMaxBytes < 1 || writeMaxBytes > 0xffffffff)
+    throw new Error(`maxSendMessageBytes must be an integer from 1 to 4294967295, got ${writeMaxBytes}`);
+  const limits = resolveConnectionLimits(options);
   const logger = options.logger ?? silentLogger;
   const factories = options.modules ?? defaultModules;
   // A setting of a running module that the module does not declare is a typo: refuse it.
@@ -99,38 +128,30 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     interceptors.push(bearerAuthInterceptor(options.token, (s) => unauthenticatedServices.has(s)));
   }
   const rest = modules.filter((m) => m.handleHttp);
-  const handler: Handler = connectNodeAdapter({
+  const requests = createRequestHandler({
     routes: (router: ConnectRouter) => {
       for (const m of modules) m.routes?.(router);
     },
     interceptors,
     readMaxBytes,
-    fallback: (req, res) => {
-      void (async () => {
-        for (const m of rest) if (await m.handleHttp?.(req as AnyRequest, res as AnyResponse)) return;
-        res.writeHead(404, { "content-type": "application/problem+json" });
-        res.end(
-          JSON.stringify({
-            type: "about:blank",
-            title: "Not Found",
-            status: 404,
-            detail: `no route for ${req.method} ${req.url}`,
-          }),
-        );
-      })().catch((err: unknown) => {
-        logger.error("request failed", { error: String(err) });
-        if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
-        res.end(JSON.stringify({ type: "about:blank", title: "Internal Server Error", status: 500 }));
-      });
+    writeMaxBytes,
+    limits,
+    logger,
+    rest: async (req, res) => {
+      for (const m of rest) if (await m.handleHttp?.(req, res)) return true;
+      return false;
     },
-  }) as Handler;
+  });
+  const handler = requests.handler;
 
   const listeners: Listener[] = [];
   try {
-    for (const spec of options.listen ?? ["127.0.0.1:50051"]) listeners.push(await listen(spec, handler, options.tls));
+    for (const spec of options.listen ?? ["127.0.0.1:50051"])
+      listeners.push(await listen(spec, handler, options.tls, limits));
     const started = { addresses: listeners.map((l) => l.address) };
     for (const m of modules) await m.start?.(started);
   } catch (err) {
+    requests.close();
     await Promise.all(listeners.map((l) => l.close()));
     for (const m of modules) await m.close?.();
     throw err;
@@ -139,6 +160,10 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   return {
     addresses: listeners.map((l) => l.address),
     modules: new Map(modules.map((m) => [m.name, m])),
+    stats() {
+      const { requests: open, bufferedBytes } = requests.stats();
+      return { connections: listeners.reduce((n, l) => n + l.connections, 0), requests: open, bufferedBytes };
+    },
     dropConnections() {
       for (const l of listeners) l.dropConnections();
     },
@@ -147,6 +172,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
         for (const m of modules) m.beginShutdown?.();
         for (const m of modules) await m.close?.();
         await Promise.all(listeners.map((l) => l.close()));
+        requests.close();
       })();
       return closing;
     },

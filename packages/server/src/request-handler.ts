@@ -1,0 +1,573 @@
+import * as http2 from "node:http2";
+import type { Readable } from "node:stream";
+import type { Logger } from "@baton/core";
+import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import { base64Decode } from "@bufbuild/protobuf/wire";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  createConnectRouter,
+  type Interceptor,
+} from "@connectrpc/connect";
+import type { Compression, UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest } from "@connectrpc/connect-node";
+import { type ConnectionLimits, MAX_DRAIN_BYTES, MAX_HEADER_BYTES } from "./connection-limits.js";
+import type { Handler } from "./listen.js";
+import type { AnyRequest, AnyResponse } from "./module.js";
+import { refuse, type WireProtocol, wireProtocolOf } from "./refusal.js";
+
+/** Options of {@link createRequestHandler}. */
+export interface RequestHandlerOptions {
+  /** Registers every module's services. */
+  routes(router: ConnectRouter): void;
+  /** Interceptors of every RPC. */
+  interceptors: Interceptor[];
+  /** Largest request message accepted, in bytes. */
+  readMaxBytes: number;
+  /** Largest response message sent, in bytes. */
+  writeMaxBytes: number;
+  /** Timeouts and buffer bounds. */
+  limits: ConnectionLimits;
+  /** Serves a REST request; resolves false when no module has the route. */
+  rest(req: AnyRequest, res: AnyResponse): Promise<boolean>;
+  /** Where failures are logged. */
+  logger: Logger;
+}
+
+/** Counters of the requests in flight, for tests and operators. */
+export interface RequestStats {
+  /** Requests whose response has not closed yet (open streams included). */
+  readonly requests: number;
+  /** Bytes written to those responses that their clients have not read yet. */
+  readonly bufferedBytes: number;
+}
+
+/** The request handler of the server and its counters. */
+export interface RequestHandler {
+  /** Serves one request of either HTTP version. */
+  readonly handler: Handler;
+  /** The requests in flight now. */
+  stats(): RequestStats;
+  /** Stops the watchdog timer. */
+  close(): void;
+}
+
+const compressions: Compression[] = [compressionGzip, compressionBrotli];
+
+/**
+ * The server's request handler: Connect's router for gRPC, gRPC-Web and Connect (with the
+ * limits below), the modules' REST routes, and the refusals in each protocol's own terms.
+ *
+ * On top of connect-node it: refuses headers over {@link MAX_HEADER_BYTES} with 431 (or
+ * RESOURCE_EXHAUSTED); answers unknown RPCs UNIMPLEMENTED; checks uncompressed and compressed
+ * protobuf request messages (and Connect GET's base64) first so undecodable ones are
+ * INVALID_ARGUMENT, not INTERNAL; fails a request body that is not complete within
+ * `requestTimeoutMs`; after a response that went out before its request was read in full,
+ * drains or closes the HTTP/1.1 connection and resets the HTTP/2 stream (NO_ERROR) so the
+ * client stops uploading; and cuts responses whose client stops reading (see
+ * {@link ConnectionLimits.maxStreamBufferBytes}).
+ */
+export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
+  const routerOptions: ConnectRouterOptions = {
+    interceptors: options.interceptors,
+    readMaxBytes: options.readMaxBytes,
+    writeMaxBytes: options.writeMaxBytes,
+    acceptCompression: compressions,
+  };
+  const router = createConnectRouter(routerOptions);
+  options.routes(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const h of router.handlers) paths.set(h.requestPath, h);
+  const { limits, logger } = options;
+
+  const active = new Set<InFlight>();
+  const sweepMs = Math.max(10, Math.min(1000, Math.floor(limits.streamStallTimeoutMs / 4)));
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const f of active) {
+      const buffered = bufferedBytesOf(f.res);
+      const delivered = f.written - buffered;
+      // Stalled: above the high-water mark with nothing delivered since the last look.
+      if (buffered < f.res.writableHighWaterMark || delivered !== f.delivered) {
+        f.stalledSince = undefined;
+        f.delivered = delivered;
+      } else f.stalledSince ??= now;
+      const stalledFor = f.stalledSince === undefined ? 0 : now - f.stalledSince;
+      if (buffered > limits.maxStreamBufferBytes || stalledFor >= limits.streamStallTimeoutMs) {
+        logger.warn("response cut: client not reading", { url: f.req.url, buffered });
+        cut(f.req, f.res);
+      }
+    }
+  }, sweepMs);
+  sweep.unref();
+
+  const handler: Handler = (req, res) => {
+    const flight: InFlight = { req, res, written: 0, delivered: 0, stalledSince: undefined };
+    countWrites(res, flight);
+    active.add(flight);
+    res.once("close", () => active.delete(flight));
+    const path = req.url?.split("?", 2)[0] ?? "";
+    const route = paths.get(path);
+    const kind = route?.method.methodKind;
+    const timed = kind === undefined || kind === "unary" || kind === "server_streaming";
+    const deadline = guardConnection(req, res, timed ? limits.requestTimeoutMs : undefined);
+    const protocol = wireProtocolOf(req.method, req.headers["content-type"], req.url ?? "/");
+
+    if ("stream" in req && headerBytes(req.rawHeaders) > MAX_HEADER_BYTES) {
+      refuse(req, res, {
+        code: Code.ResourceExhausted,
+        status: 431,
+        title: "Request Header Fields Too Large",
+        detail: `the request's URL and headers exceed ${MAX_HEADER_BYTES} bytes`,
+      });
+      return;
+    }
+    if (route) {
+      serveRpc(route, req, res, deadline, options, protocol).catch((err: unknown) => {
+        const code = ConnectError.from(err).code;
+        if (code !== Code.Aborted && code !== Code.Canceled)
+          logger.error("rpc failed", { method: route.method.name, error: String(err) });
+        if (!res.headersSent) refuse(req, res, internal);
+        else res.destroy();
+      });
+      return;
+    }
+    if (protocol === "grpc" || protocol === "grpc-web") {
+      refuse(req, res, unimplemented(path));
+      return;
+    }
+    options.rest(req, res).then(
+      (handled) => {
+        if (handled) return;
+        if (protocol === "connect-unary" || protocol === "connect-stream") refuse(req, res, unimplemented(path));
+        else
+          refuse(req, res, {
+            code: Code.NotFound,
+            status: 404,
+            title: "Not Found",
+            detail: `no route for ${req.method} ${req.url}`,
+          });
+      },
+      (err: unknown) => {
+        if (!(req.destroyed || res.destroyed)) logger.error("request failed", { error: String(err) });
+        if (!res.headersSent) refuse(req, res, internal);
+        else res.end();
+      },
+    );
+  };
+  return {
+    handler,
+    stats() {
+      let bufferedBytes = 0;
+      for (const f of active) bufferedBytes += bufferedBytesOf(f.res);
+      return { requests: active.size, bufferedBytes };
+    },
+    close() {
+      clearInterval(sweep);
+    },
+  };
+}
+
+interface InFlight {
+  req: AnyRequest;
+  res: AnyResponse;
+  /** Bytes written to the response so far. */
+  written: number;
+  /** `written` less what was still buffered, at the last look. */
+  delivered: number;
+  /** Since when the response has been stalled (buffer above its high-water mark, nothing delivered). */
+  stalledSince: number | undefined;
+}
+
+/** Counts the bytes written to a response into `flight.written`. */
+function countWrites(res: AnyResponse, flight: InFlight): void {
+  const out = res as unknown as { write: (...args: unknown[]) => boolean; end: (...args: unknown[]) => unknown };
+  const size = (chunk: unknown, encoding: unknown) =>
+    typeof chunk === "string"
+      ? Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+      : chunk instanceof Uint8Array
+        ? chunk.byteLength
+        : 0;
+  const write = out.write;
+  const end = out.end;
+  out.write = function (this: AnyResponse, ...args: unknown[]) {
+    flight.written += size(args[0], args[1]);
+    return write.apply(this, args);
+  };
+  out.end = function (this: AnyResponse, ...args: unknown[]) {
+    if (typeof args[0] !== "function") flight.written += size(args[0], args[1]);
+    return end.apply(this, args);
+  };
+}
+
+const internal = {
+  code: Code.Internal,
+  status: 500,
+  title: "Internal Server Error",
+  detail: "internal error",
+};
+
+function unimplemented(path: string) {
+  return {
+    code: Code.Unimplemented,
+    status: 404,
+    title: "Not Found",
+    detail: `${path} is not implemented`,
+  };
+}
+
+/** The HTTP/2 header list size of a request as RFC 9113 counts it: name + value + 32 per field. */
+function headerBytes(raw: string[]): number {
+  let n = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) n += (raw[i]?.length ?? 0) + (raw[i + 1]?.length ?? 0) + 32;
+  return n;
+}
+
+/** Whether the client has sent its whole request (HTTP/2: END_STREAM seen, read or not). */
+function requestComplete(req: AnyRequest): boolean {
+  if ("stream" in req) {
+    const stream = req.stream;
+    return stream.endAfterHeaders || stream.readableEnded || stream.destroyed || stream.state?.remoteClose === 1;
+  }
+  return req.complete;
+}
+
+/** Bytes written to a response that have not reached the client's side of the socket. */
+function bufferedBytesOf(res: AnyResponse): number {
+  if ("stream" in res) return res.stream.destroyed ? 0 : res.stream.bufferSize;
+  return res.destroyed ? 0 : res.writableLength;
+}
+
+/** Ends a response its client does not read: RST_STREAM ENHANCE_YOUR_CALM (HTTP/2), a closed connection (HTTP/1.1). */
+function cut(req: AnyRequest, res: AnyResponse): void {
+  if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  else res.destroy();
+}
+
+/**
+ * Per-request connection care: reading the body never destroys the request when a reader
+ * stops early (a refused, over-limit body), so the response still goes out; once it has,
+ * an unread rest of the body is drained (HTTP/1.1, up to {@link MAX_DRAIN_BYTES} declared,
+ * else `Connection: close`) or the stream reset with NO_ERROR (HTTP/2). With a
+ * `timeoutMs`, returns a signal that aborts when the body is not complete in time; a REST
+ * request then gets 408 at once.
+ */
+function guardConnection(req: AnyRequest, res: AnyResponse, timeoutMs: number | undefined): AbortSignal | undefined {
+  const readable = req as unknown as Readable;
+  readable[Symbol.asyncIterator] = () => readable.iterator({ destroyOnReturn: false });
+  if (!("stream" in req)) {
+    const declared = Number(req.headers["content-length"] ?? Number.NaN);
+    const drainable = Number.isSafeInteger(declared) && declared <= MAX_DRAIN_BYTES;
+    // The verdict is due when the headers go out: a response started before the body was
+    // read in full (a refusal) tells the client the connection closes, unless the rest is
+    // small enough to read and discard.
+    const h1 = res as unknown as { writeHead: (...args: unknown[]) => unknown; headersSent: boolean };
+    const writeHead = h1.writeHead;
+    h1.writeHead = function (this: AnyResponse, ...args: unknown[]) {
+      if (!req.complete && !drainable && !this.headersSent) this.setHeader("connection", "close");
+      return writeHead.apply(this, args);
+    };
+  }
+  if ("stream" in req) {
+    // Once our side has ended (trailers submitted: "wantTrailers" comes after "finish", and
+    // a reset before them would lose the status), RST_STREAM NO_ERROR tells the client to
+    // stop sending (RFC 9113 §8.1).
+    const stream = req.stream;
+    const reset = (unlessOpen: boolean) =>
+      setImmediate(() => {
+        if (stream.destroyed || requestComplete(req)) return;
+        // After "finish", only a response that ended with its headers has nothing left to send.
+        if (unlessOpen && stream.state?.localClose !== 1) return;
+        stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      });
+    // Trailers are submitted in Node's own "wantTrailers" listener; the reset queues after them.
+    stream.once("wantTrailers", () => reset(false));
+    stream.once("finish", () => reset(true));
+  } else {
+    res.once("finish", () => {
+      if (!requestComplete(req)) req.resume();
+    });
+  }
+  if (timeoutMs === undefined || requestComplete(req)) return undefined;
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    if (requestComplete(req)) return;
+    const error = new ConnectError(`the request body was not complete within ${timeoutMs} ms`, Code.DeadlineExceeded);
+    controller.abort(error);
+    if (wireProtocolOf(req.method, req.headers["content-type"], req.url ?? "/") === "rest") {
+      refuse(
+        req,
+        res,
+        { code: Code.DeadlineExceeded, status: 408, title: "Request Timeout", detail: error.rawMessage },
+        "stream" in req ? {} : { connection: "close" },
+      );
+      if (!res.headersSent || !res.writableFinished) res.once("finish", () => res.destroy());
+    }
+  }, timeoutMs);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
+  return controller.signal;
+}
+
+/** Serves one RPC through Connect, with the request body checked and timed, and the response written with care. */
+async function serveRpc(
+  route: UniversalHandler,
+  req: AnyRequest,
+  res: AnyResponse,
+  deadline: AbortSignal | undefined,
+  options: RequestHandlerOptions,
+  protocol: WireProtocol,
+): Promise<void> {
+  const input = route.method.input;
+  if (protocol === "connect-unary" && req.method === "GET") {
+    const problem = await checkConnectGet(input, req.url ?? "", options.readMaxBytes);
+    if (problem) {
+      refuse(req, res, { code: Code.InvalidArgument, status: 400, title: "Bad Request", detail: problem });
+      return;
+    }
+  }
+  const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, undefined);
+  const check = messageChecker(input, protocol, req, options.readMaxBytes);
+  if (typeof uReq.body === "object" && uReq.body !== null && Symbol.asyncIterator in uReq.body) {
+    uReq.body = guardBody(uReq.body as AsyncIterable<Uint8Array>, check, deadline);
+  }
+  const uRes = await route(uReq);
+  await writeResponse(uRes, res);
+}
+
+/** What checks the request messages of one RPC as the body streams in. */
+interface MessageChecker {
+  chunk(chunk: Uint8Array): Promise<void>;
+  end(): Promise<void>;
+}
+
+/** Parses `bytes` as `schema`, throwing INVALID_ARGUMENT when it does not decode. */
+function checkDecodes(schema: DescMessage, bytes: Uint8Array): void {
+  try {
+    fromBinary(schema, bytes);
+  } catch (err) {
+    throw new ConnectError(
+      `cannot decode ${schema.typeName}: ${err instanceof Error ? err.message : String(err)}`,
+      Code.InvalidArgument,
+    );
+  }
+}
+
+/** Decompresses with the named algorithm, or undefined (leaving the verdict to Connect) when it cannot. */
+async function decompressed(name: string | undefined, bytes: Uint8Array, maxBytes: number) {
+  const compression = compressions.find((c) => c.name === name);
+  if (!compression) return undefined;
+  try {
+    return await compression.decompress(bytes, maxBytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function headerValue(req: AnyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** A checker for binary (protobuf) request bodies; undefined for JSON ones, which Connect already answers INVALID_ARGUMENT. */
+function messageChecker(
+  schema: DescMessage,
+  protocol: WireProtocol,
+  req: AnyRequest,
+  maxBytes: number,
+): MessageChecker | undefined {
+  const type = (headerValue(req, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  const binary = type.endsWith("+proto") || type === "application/grpc" || type === "application/grpc-web";
+  if (protocol === "connect-unary") {
+    if (type !== "application/proto") return undefined;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    return {
+      async chunk(c) {
+        size += c.byteLength;
+        if (size <= maxBytes) chunks.push(c);
+      },
+      async end() {
+        if (size > maxBytes) return; // Connect refuses it: RESOURCE_EXHAUSTED
+        let bytes: Uint8Array | undefined = Buffer.concat(chunks);
+        const encoding = headerValue(req, "content-encoding");
+        if (encoding !== undefined && encoding !== "identity") bytes = await decompressed(encoding, bytes, maxBytes);
+        if (bytes) checkDecodes(schema, bytes);
+      },
+    };
+  }
+  if (!binary || protocol === "rest") return undefined;
+  const encoding = headerValue(req, protocol === "connect-stream" ? "connect-content-encoding" : "grpc-encoding");
+  // Envelopes: 1 flag byte (bit 0: compressed; 0x02 Connect end-stream, 0x80 gRPC-Web trailer), 4 length bytes.
+  let chunks: Uint8Array[] = [];
+  let have = 0;
+  let need = 5;
+  let flags: number | undefined;
+  let gaveUp = false;
+  return {
+    async chunk(c) {
+      if (gaveUp) return;
+      chunks.push(c);
+      have += c.byteLength;
+      while (have >= need) {
+        const buf = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+        if (flags === undefined) {
+          const length = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).readUInt32BE(1);
+          if (length > maxBytes) {
+            gaveUp = true; // Connect refuses it: RESOURCE_EXHAUSTED
+            return;
+          }
+          flags = buf[0] as number;
+          need = 5 + length;
+          chunks = [buf];
+          continue;
+        }
+        if ((flags & 0x82) === 0) {
+          let message: Uint8Array | undefined = buf.subarray(5, need);
+          if (flags & 0x01) message = await decompressed(encoding, message, maxBytes);
+          if (message) checkDecodes(schema, message);
+        }
+        const rest = buf.subarray(need);
+        chunks = rest.byteLength > 0 ? [rest] : [];
+        have = rest.byteLength;
+        need = 5;
+        flags = undefined;
+      }
+    },
+    async end() {},
+  };
+}
+
+/** Checks a Connect GET's `message` (base64 and protobuf); returns what is wrong, if anything. */
+async function checkConnectGet(schema: DescMessage, url: string, maxBytes: number): Promise<string | undefined> {
+  const query = new URLSearchParams(url.split("?", 2)[1] ?? "");
+  const message = query.get("message") ?? "";
+  let bytes: Uint8Array | undefined;
+  if (query.get("base64") === "1") {
+    try {
+      bytes = base64Decode(message);
+    } catch {
+      return "the message query parameter is not valid base64";
+    }
+  } else bytes = new TextEncoder().encode(message);
+  if (query.get("encoding") !== "proto") return undefined;
+  const compression = query.get("compression");
+  if (compression !== null && compression !== "identity") bytes = await decompressed(compression, bytes, maxBytes);
+  if (!bytes) return undefined;
+  try {
+    checkDecodes(schema, bytes);
+  } catch (err) {
+    return (err as ConnectError).rawMessage;
+  }
+  return undefined;
+}
+
+/** The body of a request, checked message by message and failing DEADLINE_EXCEEDED when `deadline` aborts first. */
+async function* guardBody(
+  source: AsyncIterable<Uint8Array>,
+  check: MessageChecker | undefined,
+  deadline: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await beforeAbort(it.next(), deadline);
+      if (next.done) {
+        done = true;
+        await check?.end();
+        return;
+      }
+      await check?.chunk(next.value);
+      yield next.value;
+    }
+  } finally {
+    // Never wait here: a read that never settles (a body that never ends) must not hold the call.
+    if (!done) void it.return?.()?.catch(() => {});
+  }
+}
+
+function beforeAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function nodeHeaders(header: Headers): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  header.forEach((value, key) => {
+    out[key] = key === "set-cookie" ? header.getSetCookie() : value;
+  });
+  return out;
+}
+
+/**
+ * Writes Connect's response, waiting for `drain` whenever the socket's buffer is above its
+ * high-water mark (so a slow client slows the stream's producer) and giving up when the
+ * response closes first (a cut or a gone client), so the producer is released.
+ */
+async function writeResponse(uRes: UniversalServerResponse, res: AnyResponse): Promise<void> {
+  const out = res as AnyResponse & {
+    writeHead(status: number, headers: Record<string, string | string[]>): void;
+    write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean;
+    addTrailers(headers: Record<string, string | string[]>): void;
+  };
+  const it = uRes.body?.[Symbol.asyncIterator]();
+  try {
+    if (it) {
+      let chunk = await it.next();
+      // Headers go out after the first read, so the implementation can still set them.
+      if (!out.headersSent) out.writeHead(uRes.status, nodeHeaders(uRes.header ?? new Headers()));
+      for (; chunk.done !== true; chunk = await it.next()) await write(out, chunk.value);
+    }
+    if (!out.headersSent) out.writeHead(uRes.status, nodeHeaders(uRes.header ?? new Headers()));
+    if (uRes.trailer) out.addTrailers(nodeHeaders(uRes.trailer));
+    await new Promise<void>((resolve) => {
+      if (out.destroyed) resolve();
+      out.once("close", resolve);
+      out.end(() => resolve());
+    });
+  } finally {
+    void it?.return?.()?.catch(() => {});
+  }
+}
+
+function write(
+  out: AnyResponse & { write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean },
+  chunk: Uint8Array,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (out.destroyed || out.writableEnded) {
+      reject(new ConnectError("the response was closed", Code.Aborted));
+      return;
+    }
+    const done = (err?: unknown) => {
+      out.off("drain", onDrain);
+      out.off("close", onClose);
+      out.off("error", onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new ConnectError("the response was closed", Code.Aborted));
+    out.once("close", onClose);
+    out.once("error", onClose);
+    if (out.write(chunk, () => {})) done();
+    else out.once("drain", onDrain);
+  });
+}
