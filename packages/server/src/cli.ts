@@ -11,7 +11,10 @@ The Baton reference server: every orchestrator contract (gRPC, gRPC-Web, Connect
 on every address, HTTP/1.1 and HTTP/2 on the same port.
 
 Options:
-  --listen ADDR         127.0.0.1:PORT or unix:///path (repeatable; default 127.0.0.1:50051)
+  --listen ADDR         127.0.0.1:PORT or unix:///path (repeatable; default 127.0.0.1:50051
+                        and unix:///tmp/baaaht-grpc.sock, or unix://$GRPC_SOCKET_PATH)
+  --grpc-socket-path P  also listen on the Unix socket P (baaaht's flag; with no --listen it
+                        replaces the default socket path)
   --token T             require "authorization: Bearer T" on every gRPC call
   --tls-cert FILE       serve TLS with this certificate (PEM) ...
   --tls-key FILE        ... and this private key (PEM)
@@ -25,6 +28,10 @@ Options:
   --jwt-secret S        Portarium HS256 signing secret (default: random per process)
   --max-message-bytes N largest gRPC/Connect request message accepted (default 4194304);
                         larger ones fail with RESOURCE_EXHAUSTED
+  --shutdown-timeout-ms N
+                        on SIGTERM/SIGINT, how long calls in flight may finish (default
+                        10000); then every call still open ends with UNAVAILABLE
+                        (a second signal stops at once)
   --set KEY=VALUE       a module setting (repeatable), e.g.
                         baaaht.agentHeartbeatTimeoutMs, baaaht.streamHeartbeatMs,
                         portarium.tokenTtlSeconds, portarium.invocationDurationMs,
@@ -52,8 +59,24 @@ Options:
   --help                show this text
 `;
 
-/** Parses command-line flags into server options. @throws {Error} on bad flags. */
-export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quiet?: boolean } {
+/** The baaaht socket when neither `--listen` nor `--grpc-socket-path` names one (the seed's). */
+export const DEFAULT_GRPC_SOCKET_PATH = "/tmp/baaaht-grpc.sock";
+
+/** The TCP address when no `--listen` is given. */
+export const DEFAULT_TCP_LISTEN = "127.0.0.1:50051";
+
+/**
+ * Parses command-line flags into server options. With no `--listen` (flag or config), the
+ * server listens on {@link DEFAULT_TCP_LISTEN} and on the baaaht socket:
+ * `--grpc-socket-path`, else `env.GRPC_SOCKET_PATH`, else {@link DEFAULT_GRPC_SOCKET_PATH};
+ * with `--listen`, `--grpc-socket-path` adds its socket to those addresses.
+ *
+ * @throws {Error} on bad flags.
+ */
+export function parseCli(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ServerOptions & { help?: boolean; quiet?: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -67,6 +90,8 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
       "service-account": { type: "string", multiple: true },
       "jwt-secret": { type: "string" },
       "max-message-bytes": { type: "string" },
+      "shutdown-timeout-ms": { type: "string" },
+      "grpc-socket-path": { type: "string" },
       config: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -108,10 +133,22 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
     if (!/^\d+$/.test(String(maxBytesRaw)) || maxReceiveMessageBytes < 1 || maxReceiveMessageBytes > 0xffffffff)
       throw new Error(`--max-message-bytes wants an integer from 1 to 4294967295, got ${maxBytesRaw}`);
   }
-  const listen = values.listen ?? (file.listen as string[] | undefined);
+  const shutdownRaw = pick<string | number>(values["shutdown-timeout-ms"], "shutdownTimeoutMs");
+  let shutdownTimeoutMs: number | undefined;
+  if (shutdownRaw !== undefined) {
+    shutdownTimeoutMs = Number(shutdownRaw);
+    if (!/^\d+$/.test(String(shutdownRaw)) || !Number.isSafeInteger(shutdownTimeoutMs))
+      throw new Error(`--shutdown-timeout-ms wants an integer >= 0, got ${shutdownRaw}`);
+  }
+  const socketPath = pick(values["grpc-socket-path"], "grpcSocketPath");
+  if (socketPath !== undefined && socketPath === "") throw new Error("--grpc-socket-path wants a path");
+  const given = values.listen ?? (file.listen as string[] | undefined);
+  const listen = given
+    ? [...given, ...(socketPath !== undefined ? [`unix://${socketPath}`] : [])]
+    : [DEFAULT_TCP_LISTEN, `unix://${socketPath ?? (env.GRPC_SOCKET_PATH || DEFAULT_GRPC_SOCKET_PATH)}`];
   const token = pick(values.token, "token");
   return {
-    ...(listen ? { listen } : {}),
+    listen,
     ...(token !== undefined ? { token } : {}),
     ...(cert !== undefined && key !== undefined
       ? {
@@ -124,6 +161,7 @@ export function parseCli(argv: string[]): ServerOptions & { help?: boolean; quie
       : {}),
     settings,
     ...(maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes } : {}),
+    ...(shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs } : {}),
     ...(values.help ? { help: true } : {}),
     ...(values.quiet ? { quiet: true } : {}),
   };
@@ -154,6 +192,8 @@ export async function main(argv: string[]): Promise<BatonServer | undefined> {
   }
   const server = await startServer({ ...options, logger: stderrLogger(options.quiet ?? false) });
   const stop = (signal: string) => {
+    // A second signal while draining stops at once.
+    process.once(signal, () => process.exit(1));
     process.stdout.write(`baton-server: ${signal}, shutting down\n`);
     server.close().then(
       () => process.exit(0),

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { type Handler, type Listener, listen, type ServerTlsOptions } from "./listen.js";
 import type { AnyRequest, AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, ShutdownGate } from "./shutdown.js";
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -32,6 +33,13 @@ export interface ServerOptions {
    * pass a `ManualClock` to move time (expiry, heartbeats, lifetimes) without sleeping.
    */
   clock?: Clock;
+  /**
+   * How long {@link BatonServer.close} (and SIGTERM/SIGINT in `baton-server`) lets calls in
+   * flight finish, in ms on the server's clock, before it ends the calls still open (streams
+   * that follow, above all) with UNAVAILABLE "server shutting down". Default 10000 (the
+   * seed's 10 s shutdown timeout); 0 ends them at once.
+   */
+  shutdownTimeoutMs?: number;
 }
 
 /** gRPC's default limit on a received message: 4 MiB. */
@@ -46,8 +54,12 @@ export interface BatonServer {
   /** Destroys every open connection without stopping (simulates a network drop). */
   dropConnections(): void;
   /**
-   * Shuts down: every module first reports that it is going away (health NOT_SERVING), then
-   * the modules close (ending their streams), then the listeners stop and socket files are
+   * Shuts down gracefully: every module first reports that it is going away (health
+   * NOT_SERVING); the listeners stop accepting (HTTP/2 clients get GOAWAY, HTTP/1.1
+   * connections close after their answer) and new calls on open connections are refused
+   * with UNAVAILABLE; calls in flight get `shutdownTimeoutMs` to finish, then every call
+   * still open ends with UNAVAILABLE "server shutting down" (server-sent event streams
+   * end); then the modules close, the connections left are cut and socket files are
    * removed. Idempotent.
    */
   close(): Promise<void>;
@@ -66,24 +78,31 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   const readMaxBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
   if (!Number.isSafeInteger(readMaxBytes) || readMaxBytes < 1 || readMaxBytes > 0xffffffff)
     throw new Error(`maxReceiveMessageBytes must be an integer from 1 to 4294967295, got ${readMaxBytes}`);
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  if (!Number.isSafeInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
+    throw new Error(`shutdownTimeoutMs must be an integer >= 0, got ${shutdownTimeoutMs}`);
   const logger = options.logger ?? silentLogger;
   const settings = new Map(Object.entries(options.settings ?? {}));
-  const ctx = { logger, options: { token: options.token, settings }, clock: options.clock ?? systemClock };
+  const clock = options.clock ?? systemClock;
+  const gate = new ShutdownGate();
+  const ctx = { logger, options: { token: options.token, settings }, clock, shutdownSignal: gate.signal };
   const modules = (options.modules ?? defaultModules).map((factory) => factory(ctx));
 
-  const interceptors: Interceptor[] = [errorBoundary(logger)];
+  const interceptors: Interceptor[] = [gate.interceptor(), errorBoundary(logger)];
   if (options.token !== undefined) {
     interceptors.push(bearerAuthInterceptor(options.token, (s) => unauthenticatedServices.has(s)));
   }
   const rest = modules.filter((m) => m.handleHttp);
-  const handler: Handler = connectNodeAdapter({
+  const connectHandler = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
       for (const m of modules) m.routes?.(router);
     },
     interceptors,
     readMaxBytes,
+    shutdownSignal: gate.signal,
     fallback: (req, res) => {
       void (async () => {
+        if (gate.draining) return refuseWhileDraining(res as AnyResponse);
         for (const m of rest) if (await m.handleHttp?.(req as AnyRequest, res as AnyResponse)) return;
         res.writeHead(404, { "content-type": "application/problem+json" });
         res.end(
@@ -101,6 +120,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
       });
     },
   }) as Handler;
+  const handler = gate.track(connectHandler);
 
   const listeners: Listener[] = [];
   try {
@@ -122,12 +142,23 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     close() {
       closing ??= (async () => {
         for (const m of modules) m.beginShutdown?.();
+        for (const l of listeners) l.stopAccepting();
+        logger.info("shutting down", { inFlight: gate.active, shutdownTimeoutMs });
+        await gate.drain(clock, shutdownTimeoutMs);
         for (const m of modules) await m.close?.();
         await Promise.all(listeners.map((l) => l.close()));
       })();
       return closing;
     },
   };
+}
+
+/** A REST request that arrives while the server drains: 503 problem+json, and the connection closes. */
+function refuseWhileDraining(res: AnyResponse): void {
+  res.writeHead(503, { "content-type": "application/problem+json", "retry-after": "1" });
+  res.end(
+    JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail: "server shutting down" }),
+  );
 }
 
 /** Turns unexpected exceptions into INTERNAL (logged), so a bug never crashes the process. */

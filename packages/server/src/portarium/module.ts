@@ -85,7 +85,9 @@ const DECIDED_APPROVAL: ReadonlySet<ApprovalRecord["status"]> = new Set(["Denied
  *
  * Streams: `streamMachineInvocation` sends the invocation's history, then live events, as
  * server-sent events whose `id` is the event's 1-based position, and ends after the
- * terminal event. A `Last-Event-ID` header resumes after that event.
+ * terminal event. A `Last-Event-ID` header resumes after that event. At the end of the
+ * server's shutdown drain period, open streams end (before their terminal event), so
+ * clients reconnect.
  *
  * @throws {Error} when a setting or a service account is malformed.
  */
@@ -140,6 +142,7 @@ export const createPortariumModule: ModuleFactory = (ctx: ModuleContext): Portar
     logger: ctx.logger,
     validateResponses: settings.get("portarium.validateResponses") === "true",
     sseKeepAliveMs: numbers.sseKeepAliveMs,
+    shutdownSignal: ctx.shutdownSignal,
   });
   for (const a of accounts) for (const w of a.workspaces) service.workspaces.ensure(w);
 

@@ -1,0 +1,152 @@
+// Graceful shutdown over real sockets: calls in flight finish within the drain period
+// (shutdownTimeoutMs, on the server's clock), then every stream still open ends with
+// UNAVAILABLE "server shutting down", whether it idles as a follower or is still replaying,
+// in every protocol; server-sent event streams end so their clients reconnect.
+import { Connection, type ConnectionOptions } from "@baton/core";
+import {
+  type BaaahtModule,
+  type BatonServer,
+  baaahtModule,
+  createOrcaModule,
+  ManualClock,
+  type ModuleFactory,
+  startServer,
+} from "@baton/server";
+import { EventType, OrchestratorService } from "@baton/wire/baaaht";
+import { FetchResultResponseSchema, Orchestrator } from "@baton/wire/orca";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+
+const TIMEOUT = 10_000;
+let server: BatonServer | undefined;
+const connections: Connection[] = [];
+afterEach(async () => {
+  for (const c of connections.splice(0)) await c.close();
+  await server?.close();
+  server = undefined;
+});
+
+function connect(options: Omit<ConnectionOptions, "address">): Connection {
+  const c = new Connection({ address: server?.addresses[0] as string, ...options });
+  connections.push(c);
+  return c;
+}
+
+/** The error an iterator ends with (or "ok" for a clean end), after taking what is left. */
+async function ending(it: AsyncIterator<unknown>): Promise<{ taken: number; end: string }> {
+  let taken = 0;
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return { taken, end: "ok" };
+      taken++;
+    }
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    return { taken, end: `${Code[ce.code]}: ${ce.rawMessage}` };
+  }
+}
+
+const protocols: Array<[string, Omit<ConnectionOptions, "address">]> = [
+  ["gRPC over HTTP/2", { protocol: "grpc" }],
+  ["Connect over HTTP/1.1", { protocol: "connect", httpVersion: "1.1" }],
+  ["gRPC-Web over HTTP/1.1", { protocol: "grpc-web", httpVersion: "1.1" }],
+];
+
+describe.each(protocols)("shutdown, %s", (_name, options) => {
+  it("ends an idle follower and a replaying follower with UNAVAILABLE after the drain period", async () => {
+    const clock = new ManualClock();
+    const history = 20_000;
+    server = await startServer({
+      listen: ["127.0.0.1:0"],
+      clock,
+      shutdownTimeoutMs: TIMEOUT,
+      modules: [baaahtModule(), createOrcaModule],
+      settings: { "baaaht.eventLogSize": String(history + 100) },
+    });
+    const state = (server.modules.get("baaaht") as BaaahtModule).state;
+    for (let i = 0; i < history; i++) state.emit(EventType.SYSTEM_STARTUP, { source: `history-${i}` });
+    const events = createClient(OrchestratorService, connect(options).transport);
+    const orca = createClient(Orchestrator, connect(options).transport);
+
+    // An idle baaaht follower: live events only; one arrives, so it is attached, then it waits.
+    const idle = events.subscribeEvents({ filter: { source: "live" } })[Symbol.asyncIterator]();
+    const first = idle.next();
+    // Bounded: the subscription attaches within a few emits.
+    let attached = false;
+    for (let i = 0; i < 1000 && !attached; i++) {
+      state.emit(EventType.SYSTEM_STARTUP, { source: "live" });
+      attached = await Promise.race([
+        first.then(() => true),
+        new Promise<boolean>((r) => setImmediate(() => r(false))),
+      ]);
+    }
+    expect(attached).toBe(true);
+    // An idle ORCA follower, past the run's only event.
+    const { runId } = await orca.startRun({ workflowId: "w" });
+    const orcaIdle = orca.streamEvents({ runId })[Symbol.asyncIterator]();
+    expect((await orcaIdle.next()).done).toBe(false);
+    // A follower replaying the whole history that reads one event and then stops reading.
+    const replaying = events.subscribeEvents({ filter: { startTime: timestampFromMs(0) } })[Symbol.asyncIterator]();
+    expect((await replaying.next()).done).toBe(false);
+
+    await first;
+    const closed = server.close();
+    // Within the drain period the followers are served as before.
+    state.emit(EventType.SYSTEM_STARTUP, { source: "live", data: { during: "drain" } });
+    let during: unknown;
+    // Bounded: past the few live events the attach loop emitted.
+    for (let i = 0; i < 1000 && during === undefined; i++) during = (await idle.next()).value?.data?.during;
+    expect(during).toBe("drain");
+    clock.advance(TIMEOUT);
+    const ends = await Promise.all([ending(idle), ending(orcaIdle), ending(replaying)]);
+    expect(ends.map((e) => e.end)).toEqual([
+      "Unavailable: server shutting down",
+      "Unavailable: server shutting down",
+      "Unavailable: server shutting down",
+    ]);
+    // The replaying follower was cut short of the history, with a status all the same.
+    expect(ends[2]?.taken).toBeLessThan(history);
+    await closed;
+  });
+
+  it("lets a unary call in flight at shutdown finish, and ends without waiting out the drain period", async () => {
+    let entered!: () => void;
+    const inFlight = new Promise<void>((r) => {
+      entered = r;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    // A module whose FetchResult answers only when the test says so.
+    const slow: ModuleFactory = () => ({
+      name: "slow",
+      routes(router) {
+        router.service(Orchestrator, {
+          async fetchResult(req) {
+            entered();
+            await released;
+            return create(FetchResultResponseSchema, { result: { kind: "agent_result", parentId: req.parentId } });
+          },
+        });
+      },
+    });
+    // The clock never moves: the drain ends only because the call finished.
+    server = await startServer({ listen: ["127.0.0.1:0"], clock: new ManualClock(), modules: [slow] });
+    const address = server.addresses[0] as string;
+    const orca = createClient(Orchestrator, connect(options).transport);
+    const call = orca.fetchResult({ runId: "r", parentId: "p" });
+    await inFlight;
+    const closed = server.close();
+    // The listener stopped accepting: a new connection is refused while the call drains.
+    const late = createClient(Orchestrator, connect({ ...options }).transport);
+    await expect(late.fetchResult({ runId: "r", parentId: "q" })).rejects.toMatchObject({ code: Code.Unavailable });
+    release();
+    await expect(call).resolves.toMatchObject({ result: { parentId: "p" } });
+    await closed;
+    expect(address).toMatch(/^127\.0\.0\.1:/);
+  });
+});
