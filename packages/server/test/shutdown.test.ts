@@ -2,14 +2,18 @@
 // (shutdownTimeoutMs, on the server's clock), then every stream still open ends with
 // UNAVAILABLE "server shutting down", whether it idles as a follower or is still replaying,
 // in every protocol; server-sent event streams end so their clients reconnect.
+
+import { connect as dial } from "node:net";
 import { Connection, type ConnectionOptions } from "@baton/core";
 import {
   type BaaahtModule,
   type BatonServer,
   baaahtModule,
   createOrcaModule,
+  createPortariumModule,
   ManualClock,
   type ModuleFactory,
+  type PortariumModule,
   startServer,
 } from "@baton/server";
 import { EventType, OrchestratorService } from "@baton/wire/baaaht";
@@ -18,6 +22,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
+import { ACCOUNTS, invocation } from "./portarium-support.js";
 
 const TIMEOUT = 10_000;
 let server: BatonServer | undefined;
@@ -148,5 +153,63 @@ describe.each(protocols)("shutdown, %s", (_name, options) => {
     await expect(call).resolves.toMatchObject({ result: { parentId: "p" } });
     await closed;
     expect(address).toMatch(/^127\.0\.0\.1:/);
+  });
+});
+
+describe("shutdown, server-sent events", () => {
+  it("serves an invocation stream through the drain period, then ends it before the terminal event", async () => {
+    const clock = new ManualClock();
+    server = await startServer({
+      listen: ["127.0.0.1:0"],
+      clock,
+      shutdownTimeoutMs: 30_000,
+      modules: [createPortariumModule],
+      // Five steps over 100 s: one every 20 s, the terminal one at 100 s.
+      settings: { "portarium.serviceAccounts": ACCOUNTS, "portarium.invocationDurationMs": "100000" },
+    });
+    const portarium = server.modules.get("portarium") as PortariumModule;
+    const token = await portarium.signToken({ sub: "demo", workspace: "ws-a" });
+    const base = `http://${server.addresses[0]}/v1/workspaces/ws-a/machines`;
+    const json = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const machine = await fetch(base, { method: "POST", headers: json, body: JSON.stringify({ hostname: "m" }) });
+    const { machineId } = (await machine.json()) as { machineId: string };
+    const posted = await fetch(`${base}/${machineId}/invocations`, {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify(invocation(machineId, "inv-1", "index")),
+    });
+    expect(posted.status).toBe(202);
+    const [host, port] = (server.addresses[0] as string).split(":") as [string, string];
+    const socket = dial({ host, port: Number(port) });
+    let text = "";
+    const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const arrived = (what: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!text.includes(what)) return;
+          socket.off("data", check);
+          resolve();
+        };
+        socket.on("data", check);
+        check();
+      });
+    socket.on("data", (d) => {
+      text += d;
+    });
+    socket.write(
+      `GET /v1/workspaces/ws-a/machines/${machineId}/invocations/inv-1/stream HTTP/1.1\r\nHost: ${host}\r\n` +
+        `Authorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`,
+    );
+    await arrived("id: 1\n");
+    const closed = server.close();
+    // Within the drain period the stream goes on.
+    clock.advance(25_000);
+    await arrived("id: 2\n");
+    // At its end the response ends (chunked terminator, connection closed), short of the terminal event.
+    clock.advance(5_000);
+    await ended;
+    await closed;
+    expect(text).toMatch(/\r\n0\r\n\r\n$/);
+    expect(text).not.toMatch(/"status":"(completed|failed)"/);
   });
 });
