@@ -37,7 +37,7 @@ export { type BaaahtStore, MemoryBaaahtStore } from "./baaaht/store.js";
 export { TaskRules } from "./baaaht/task-rules.js";
 export { supportsTask, TERMINAL_TASK, taskTypeName } from "./baaaht/task-types.js";
 export { BAAAHT_SERVER_VERSION, CONTAINER_RUNTIME_HEADER } from "./baaaht/version.js";
-export { main, parseCli, USAGE } from "./cli.js";
+export { DEFAULT_GRPC_SOCKET_PATH, DEFAULT_TCP_LISTEN, main, parseCli, USAGE } from "./cli.js";
 export { type Clock, isoNow, ManualClock, systemClock } from "./clock.js";
 export {
   createJwtSigner,
@@ -61,7 +61,7 @@ export type {
 } from "./module.js";
 export { defaultModules } from "./modules.js";
 export { Notifier } from "./notifier.js";
-export { createOrcaModule, type OrcaModule } from "./orca/module.js";
+export { createOrcaModule, type OrcaModule, type OrcaModuleOptions, orcaModule } from "./orca/module.js";
 export {
   ERROR_DOMAIN as ORCA_ERROR_DOMAIN,
   FOLLOW_HEADER,
@@ -130,6 +130,7 @@ export { TokenIssuer } from "./portarium/tokens.js";
 export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";
 export { type BatonServer, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type ServerOptions, startServer } from "./server.js";
+export { DEFAULT_SHUTDOWN_TIMEOUT_MS, SHUTTING_DOWN_MESSAGE } from "./shutdown.js";
 export { Role as StratavoreRole, type RoleName as StratavoreRoleName, rolesOf } from "./stratavore/auth.js";
 export { Reason as StratavoreErrorReason } from "./stratavore/errors.js";
 export { createStratavoreModule, type StratavoreModule } from "./stratavore/module.js";
