@@ -4,7 +4,7 @@
 // in every protocol; server-sent event streams end so their clients reconnect.
 
 import { connect as dial } from "node:net";
-import { Connection, type ConnectionOptions } from "@baton/core";
+import { Connection, type ConnectionOptions, callOrThrow } from "@baton/core";
 import {
   type BaaahtModule,
   type BatonServer,
@@ -146,9 +146,17 @@ describe.each(protocols)("shutdown, %s", (_name, options) => {
     const call = orca.fetchResult({ runId: "r", parentId: "p" });
     await inFlight;
     const closed = server.close();
-    // The listener stopped accepting: a new connection is refused while the call drains.
+    // While the call drains, a new call is refused with UNAVAILABLE, on the same connection
+    // (HTTP/2: after GOAWAY) as on a new one (the listener stopped accepting).
+    // (A stream sent before the GOAWAY arrived is reset with REFUSED_STREAM: UNAVAILABLE too.)
+    await expect(callOrThrow(() => orca.fetchResult({ runId: "r", parentId: "q" }))).rejects.toMatchObject({
+      code: Code.Unavailable,
+      retryable: true,
+    });
     const late = createClient(Orchestrator, connect({ ...options }).transport);
-    await expect(late.fetchResult({ runId: "r", parentId: "q" })).rejects.toMatchObject({ code: Code.Unavailable });
+    await expect(callOrThrow(() => late.fetchResult({ runId: "r", parentId: "q" }))).rejects.toMatchObject({
+      code: Code.Unavailable,
+    });
     release();
     await expect(call).resolves.toMatchObject({ result: { parentId: "p" } });
     await closed;
