@@ -34,8 +34,8 @@ export class HealthApi {
 
   /**
    * The current status, then every change, as an `AsyncIterable`; `break` cancels. A dropped
-   * connection is reopened; the status it starts with is skipped when it is the last one
-   * delivered.
+   * connection, or a server that ends the watch (it went away: a restart), is reopened; the
+   * status it starts with is skipped when it is the last one delivered.
    */
   watch(service = "", options: StreamCallOptions = {}): AsyncIterable<ServingStatus> {
     const raw = this.#raw;

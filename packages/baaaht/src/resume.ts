@@ -4,7 +4,8 @@ import type { StreamSettings } from "./stream-settings.js";
 /**
  * A server stream of items with ids and times, resumed after a dropped connection from the
  * last item's time; items already delivered are dropped by id (the resume is inclusive).
- * Each iteration starts afresh from `start`.
+ * Each iteration starts afresh from `start`. An `endless` stream (a subscription with no end
+ * time) is resumed after a clean end too: the server went away (a restart).
  *
  * @throws {BatonError} when the stream fails for good.
  */
@@ -13,11 +14,13 @@ export function resumeByTime<T extends { id: string; timestamp?: Timestamp | und
   start: Timestamp,
   open: (from: Timestamp, signal: AbortSignal) => AsyncIterable<T>,
   signal: AbortSignal | undefined,
+  endless: boolean,
 ): AsyncIterable<T> {
   return settings.resumable<T, Timestamp>({
     open: (cursor, sig) => open(cursor ?? start, sig),
     cursorAfter: (item) => item.timestamp ?? start,
     keyOf: (item) => item.id,
+    endless,
     ...(signal ? { signal } : {}),
   });
 }
@@ -69,8 +72,9 @@ async function* unlessRepeated<T>(items: AsyncIterable<T>, last: T | undefined):
 
 /**
  * A server stream of states that starts with the current one (a health watch), resumed
- * after a dropped connection; the reopened stream's first state is dropped when it is the
- * one last delivered, so only changes come through.
+ * after a dropped connection or a clean end (a watch never ends: the server went away);
+ * the reopened stream's first state is dropped when it is the one last delivered, so only
+ * changes come through.
  *
  * @throws {BatonError} when the stream fails for good.
  */
@@ -82,6 +86,7 @@ export function resumeLatest<T>(
   return settings.resumable<T, T>({
     open: (last, sig) => unlessRepeated(open(sig), last),
     cursorAfter: (item) => item,
+    endless: true,
     ...(signal ? { signal } : {}),
   });
 }

@@ -26,7 +26,7 @@ export interface StreamSettings {
   readonly heartbeatIntervalMs: number;
   /** The connection's {@link Connection.resumable}, with the seed's reconnect settings where given. */
   resumable<T, C>(
-    options: Pick<ResumableStreamOptions<T, C>, "open" | "cursorAfter" | "keyOf" | "signal">,
+    options: Pick<ResumableStreamOptions<T, C>, "open" | "cursorAfter" | "keyOf" | "signal" | "endless">,
   ): AsyncIterable<T>;
 }
 

@@ -24,7 +24,8 @@ export interface TimeRange {
 
 /**
  * An event subscription (SubscribeEvents, SubscribeToEvents) as an `AsyncIterable`, resumed
- * by time without loss or duplicates. The start defaults to now, taken here, so every
+ * by time without loss or duplicates, also after a clean end when the window has no end (the
+ * server restarted). The start defaults to now, taken here, so every
  * iteration starts at the same time. `prepare` runs at each iteration (it validates the
  * filter, so a bad one fails the iteration, not the call) and returns how to open one attempt.
  */
@@ -44,6 +45,8 @@ export function timedSubscription<T extends { id: string; timestamp?: Timestamp 
       start,
       (from, signal) => open({ startTime: from, ...(endTime ? { endTime } : {}) }, streamCall(options, signal)),
       options.signal,
+      // With no end time the subscription never ends: a clean end is a server going away.
+      endTime === undefined,
     );
   });
 }

@@ -53,6 +53,19 @@ describe("BatonError", () => {
     const t = toBatonError(new ConnectError("x", Code.Internal, undefined, undefined, tls));
     expect(t).toBeInstanceOf(UnavailableError);
     expect(t.retryable).toBe(false);
+    // A stream refused by a server going away (REFUSED_STREAM, before its GOAWAY arrived).
+    const refusedStream = Object.assign(new Error("Stream closed with error code NGHTTP2_REFUSED_STREAM"), {
+      code: "ERR_HTTP2_STREAM_ERROR",
+    });
+    const r = toBatonError(new ConnectError("x", Code.Internal, undefined, undefined, refusedStream));
+    expect(r).toBeInstanceOf(UnavailableError);
+    expect(r.retryable).toBe(true);
+    const otherReset = Object.assign(new Error("Stream closed with error code NGHTTP2_PROTOCOL_ERROR"), {
+      code: "ERR_HTTP2_STREAM_ERROR",
+    });
+    expect(toBatonError(new ConnectError("x", Code.Internal, undefined, undefined, otherReset)).code).toBe(
+      Code.Internal,
+    );
   });
 
   it("says which budget limit was exceeded and is never retryable", () => {

@@ -320,7 +320,8 @@ export function toBatonError(err: unknown): BatonError {
   const ce = ConnectError.from(err);
   const dial = connectionFailure(err);
   if (dial) {
-    return new UnavailableError(`could not connect: ${dial.message}`, {
+    const what = dial.refused ? "the server refused the stream unprocessed (it is going away)" : "could not connect";
+    return new UnavailableError(`${what}: ${dial.message}`, {
       cause: err,
       detail: dial.message,
       retryable: dial.retryable,
@@ -399,15 +400,20 @@ const TRANSIENT_SOCKET_CODES = new Set([
 /**
  * Finds, in an error's cause chain, a failure to establish the connection: a socket error
  * (transient) or a TLS handshake or verification failure (not transient: retrying will not
- * fix a certificate). gRPC reports both as UNAVAILABLE.
+ * fix a certificate). gRPC reports both as UNAVAILABLE. An HTTP/2 stream the server reset
+ * with REFUSED_STREAM (sent before its GOAWAY reached the client) was never processed: that
+ * is UNAVAILABLE and transient too (`refused`).
  */
-function connectionFailure(err: unknown): { message: string; retryable: boolean } | undefined {
+function connectionFailure(err: unknown): { message: string; retryable: boolean; refused?: boolean } | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 6 && e instanceof Error; depth++) {
     if (e instanceof BatonError && e.code === Code.Unavailable) return { message: e.message, retryable: e.retryable };
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") {
       if (TRANSIENT_SOCKET_CODES.has(code)) return { message: e.message, retryable: true };
+      if (code === "ERR_HTTP2_STREAM_ERROR" && /REFUSED_STREAM/.test(e.message)) {
+        return { message: e.message, retryable: true, refused: true };
+      }
       if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL_)/.test(code)) {
         return { message: e.message, retryable: false };
       }

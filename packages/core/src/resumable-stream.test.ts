@@ -95,4 +95,71 @@ describe("resumableStream", () => {
     c.abort();
     await expect(it.next()).rejects.toBeInstanceOf(CanceledError);
   });
+
+  it("resumes an endless stream after a clean end, from the cursor, and gives up after maxReconnects empty ends", async () => {
+    const opens: Array<number | undefined> = [];
+    // Each connection sends two items and ends cleanly, as a server going away quietly does.
+    const s = resumableStream({
+      open: (cursor: number | undefined) => {
+        opens.push(cursor);
+        const start = cursor ?? 1;
+        return (async function* () {
+          for (let id = start; id < start + 2 && id <= 5; id++) yield { id };
+        })();
+      },
+      cursorAfter: (x) => x.id + 1,
+      endless: true,
+      maxReconnects: 2,
+      backoff: { initialBackoffMs: 0 },
+    });
+    const got: number[] = [];
+    const it = s[Symbol.asyncIterator]();
+    let end: unknown;
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) got.push(r.value.id);
+    } catch (err) {
+      end = err;
+    }
+    expect(got).toEqual([1, 2, 3, 4, 5]);
+    // After 5 the connections end with nothing: two more tries, then a retryable UNAVAILABLE.
+    expect(opens).toEqual([undefined, 3, 5, 6, 6]);
+    expect(end).toBeInstanceOf(UnavailableError);
+    // Without `endless`, a clean end is the end.
+    const once = resumableStream({
+      open: () =>
+        (async function* () {
+          yield { id: 1 };
+        })(),
+      cursorAfter: (x) => x.id + 1,
+    });
+    const items: number[] = [];
+    for await (const x of once) items.push(x.id);
+    expect(items).toEqual([1]);
+  });
+
+  it("counts a reconnect that brings only items already delivered as no progress", async () => {
+    let opens = 0;
+    // Every connection resends item 1 and ends: an endless stream that makes no progress.
+    const s = resumableStream({
+      open: () => {
+        opens++;
+        return (async function* () {
+          yield { id: 1 };
+        })();
+      },
+      cursorAfter: (x) => x.id,
+      keyOf: (x) => String(x.id),
+      endless: true,
+      maxReconnects: 3,
+      backoff: { initialBackoffMs: 0 },
+    });
+    const got: number[] = [];
+    await expect(
+      (async () => {
+        for await (const x of s) got.push(x.id);
+      })(),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    expect(got).toEqual([1]);
+    expect(opens).toBe(4);
+  });
 });

@@ -1,4 +1,4 @@
-import { type BatonError, CanceledError, Code, toBatonError } from "./errors.js";
+import { type BatonError, CanceledError, Code, toBatonError, UnavailableError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { backoffDelay, type RetryOptions, resolveRetryPolicy, sleep } from "./retry.js";
 
@@ -18,17 +18,27 @@ export interface ResumableStreamOptions<T, C> {
   keyOf?: (item: T) => string;
   /** Stops the stream; the iterator then throws {@link CanceledError}. */
   signal?: AbortSignal;
-  /** Consecutive reconnects without receiving an item before giving up. 0: never give up. Default 10. */
+  /** Consecutive reconnects without receiving a new item before giving up. 0: never give up. Default 10. */
   maxReconnects?: number;
   /** Backoff between reconnects (initial, max, multiplier, jitter). */
   backoff?: RetryOptions;
   /** Which failures mean "the connection dropped, resume". Default: UNAVAILABLE and an unexpected end of the transport. */
   isResumable?: (err: BatonError) => boolean;
+  /**
+   * The stream never ends by design (a follow of a log, a watch): a clean end can only be a
+   * server going away (a restart), so it is resumed from the cursor like a dropped
+   * connection, and counts against `maxReconnects` like one. Default false: a clean end
+   * ends the iteration.
+   */
+  endless?: boolean;
   /** How many recent keys are remembered for deduplication. Default 10000. */
   dedupeWindow?: number;
   /** Where reconnects are logged. */
   logger?: Logger;
 }
+
+/** The clean end of an `endless` stream, resumed like a dropped connection. */
+class EndedEarly extends UnavailableError {}
 
 const droppedMessage =
   /(stream|socket|connection|session).*(clos|reset|destroy|hang up|end)|premature|ECONNRESET|EPIPE|missing trailer|RST_STREAM|GOAWAY/i;
@@ -49,7 +59,8 @@ export function isDroppedConnection(err: BatonError): boolean {
  * Wraps a server stream of items with ids into an `AsyncIterable` that survives dropped
  * connections: it reopens the stream from the cursor after the last item it delivered, and
  * drops items it has already delivered, so the consumer sees no loss and no duplicates.
- * `break` (or `signal`) cancels the underlying call.
+ * An `endless` stream is reopened after a clean end too. `break` (or `signal`) cancels the
+ * underlying call.
  *
  * @throws {BatonError} the failure that ended the stream, when it is not resumable or
  *   `maxReconnects` consecutive attempts failed.
@@ -73,7 +84,6 @@ export function resumableStream<T, C>(options: ResumableStreamOptions<T, C>): As
         options.signal?.addEventListener("abort", onAbort, { once: true });
         try {
           for await (const item of options.open(cursor, controller.signal)) {
-            failures = 0;
             cursor = options.cursorAfter(item);
             const key = options.keyOf?.(item);
             if (key !== undefined) {
@@ -81,17 +91,22 @@ export function resumableStream<T, C>(options: ResumableStreamOptions<T, C>): As
               seen.add(key);
               if (seen.size > window) seen.delete(seen.values().next().value as string);
             }
+            // Only a new item is progress: a server that resends what was delivered and ends
+            // again still runs out of reconnects.
+            failures = 0;
             yield item;
           }
           // A stream that ended because the caller aborted was cancelled, not completed.
           if (options.signal?.aborted)
             throw new CanceledError("the stream was cancelled", { cause: options.signal.reason });
-          return;
+          if (!options.endless) return;
+          throw new EndedEarly("the server ended a stream that does not end (a restart?)");
         } catch (err) {
           if (options.signal?.aborted) throw new CanceledError("the stream was cancelled", { cause: err });
           const be = toBatonError(err);
           failures++;
-          if (!isResumable(be) || (maxReconnects > 0 && failures > maxReconnects)) throw be;
+          const resumable = be instanceof EndedEarly || isResumable(be);
+          if (!resumable || (maxReconnects > 0 && failures > maxReconnects)) throw be;
           const delay = backoffDelay(failures, policy);
           logger.warn("stream dropped, resuming", { attempt: failures, delayMs: delay, error: be.message });
           await sleep(delay, options.signal).catch((reason: unknown) => {

@@ -192,8 +192,9 @@ export class RunHandle {
 
   /**
    * The run's events as an `AsyncIterable`: the history from `from`, then live events.
-   * A dropped connection resumes after the last event seen, with no loss and no
-   * duplicates; `break` or the signal cancels. Each iteration starts afresh, so iterating
+   * A dropped connection, or (when following) a server that ends the stream as it goes away
+   * (a restart), resumes after the last event seen, with no loss and no duplicates; `break`
+   * or the signal cancels. Each iteration starts afresh, so iterating
    * the same result twice gives the same events. Budget events update {@link RunHandle.budget}.
    *
    * @throws {InvalidArgumentError} (when iterated) on a bad `from` or `max`.
@@ -233,6 +234,9 @@ export class RunHandle {
           // Ids are per-run sequence numbers and the cursor is exclusive, so a resumed stream
           // starts after the last event seen; the loop below still drops any id at or below it.
           cursorAfter: (r) => Number(r.event?.id) + 1,
+          // A follow never ends on its own (the client stops at `max`): a clean end is the
+          // server going away (a restart), so the stream resumes after the last event.
+          endless: follow,
           ...(signal ? { signal } : {}),
           ...(maxReconnects === undefined ? {} : { maxReconnects }),
         });

@@ -41,6 +41,9 @@ async function startSlow(): Promise<{ server: BatonServer; module: PortariumModu
     "portarium.validateResponses=true",
     "--set",
     "portarium.invocationDurationMs=600000",
+    // Closing ends the streams still open at once, with no drain period.
+    "--shutdown-timeout-ms",
+    "0",
   ]);
   const server = await startServer({ ...options, modules: [createPortariumModule] });
   return {

@@ -19,6 +19,8 @@ const FLAGS = {
   "service-account": { type: "string", multiple: true },
   "jwt-secret": { type: "string" },
   "max-message-bytes": { type: "string" },
+  "shutdown-timeout-ms": { type: "string" },
+  "grpc-socket-path": { type: "string" },
   "max-send-message-bytes": { type: "string" },
   "connection-timeout-ms": { type: "string" },
   "header-timeout-ms": { type: "string" },
@@ -69,7 +71,10 @@ The Baton reference server: every orchestrator contract (gRPC, gRPC-Web, Connect
 on every address, HTTP/1.1 and HTTP/2 on the same port.
 
 Options:
-  --listen ADDR         127.0.0.1:PORT or unix:///path (repeatable; default 127.0.0.1:50051)
+  --listen ADDR         127.0.0.1:PORT or unix:///path (repeatable; default 127.0.0.1:50051
+                        and unix:///tmp/baaaht-grpc.sock, or unix://$GRPC_SOCKET_PATH)
+  --grpc-socket-path P  also listen on the Unix socket P (baaaht's flag; with no --listen it
+                        replaces the default socket path)
   --token T             require "authorization: Bearer T" on every gRPC call
   --tls-cert FILE       serve TLS with this certificate (PEM) ...
   --tls-key FILE        ... and this private key (PEM)
@@ -100,6 +105,10 @@ Options:
   --stream-stall-timeout-ms N
                         cut a response whose client reads nothing for N ms while its buffer
                         is full (default 30000)
+  --shutdown-timeout-ms N
+                        on SIGTERM/SIGINT, how long calls in flight may finish (default
+                        10000); then every call still open ends with UNAVAILABLE
+                        (a second signal stops at once)
   --set KEY=VALUE       a module setting (repeatable; listed below)
   --log-level L         error, warn, info (default: one line per request) or debug
   --log-format F        text (default) or json (one JSON object per line)
@@ -116,6 +125,12 @@ Module settings (--set KEY=VALUE, or "settings" in --config); an unknown key or 
 not allowed is refused:
 ${settingsHelp(SETTINGS)}
 `;
+
+/** The baaaht socket when neither `--listen` nor `--grpc-socket-path` names one (the seed's). */
+export const DEFAULT_GRPC_SOCKET_PATH = "/tmp/baaaht-grpc.sock";
+
+/** The TCP address when no `--listen` is given. */
+export const DEFAULT_TCP_LISTEN = "127.0.0.1:50051";
 
 /** Wraps a line of comma-separated words at 90 columns. */
 function wrap(text: string, indent: string): string {
@@ -149,6 +164,11 @@ export interface CliOptions extends ServerOptions {
  * from its environment variable (`BATON_LISTEN`, `BATON_TOKEN`, `BATON_TLS_CERT`, ...; see
  * {@link envName}) or the `--config` file instead: a flag wins over its variable, a variable
  * over the file.
+ *
+ * With no `--listen` (flag, variable or config), the server listens on
+ * {@link DEFAULT_TCP_LISTEN} and on the baaaht socket: `--grpc-socket-path`, else
+ * `env.GRPC_SOCKET_PATH`, else {@link DEFAULT_GRPC_SOCKET_PATH}; with `--listen`,
+ * `--grpc-socket-path` adds its socket to those addresses.
  *
  * @throws {Error} on bad flags, an unknown `--set` key or a value the setting does not allow.
  */
@@ -225,12 +245,24 @@ export function parseCli(argv: string[], env: Readonly<Record<string, string | u
       throw new Error(`--${flag} wants an integer from 1 to ${max}, got ${raw}`);
     limits[key] = n;
   }
-  const listen = values.listen ?? (file.listen as string[] | undefined);
+  const shutdownRaw = pick<string | number>(values["shutdown-timeout-ms"], "shutdownTimeoutMs");
+  let shutdownTimeoutMs: number | undefined;
+  if (shutdownRaw !== undefined) {
+    shutdownTimeoutMs = Number(shutdownRaw);
+    if (!/^\d+$/.test(String(shutdownRaw)) || !Number.isSafeInteger(shutdownTimeoutMs))
+      throw new Error(`--shutdown-timeout-ms wants an integer >= 0, got ${shutdownRaw}`);
+  }
+  const socketPath = pick(values["grpc-socket-path"], "grpcSocketPath");
+  if (socketPath !== undefined && socketPath === "") throw new Error("--grpc-socket-path wants a path");
+  const given = values.listen ?? (file.listen as string[] | undefined);
+  const listen = given
+    ? [...given, ...(socketPath !== undefined ? [`unix://${socketPath}`] : [])]
+    : [DEFAULT_TCP_LISTEN, `unix://${socketPath ?? (env.GRPC_SOCKET_PATH || DEFAULT_GRPC_SOCKET_PATH)}`];
   const token = pick(values.token, "token");
   return {
     logLevel: logLevel as LogLevel,
     logFormat,
-    ...(listen ? { listen } : {}),
+    listen,
     ...(token !== undefined ? { token } : {}),
     ...(cert !== undefined && key !== undefined
       ? {
@@ -244,6 +276,7 @@ export function parseCli(argv: string[], env: Readonly<Record<string, string | u
     settings,
     ...(maxReceiveMessageBytes !== undefined ? { maxReceiveMessageBytes } : {}),
     ...limits,
+    ...(shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs } : {}),
     ...(values.help ? { help: true } : {}),
     ...(values.version ? { version: true } : {}),
   };
@@ -295,6 +328,8 @@ export async function main(argv: string[]): Promise<BatonServer | undefined> {
   const { logLevel, logFormat, help: _help, version: _version, ...serverOptions } = options;
   const server = await startServer({ ...serverOptions, logger: cliLogger(logLevel, logFormat) });
   const stop = (signal: string) => {
+    // A second signal while draining stops at once.
+    process.once(signal, () => process.exit(1));
     process.stdout.write(`baton-server: ${signal}, shutting down\n`);
     server.close().then(
       () => process.exit(0),

@@ -45,6 +45,8 @@ export { BAAAHT_SERVER_VERSION, CONTAINER_RUNTIME_HEADER } from "./baaaht/versio
 export {
   type CliOptions,
   cliLogger,
+  DEFAULT_GRPC_SOCKET_PATH,
+  DEFAULT_TCP_LISTEN,
   envName,
   type LogFormat,
   type LogLevel,
@@ -84,7 +86,7 @@ export type {
 export { withSettings } from "./module.js";
 export { defaultModules } from "./modules.js";
 export { Notifier } from "./notifier.js";
-export { createOrcaModule, type OrcaModule } from "./orca/module.js";
+export { createOrcaModule, type OrcaModule, type OrcaModuleOptions, orcaModule } from "./orca/module.js";
 export {
   ERROR_DOMAIN as ORCA_ERROR_DOMAIN,
   FOLLOW_HEADER,
@@ -188,6 +190,7 @@ export {
   settingsHelp,
   textSetting,
 } from "./settings.js";
+export { DEFAULT_SHUTDOWN_TIMEOUT_MS, SHUTTING_DOWN_MESSAGE } from "./shutdown.js";
 export { Role as StratavoreRole, type RoleName as StratavoreRoleName, rolesOf } from "./stratavore/auth.js";
 export { Reason as StratavoreErrorReason } from "./stratavore/errors.js";
 export { createStratavoreModule, type StratavoreModule } from "./stratavore/module.js";

@@ -32,11 +32,23 @@ export interface Listener {
   readonly connections: number;
   /** Destroys every open connection (tests use this to simulate a dropped network). */
   dropConnections(): void;
-  /** Stops accepting, ends connections and removes the socket file. */
+  /**
+   * Stops accepting: the listening socket closes, HTTP/2 connections get GOAWAY (their open
+   * streams go on), HTTP/1.1 connections close once their request is answered (idle ones
+   * at once). Idempotent.
+   */
+  stopAccepting(): void;
+  /**
+   * Stops accepting, lets the connections left finish writing (briefly), cuts what is
+   * still open and removes the socket file.
+   */
   close(): Promise<void>;
 }
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+
+/** How long (ms) {@link Listener.close} lets the connections left finish writing before it cuts them. */
+const CLOSE_GRACE_MS = 500;
 
 /**
  * Listens on one address (`host:port` or `unix:///path`), serving HTTP/1.1 and HTTP/2 on
@@ -52,6 +64,27 @@ export async function listen(
 ): Promise<Listener> {
   const addr = parseAddress(spec);
   const sockets = new Set<net.Socket>();
+  // HTTP/1.1 sockets, with how many of their requests are unanswered: once the listener
+  // stops accepting, a socket closes when that count is 0.
+  const h1Busy = new Map<net.Socket, number>();
+  // Cleartext sockets that have not yet shown which HTTP version they speak.
+  const unsorted = new Set<net.Socket>();
+  let stopping = false;
+  const endIfIdle = (socket: net.Socket) => {
+    if ((h1Busy.get(socket) ?? 0) === 0) socket.end();
+  };
+  const serve: Handler = (req, res) => {
+    if (req.httpVersionMajor === 1) {
+      const socket = req.socket;
+      h1Busy.set(socket, (h1Busy.get(socket) ?? 0) + 1);
+      if (stopping && !res.headersSent) (res as http.ServerResponse).setHeader("connection", "close");
+      res.once("close", () => {
+        h1Busy.set(socket, Math.max(0, (h1Busy.get(socket) ?? 1) - 1));
+        if (stopping) endIfIdle(socket);
+      });
+    }
+    handler(req, res);
+  };
   let outer: net.Server;
   let h2: http2.Http2Server | http2.Http2SecureServer;
   let h1: http.Server | undefined;
@@ -66,7 +99,7 @@ export async function listen(
       handshakeTimeout: limits.connectionTimeoutMs,
       ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     });
-    h2.on("request", handler);
+    h2.on("request", serve);
     outer = h2 as unknown as net.Server;
     // HTTP/1.1 over TLS is served by the HTTP/2 server's HTTP/1.1 fallback, with the same timeouts.
     Object.assign(h2, { headersTimeout: limits.headerTimeoutMs, requestTimeout: 0 });
@@ -74,7 +107,7 @@ export async function listen(
     h2.on("secureConnection", (s: net.Socket) => track(s));
   } else {
     h2 = http2.createServer();
-    h2.on("request", handler);
+    h2.on("request", serve);
     h1 = http.createServer(
       {
         headersTimeout: limits.headerTimeoutMs,
@@ -84,7 +117,7 @@ export async function listen(
         connectionsCheckingInterval: checkEveryMs,
         maxHeaderSize: MAX_HEADER_BYTES,
       },
-      handler,
+      serve,
     );
     h1.on("clientError", refuseMalformed);
     // The HTTP/1.1 server never listens itself (connections are handed to it), but Node
@@ -99,8 +132,10 @@ export async function listen(
       const silent = setTimeout(() => socket.destroy(), limits.connectionTimeoutMs);
       silent.unref();
       socket.once("close", () => clearTimeout(silent));
+      unsorted.add(socket);
       socket.once("readable", () => {
         clearTimeout(silent);
+        unsorted.delete(socket);
         const head: Buffer | null = socket.read(H2_PREFACE.length) ?? socket.read();
         if (head === null) return; // closed before sending anything
         socket.unshift(head);
@@ -108,6 +143,7 @@ export async function listen(
           head.length >= H2_PREFACE.length
             ? head.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)
             : H2_PREFACE.subarray(0, head.length).equals(head);
+        if (!isH2) h1Busy.set(socket, 0);
         (isH2 ? inner2 : inner1).emit("connection", socket);
       });
     });
@@ -116,7 +152,11 @@ export async function listen(
   outer.maxConnections = limits.maxConnections;
   function track(s: net.Socket) {
     sockets.add(s);
-    s.once("close", () => sockets.delete(s));
+    s.once("close", () => {
+      sockets.delete(s);
+      unsorted.delete(s);
+      h1Busy.delete(s);
+    });
   }
   // HTTP/2 sessions per socket, so shutdown can send GOAWAY instead of cutting calls.
   const sessions = new Set<http2.Http2Session>();
@@ -128,6 +168,7 @@ export async function listen(
   h2.on("sessionError", () => {});
   outer.on("tlsClientError", () => {});
 
+  let closed: Promise<void> = Promise.resolve();
   let display: string;
   if (addr.socketPath !== undefined) {
     const path = addr.socketPath;
@@ -153,6 +194,17 @@ export async function listen(
     display = tls ? `https://${host}:${bound.port}` : `${host}:${bound.port}`;
   }
 
+  const stopAccepting = () => {
+    if (stopping) return;
+    stopping = true;
+    closed = new Promise<void>((resolve) => outer.close(() => resolve()));
+    for (const session of sessions) session.close();
+    // New HTTP/2 sessions (a connection accepted just before) get GOAWAY too.
+    h2.on("session", (session) => session.close());
+    for (const s of unsorted) s.end();
+    for (const s of h1Busy.keys()) endIfIdle(s);
+  };
+
   return {
     address: display,
     get connections() {
@@ -161,14 +213,13 @@ export async function listen(
     dropConnections() {
       for (const s of sockets) s.destroy();
     },
+    stopAccepting,
     async close() {
-      const closed = new Promise<void>((resolve) => outer.close(() => resolve()));
-      for (const session of sessions) session.close();
-      h1?.closeIdleConnections();
-      // Give in-flight calls a moment to finish, then cut what is left (streams that never end).
+      stopAccepting();
+      // Let what is being written finish, then cut what is left (clients that stopped reading).
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
-      }, 500);
+      }, CLOSE_GRACE_MS);
       timer.unref();
       await closed;
       clearTimeout(timer);

@@ -18,6 +18,12 @@ export interface ModuleContext {
   options: ServerOptionsView;
   /** Where the module reads the time and sets its timers (tests pass a manual clock). */
   clock: Clock;
+  /**
+   * Aborted when the server's shutdown drain period is over: streams the module serves
+   * itself (REST server-sent events) end then, so their clients reconnect. (RPC handlers see
+   * it through their `ctx.signal`.) Absent when the module runs outside a server.
+   */
+  shutdownSignal?: AbortSignal;
 }
 
 /** The server options a module may read. */

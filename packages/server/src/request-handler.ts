@@ -34,6 +34,11 @@ export interface RequestHandlerOptions {
   rest(req: AnyRequest, res: AnyResponse): Promise<boolean>;
   /** Where failures are logged. */
   logger: Logger;
+  /**
+   * Aborted when the server's drain period is over: the RPC handlers' `ctx.signal` follows
+   * it (connect-es `shutdownSignal`).
+   */
+  shutdownSignal?: AbortSignal;
 }
 
 /** Counters of the requests in flight, for tests and operators. */
@@ -75,6 +80,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes: options.writeMaxBytes,
     acceptCompression: compressions,
+    ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   };
   const router = createConnectRouter(routerOptions);
   options.routes(router);

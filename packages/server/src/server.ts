@@ -4,12 +4,13 @@ import { bearerAuthInterceptor } from "./auth.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type ConnectionLimits, resolveConnectionLimits } from "./connection-limits.js";
 import { type Listener, listen, type ServerTlsOptions } from "./listen.js";
-import type { ModuleFactory, ServiceModule } from "./module.js";
+import type { AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
 import { REFLECTION_SERVICES } from "./reflection/module.js";
 import { createRequestHandler } from "./request-handler.js";
 import { requestLogInterceptor } from "./request-log.js";
 import { checkSettings } from "./settings.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, ShutdownGate } from "./shutdown.js";
 
 /**
  * Options of {@link startServer}. The connection limits (`connectionTimeoutMs`,
@@ -53,6 +54,13 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
    * pass a `ManualClock` to move time (expiry, heartbeats, lifetimes) without sleeping.
    */
   clock?: Clock;
+  /**
+   * How long {@link BatonServer.close} (and SIGTERM/SIGINT in `baton-server`) lets calls in
+   * flight finish, in ms on the server's clock, before it ends the calls still open (streams
+   * that follow, above all) with UNAVAILABLE "server shutting down". Default 10000 (the
+   * seed's 10 s shutdown timeout); 0 ends them at once.
+   */
+  shutdownTimeoutMs?: number;
 }
 
 /** gRPC's default limit on a received message: 4 MiB. */
@@ -82,8 +90,12 @@ export interface BatonServer {
   /** Destroys every open connection without stopping (simulates a network drop). */
   dropConnections(): void;
   /**
-   * Shuts down: every module first reports that it is going away (health NOT_SERVING), then
-   * the modules close (ending their streams), then the listeners stop and socket files are
+   * Shuts down gracefully: every module first reports that it is going away (health
+   * NOT_SERVING); the listeners stop accepting (HTTP/2 clients get GOAWAY, HTTP/1.1
+   * connections close after their answer) and new calls on open connections are refused
+   * with UNAVAILABLE; calls in flight get `shutdownTimeoutMs` to finish, then every call
+   * still open ends with UNAVAILABLE "server shutting down" (server-sent event streams
+   * end); then the modules close, the connections left are cut and socket files are
    * removed. Idempotent.
    */
   close(): Promise<void>;
@@ -110,6 +122,9 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   if (!Number.isSafeInteger(writeMaxBytes) || writeMaxBytes < 1 || writeMaxBytes > 0xffffffff)
     throw new Error(`maxSendMessageBytes must be an integer from 1 to 4294967295, got ${writeMaxBytes}`);
   const limits = resolveConnectionLimits(options);
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  if (!Number.isSafeInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
+    throw new Error(`shutdownTimeoutMs must be an integer >= 0, got ${shutdownTimeoutMs}`);
   const logger = options.logger ?? silentLogger;
   const factories = options.modules ?? defaultModules;
   // A setting of a running module that the module does not declare is a typo: refuse it.
@@ -119,11 +134,14 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     { onlyDeclaredPrefixes: true },
   );
   const settings = new Map(Object.entries(options.settings ?? {}));
-  const ctx = { logger, options: { token: options.token, settings }, clock: options.clock ?? systemClock };
+  const clock = options.clock ?? systemClock;
+  const gate = new ShutdownGate();
+  const ctx = { logger, options: { token: options.token, settings }, clock, shutdownSignal: gate.signal };
   const modules = factories.map((factory) => factory(ctx));
 
-  // The request log first: it sees every call's outcome, refusals by the others included.
-  const interceptors: Interceptor[] = [requestLogInterceptor(logger), errorBoundary(logger)];
+  // The request log first: it sees every call's outcome, refusals by the others included;
+  // then the shutdown gate, which refuses calls made while draining.
+  const interceptors: Interceptor[] = [requestLogInterceptor(logger), gate.interceptor(), errorBoundary(logger)];
   if (options.token !== undefined) {
     interceptors.push(bearerAuthInterceptor(options.token, (s) => unauthenticatedServices.has(s)));
   }
@@ -137,12 +155,17 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     writeMaxBytes,
     limits,
     logger,
+    shutdownSignal: gate.signal,
     rest: async (req, res) => {
+      if (gate.draining) {
+        refuseWhileDraining(res);
+        return true;
+      }
       for (const m of rest) if (await m.handleHttp?.(req, res)) return true;
       return false;
     },
   });
-  const handler = requests.handler;
+  const handler = gate.track(requests.handler);
 
   const listeners: Listener[] = [];
   try {
@@ -170,6 +193,9 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     close() {
       closing ??= (async () => {
         for (const m of modules) m.beginShutdown?.();
+        for (const l of listeners) l.stopAccepting();
+        logger.info("shutting down", { inFlight: gate.active, shutdownTimeoutMs });
+        await gate.drain(clock, shutdownTimeoutMs);
         for (const m of modules) await m.close?.();
         await Promise.all(listeners.map((l) => l.close()));
         requests.close();
@@ -177,6 +203,14 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
       return closing;
     },
   };
+}
+
+/** A REST request that arrives while the server drains: 503 problem+json, and the connection closes. */
+function refuseWhileDraining(res: AnyResponse): void {
+  res.writeHead(503, { "content-type": "application/problem+json", "retry-after": "1" });
+  res.end(
+    JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail: "server shutting down" }),
+  );
 }
 
 /** Turns unexpected exceptions into INTERNAL (logged), so a bug never crashes the process. */

@@ -3,8 +3,9 @@
 // sessions, containers, events, agents and chat.
 
 import { spawn } from "node:child_process";
-import { ProcessRuntime } from "@baton/server";
+import { ManualClock, ProcessRuntime } from "@baton/server";
 import { AgentType, ContainerState, grpcHealth, Health, Status, TaskType } from "@baton/wire/baaaht";
+import { Code } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type BaaahtHarness, startBaaaht } from "./baaaht-support.js";
 
@@ -43,16 +44,19 @@ describe("grpc.health.v1", () => {
     expect(await Promise.all(["", ORCH, GATEWAY].map(status))).toEqual([S.NOT_SERVING, S.SERVING, S.SERVING]);
   });
 
-  it("turns NOT_SERVING when shutdown begins, tells watchers, then ends their streams", async () => {
+  it("turns NOT_SERVING when shutdown begins, tells watchers, then ends their streams with UNAVAILABLE", async () => {
+    await h.close();
+    const clock = new ManualClock();
+    h = await startBaaaht({ clock });
     // A status set to SERVING does not hide the shutdown.
     h.module.setServingStatus(GATEWAY, S.SERVING);
     const watches = [ORCH, GATEWAY, ""].map((service) => h.health.watch({ service })[Symbol.asyncIterator]());
     for (const w of watches) expect((await w.next()).value?.status).toBe(S.SERVING);
     const closing = h.server.close();
-    for (const w of watches) {
-      expect((await w.next()).value?.status).toBe(S.NOT_SERVING);
-      expect((await w.next()).done).toBe(true);
-    }
+    for (const w of watches) expect((await w.next()).value?.status).toBe(S.NOT_SERVING);
+    // At the end of the drain period (the default 10 s) the watches end, retryably: not a clean end.
+    clock.advance(10_000);
+    for (const w of watches) await expect(w.next()).rejects.toMatchObject({ code: Code.Unavailable });
     await closing;
     expect(h.module.health.getServingStatus(ORCH)).toBe(S.NOT_SERVING);
   });

@@ -1,9 +1,11 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Connection, callOrThrow, UnauthenticatedError } from "@baton/core";
+import { parseCli } from "@baton/server";
+import { grpcHealth } from "@baton/wire/baaaht";
 import { Orchestrator } from "@baton/wire/orca";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,9 +17,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function start(args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; addresses: string[] }> {
-  const child = spawn(process.execPath, [bin, ...args]);
-  const wanted = args.filter((a) => a === "--listen").length;
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcessWithoutNullStreams; addresses: string[] }> {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+  const wanted = args.filter((a) => a === "--listen" || a === "--grpc-socket-path").length;
   return new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`no addresses printed: ${out}`)), 10_000);
@@ -114,5 +119,57 @@ describe("baton-server", () => {
       expect(await exited(child), args.join(" ")).toBe(want);
       expect(err).toMatch(message);
     }
+  });
+
+  it("--grpc-socket-path adds a Unix listener serving baaaht, as the seed's flag does", async () => {
+    const sock = join(dir, "alias.sock");
+    const { child, addresses } = await start(["--listen", "127.0.0.1:0", "--grpc-socket-path", sock, "--quiet"]);
+    expect(addresses).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/), `unix://${sock}`]);
+    const conn = new Connection({ address: `unix://${sock}` });
+    const health = createClient(grpcHealth.Health, conn.transport);
+    const res = await callOrThrow(() => health.check({ service: "orchestrator.v1.OrchestratorService" }));
+    expect(res.status).toBe(grpcHealth.HealthCheckResponse_ServingStatus.SERVING);
+    await conn.close();
+    const code = exited(child);
+    child.kill("SIGTERM");
+    expect(await code).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  it("with no --listen: TCP 127.0.0.1:50051 and the baaaht socket, $GRPC_SOCKET_PATH or /tmp/baaaht-grpc.sock", () => {
+    // Parsed only: a test must not bind the fixed port or the shared default socket.
+    expect(parseCli([], {}).listen).toEqual(["127.0.0.1:50051", "unix:///tmp/baaaht-grpc.sock"]);
+    expect(parseCli([], { GRPC_SOCKET_PATH: "/run/b.sock" }).listen).toEqual(["127.0.0.1:50051", "unix:///run/b.sock"]);
+    expect(parseCli(["--grpc-socket-path", "/x/y.sock"], { GRPC_SOCKET_PATH: "/run/b.sock" }).listen).toEqual([
+      "127.0.0.1:50051",
+      "unix:///x/y.sock",
+    ]);
+    // With --listen, only what is asked for (plus the --grpc-socket-path socket).
+    expect(parseCli(["--listen", "127.0.0.1:0"], { GRPC_SOCKET_PATH: "/run/b.sock" }).listen).toEqual(["127.0.0.1:0"]);
+    expect(parseCli(["--shutdown-timeout-ms", "250"], {}).shutdownTimeoutMs).toBe(250);
+    expect(parseCli([], {}).shutdownTimeoutMs).toBeUndefined();
+    const config = join(dir, "shutdown.json");
+    writeFileSync(config, JSON.stringify({ shutdownTimeoutMs: 0, grpcSocketPath: "/c/d.sock" }));
+    expect(parseCli(["--config", config], {})).toMatchObject({
+      shutdownTimeoutMs: 0,
+      listen: ["127.0.0.1:50051", "unix:///c/d.sock"],
+    });
+    for (const bad of ["-1", "1.5", "soon", ""]) {
+      expect(() => parseCli(["--shutdown-timeout-ms", bad], {})).toThrow(/--shutdown-timeout-ms/);
+    }
+  });
+
+  it("on SIGTERM, a follower still open ends with UNAVAILABLE once --shutdown-timeout-ms has passed", async () => {
+    const { child, addresses } = await start(["--listen", "127.0.0.1:0", "--shutdown-timeout-ms", "0", "--quiet"]);
+    const conn = new Connection({ address: addresses[0] as string });
+    const orca = createClient(Orchestrator, conn.transport);
+    const { runId } = await orca.startRun({ workflowId: "sigterm" });
+    const follower = orca.streamEvents({ runId })[Symbol.asyncIterator]();
+    expect((await follower.next()).done).toBe(false);
+    const code = exited(child);
+    child.kill("SIGTERM");
+    await expect(follower.next()).rejects.toMatchObject({ code: 14, rawMessage: "server shutting down" });
+    expect(await code).toBe(0);
+    await conn.close();
   });
 });

@@ -86,8 +86,8 @@ export function toStratavoreEvent(e: RunnerEvent): StratavoreEvent {
 }
 
 /**
- * Follows StreamRunnerEvents: a dropped stream resumes after the last event seen
- * (`after_event_id`), and an event at or below the last sequence number is dropped, so no
+ * Follows StreamRunnerEvents: a dropped stream, or one the server ends (it never ends on its
+ * own: the server went away), resumes after the last event seen (`after_event_id`), and an event at or below the last sequence number is dropped, so no
  * event is lost or repeated.
  */
 export async function* followEvents(
@@ -113,6 +113,8 @@ export async function* followEvents(
         }),
       ),
     cursorAfter: (e) => e.eventId,
+    // StreamRunnerEvents follows without an end: a clean end is the server going away.
+    endless: true,
     ...(signal ? { signal } : {}),
     ...(maxReconnects === undefined ? {} : { maxReconnects }),
   });

@@ -9,6 +9,11 @@ export interface EventStreamOptions {
   requestId: string;
   /** How often a quiet stream gets a `: keep-alive` comment, in ms. */
   keepAliveMs: number;
+  /**
+   * The server's shutdown signal: when it aborts, the response ends (before the terminal
+   * event), so the client reconnects with `Last-Event-ID` to the server that comes next.
+   */
+  shutdownSignal?: AbortSignal | undefined;
 }
 
 type StreamingResponse = AnyResponse & {
@@ -22,7 +27,8 @@ type StreamingResponse = AnyResponse & {
  * `event: progress` and its JSON `data`; a `Last-Event-ID` header resumes after that event;
  * the response ends when the subscription does, and a client that goes away (or a dropped
  * connection) ends the subscription. A quiet stream gets a comment every `keepAliveMs` so
- * proxies keep it open; clients skip comments.
+ * proxies keep it open; clients skip comments. When the server's shutdown drain period is
+ * over, the response ends, and clients reconnect.
  *
  * @throws {HttpProblem} 400 for a `Last-Event-ID` that is not an event id, and whatever the
  *   reply's `subscribe` throws (a 404 for an unknown invocation), both before anything is
@@ -75,8 +81,22 @@ export function serveEventStream(
   });
   if (!started) begin();
   if (ended) return;
+  const shutdown = options.shutdownSignal;
+  const onShutdown = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(keepAlive);
+    unsubscribe();
+    res.end();
+  };
+  if (shutdown?.aborted) {
+    onShutdown();
+    return;
+  }
+  shutdown?.addEventListener("abort", onShutdown, { once: true });
   // Nothing else holds the subscription: the client leaving is what ends it.
   res.once("close", () => {
+    shutdown?.removeEventListener("abort", onShutdown);
     ended = true;
     clearInterval(keepAlive);
     unsubscribe();

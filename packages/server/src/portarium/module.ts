@@ -86,7 +86,9 @@ const DECIDED_APPROVAL: ReadonlySet<ApprovalRecord["status"]> = new Set(["Denied
  *
  * Streams: `streamMachineInvocation` sends the invocation's history, then live events, as
  * server-sent events whose `id` is the event's 1-based position, and ends after the
- * terminal event. A `Last-Event-ID` header resumes after that event.
+ * terminal event. A `Last-Event-ID` header resumes after that event. At the end of the
+ * server's shutdown drain period, open streams end (before their terminal event), so
+ * clients reconnect.
  *
  * @throws {Error} when a setting or a service account is malformed.
  */
@@ -142,6 +144,7 @@ export const createPortariumModule: ModuleFactory = withSettings((ctx: ModuleCon
     logger: ctx.logger,
     validateResponses: own.validateResponses,
     sseKeepAliveMs: numbers.sseKeepAliveMs,
+    shutdownSignal: ctx.shutdownSignal,
   });
   for (const a of accounts) for (const w of a.workspaces) service.workspaces.ensure(w);
 

@@ -32,6 +32,8 @@ export interface PortariumRestHandlerOptions {
   validateResponses: boolean;
   /** How often a quiet event stream gets a keep-alive comment, in ms. */
   sseKeepAliveMs: number;
+  /** The server's shutdown signal: open event streams end when it aborts. */
+  shutdownSignal?: AbortSignal | undefined;
 }
 
 const MUTATING = new Set(["POST", "PATCH", "PUT", "DELETE"]);
@@ -146,7 +148,11 @@ export class PortariumRestHandler {
     }
     const reply = await op.handler(request);
     if (isEventStream(reply)) {
-      serveEventStream(req, res, reply, { requestId, keepAliveMs: this.#o.sseKeepAliveMs });
+      serveEventStream(req, res, reply, {
+        requestId,
+        keepAliveMs: this.#o.sseKeepAliveMs,
+        shutdownSignal: this.#o.shutdownSignal,
+      });
       return;
     }
     return this.#reply(res, op, reply, requestId, reply.headers);

@@ -1,0 +1,172 @@
+import { setMaxListeners } from "node:events";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Clock } from "./clock.js";
+import type { AnyRequest, AnyResponse } from "./module.js";
+
+/**
+ * How long a shutdown lets calls in flight finish before it ends what is left with
+ * UNAVAILABLE, in ms: the seed's (baaaht) 10 s shutdown timeout.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** The message of the UNAVAILABLE status calls get from a server that is shutting down. */
+export const SHUTTING_DOWN_MESSAGE = "server shutting down";
+
+/**
+ * After the drain period, how long (real time, ms) the streams get to write their final
+ * status before the connections are cut: a safety net for clients that stopped reading.
+ */
+const SETTLE_MS = 2_000;
+
+/** The error calls end with once the drain period is over (and new calls get during it). */
+export const shuttingDown = (): ConnectError => new ConnectError(SHUTTING_DOWN_MESSAGE, Code.Unavailable);
+
+/**
+ * The server's graceful shutdown: counts the requests in flight, refuses new calls once
+ * draining, and when the drain period ends makes every call still open end with
+ * UNAVAILABLE "server shutting down" (a real status: gRPC trailers, a gRPC-Web trailer
+ * frame, a Connect end-stream error), never a clean end that a follower would take for
+ * the end of its stream.
+ */
+export class ShutdownGate {
+  readonly #ended = new AbortController();
+
+  constructor() {
+    // Every call in flight listens on the signal (its handler's ctx.signal follows it), so
+    // thousands of listeners are normal here, not a leak.
+    setMaxListeners(0, this.#ended.signal);
+  }
+  #active = 0;
+  #draining = false;
+  #idle: (() => void) | undefined;
+
+  /**
+   * Aborted (with the UNAVAILABLE error as its reason) when the drain period is over: the
+   * handlers' `ctx.signal` follows it (connect-es `shutdownSignal`), and REST streams
+   * (server-sent events) end on it.
+   */
+  get signal(): AbortSignal {
+    return this.#ended.signal;
+  }
+
+  /** Whether the server stopped taking new calls. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** How many requests are in flight (REST and RPC, every protocol). */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Wraps the server's request handler so that requests are counted until their response closes. */
+  track<H extends (req: AnyRequest, res: AnyResponse) => void>(handler: H): H {
+    return ((req: AnyRequest, res: AnyResponse) => {
+      this.#active++;
+      let done = false;
+      res.once("close", () => {
+        if (done) return;
+        done = true;
+        this.#active--;
+        if (this.#active === 0) this.#idle?.();
+      });
+      handler(req, res);
+    }) as H;
+  }
+
+  /**
+   * The interceptor (outermost) that refuses calls made while draining and ends the calls
+   * still open at the end of the drain period with UNAVAILABLE: a unary call's answer is
+   * raced against it, and a stream's messages are, so a handler that ends quietly on its
+   * aborted signal (a follower) or never ends still gets the status.
+   */
+  interceptor(): Interceptor {
+    return (next) => async (req) => {
+      if (this.#draining) throw shuttingDown();
+      const res = await this.#untilEnded(next(req));
+      if (!res.stream) return res;
+      return { ...res, message: this.#guard(res.message) };
+    };
+  }
+
+  /**
+   * Stops taking new calls, waits for the calls in flight to finish or `timeoutMs` (on
+   * `clock`) to pass, then ends what is left with UNAVAILABLE and waits (bounded) for those
+   * answers to be written.
+   */
+  async drain(clock: Clock, timeoutMs: number): Promise<void> {
+    this.#draining = true;
+    if (this.#active > 0) {
+      let cancel = () => {};
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        cancel = clock.setTimer(resolve, timeoutMs);
+      });
+      cancel();
+    }
+    this.#ended.abort(shuttingDown());
+    if (this.#active === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#idle = resolve;
+      timer = setTimeout(resolve, SETTLE_MS);
+    });
+    clearTimeout(timer);
+  }
+
+  /** `p`'s value, or {@link ENDED} once the drain period is over, whichever comes first. */
+  async #race<T>(p: Promise<T>): Promise<T | typeof ENDED> {
+    const signal = this.#ended.signal;
+    if (signal.aborted) return ENDED;
+    let onAbort = () => {};
+    const ended = new Promise<typeof ENDED>((resolve) => {
+      onAbort = () => resolve(ENDED);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([p, ended]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Rejects with the shutdown error once the drain period is over, unless `p` settles first. */
+  async #untilEnded<T>(p: Promise<T>): Promise<T> {
+    const r = await this.#race(p);
+    if (r === ENDED) throw shuttingDown();
+    return r;
+  }
+
+  /**
+   * A stream's messages until the drain period is over, then UNAVAILABLE: whether the
+   * handler ended on its aborted signal (quietly, or with the signal's reason), failed with
+   * a cancellation, is still waiting, or is still replaying.
+   */
+  async *#guard<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    const it = source[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      for (;;) {
+        let r: IteratorResult<T> | typeof ENDED;
+        try {
+          r = await this.#race(it.next());
+        } catch (err) {
+          finished = true;
+          // The handler's own refusals stand; a cancellation caused by the shutdown does not.
+          if (this.#ended.signal.aborted && !(err instanceof ConnectError && err.code !== Code.Canceled))
+            throw shuttingDown();
+          throw err;
+        }
+        if (r !== ENDED && r.done) finished = true;
+        if (r === ENDED || this.#ended.signal.aborted) throw shuttingDown();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      // Not awaited: a handler still waiting finishes on its aborted signal.
+      if (!finished) it.return?.(undefined).catch(() => {});
+    }
+  }
+}
+
+const ENDED: unique symbol = Symbol("ended");
