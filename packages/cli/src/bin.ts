@@ -10,6 +10,12 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
     controller.abort();
   });
 }
+// A reader that goes away (`baton orca events --follow | head -1`) ends the command quietly,
+// as with any Unix filter, instead of crashing on EPIPE.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(0);
+});
 const code = await main(
   process.argv.slice(2),
   { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },

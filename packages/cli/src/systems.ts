@@ -92,25 +92,41 @@ function grpcOptions(flags: FlagValues, env: Record<string, string | undefined>,
   return { ...commonOptions(flags, env, tokenEnv), ...(protocol ? { protocol } : {}) };
 }
 
-const orca: SystemSpec<"orca"> = {
-  name: "orca",
-  summary: "ORCA: runs with budgets, tasks, events and results",
-  defaultAddress: DEFAULT_ORCA_ADDRESS,
-  addressEnv: ORCA_ADDRESS_ENV,
-  tokenEnv: "ORCA_TOKEN",
-  flags: GRPC_FLAGS,
-  open: (flags, env) => new OrcaClient(grpcOptions(flags, env, "ORCA_TOKEN")),
-};
+/** The spec of a gRPC system: its flags are {@link GRPC_FLAGS}, its token variable `$<NAME>_TOKEN`. */
+function grpcSystem<S extends SystemName>(
+  name: S,
+  summary: string,
+  defaultAddress: string,
+  addressEnv: string,
+  make: (options: ReturnType<typeof grpcOptions>) => Clients[S],
+): SystemSpec<S> {
+  const tokenEnv = `${name.toUpperCase()}_TOKEN`;
+  return {
+    name,
+    summary,
+    defaultAddress,
+    addressEnv,
+    tokenEnv,
+    flags: GRPC_FLAGS,
+    open: (flags, env) => make(grpcOptions(flags, env, tokenEnv)),
+  };
+}
 
-const baaaht: SystemSpec<"baaaht"> = {
-  name: "baaaht",
-  summary: "baaaht: sessions, containers and events (Unix socket by default)",
-  defaultAddress: DEFAULT_BAAAHT_ADDRESS,
-  addressEnv: BAAAHT_SOCKET_ENV,
-  tokenEnv: "BAAAHT_TOKEN",
-  flags: GRPC_FLAGS,
-  open: (flags, env) => new BaaahtClient(grpcOptions(flags, env, "BAAAHT_TOKEN")),
-};
+const orca = grpcSystem(
+  "orca",
+  "ORCA: runs with budgets, tasks, events and results",
+  DEFAULT_ORCA_ADDRESS,
+  ORCA_ADDRESS_ENV,
+  (o) => new OrcaClient(o),
+);
+
+const baaaht = grpcSystem(
+  "baaaht",
+  "baaaht: sessions, containers and events (Unix socket by default)",
+  DEFAULT_BAAAHT_ADDRESS,
+  BAAAHT_SOCKET_ENV,
+  (o) => new BaaahtClient(o),
+);
 
 const portarium: SystemSpec<"portarium"> = {
   name: "portarium",
@@ -148,25 +164,21 @@ const portarium: SystemSpec<"portarium"> = {
   },
 };
 
-const stratavore: SystemSpec<"stratavore"> = {
-  name: "stratavore",
-  summary: "Stratavore: projects and runners",
-  defaultAddress: DEFAULT_STRATAVORE_ADDRESS,
-  addressEnv: STRATAVORE_ADDRESS_ENV,
-  tokenEnv: "STRATAVORE_TOKEN",
-  flags: GRPC_FLAGS,
-  open: (flags, env) => new StratavoreClient(grpcOptions(flags, env, "STRATAVORE_TOKEN")),
-};
+const stratavore = grpcSystem(
+  "stratavore",
+  "Stratavore: projects and runners",
+  DEFAULT_STRATAVORE_ADDRESS,
+  STRATAVORE_ADDRESS_ENV,
+  (o) => new StratavoreClient(o),
+);
 
-const edgemesh: SystemSpec<"edgemesh"> = {
-  name: "edgemesh",
-  summary: "edgemesh: the devices of a mesh",
-  defaultAddress: DEFAULT_EDGEMESH_ADDRESS,
-  addressEnv: EDGEMESH_ADDRESS_ENV,
-  tokenEnv: "EDGEMESH_TOKEN",
-  flags: GRPC_FLAGS,
-  open: (flags, env) => new EdgemeshClient(grpcOptions(flags, env, "EDGEMESH_TOKEN")),
-};
+const edgemesh = grpcSystem(
+  "edgemesh",
+  "edgemesh: the devices of a mesh",
+  DEFAULT_EDGEMESH_ADDRESS,
+  EDGEMESH_ADDRESS_ENV,
+  (o) => new EdgemeshClient(o),
+);
 
 /** Every system, in the order `baton --help` lists them. */
 export const SYSTEMS: { [S in SystemName]: SystemSpec<S> } = { orca, baaaht, portarium, stratavore, edgemesh };

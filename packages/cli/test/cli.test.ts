@@ -270,6 +270,22 @@ describe("baton orca", () => {
     expect(ndjson<{ kind: string }>(r)[0]?.kind).toBe("start_run");
     expect(r.stderr).toBe("");
   });
+  it("ends quietly with exit 0 when its reader goes away (EPIPE), as `| head -1` does", async () => {
+    await baton(["orca", "start", "wf-cli-pipe", "--address", tcp]);
+    let closed = false;
+    const r = await baton(["orca", "events", "wf-cli-pipe", "--follow", "--address", tcp], {
+      onStdout: (_text, child) => {
+        if (closed) return;
+        closed = true;
+        // The reader leaves; the next event the stream writes hits a closed pipe.
+        child.stdout?.destroy();
+        void baton(["orca", "submit", "wf-cli-pipe", "--address", tcp]);
+      },
+    });
+    expect(closed).toBe(true);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+  });
 });
 
 describe("baton orca with a token and TLS", () => {
