@@ -53,6 +53,7 @@ export interface ArgSpec {
 export class FlagValues {
   readonly #values: Record<string, string | boolean | Array<string | boolean> | undefined>;
 
+  /** @param values what `node:util`'s `parseArgs` answered, by flag name. */
   constructor(values: Record<string, string | boolean | Array<string | boolean> | undefined>) {
     this.#values = values;
   }

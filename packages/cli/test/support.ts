@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "@baton/cli";
+import { type BatonServer, startServer } from "@baton/server";
 
 /** The built `baton` bin, as `npx baton` runs it. */
 export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
@@ -104,4 +108,43 @@ export async function inProcess(args: string[], stdin = ""): Promise<Run> {
     env: {},
   });
   return { code, stdout, stderr };
+}
+
+/** A baton-server for the CLI tests: every module, on TCP and a temp Unix socket. */
+export interface CliTestServer {
+  server: BatonServer;
+  /** Its temp directory (the socket lives there; tests may write files there). */
+  dir: string;
+  /** `127.0.0.1:PORT`. */
+  tcp: string;
+  /** `unix:///tmp/.../baaaht.sock`. */
+  socket: string;
+  /** Stops the server and removes the directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts baton-server in this process on port 0 and a temp Unix socket, with a Portarium
+ * service account `demo:s3cret` for `ws-a` and machine invocations that take 50 ms.
+ */
+export async function startCliTestServer(): Promise<CliTestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "baton-cli-"));
+  const server = await startServer({
+    listen: ["127.0.0.1:0", `unix://${join(dir, "baaaht.sock")}`],
+    settings: {
+      "portarium.serviceAccounts": "demo:s3cret:ws-a",
+      "portarium.jwtSecret": "test-secret",
+      "portarium.invocationDurationMs": "50",
+    },
+  });
+  return {
+    server,
+    dir,
+    tcp: server.addresses[0] ?? "",
+    socket: server.addresses[1] ?? "",
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
