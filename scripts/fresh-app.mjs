@@ -4,9 +4,10 @@
 // imports every client (moduleResolution nodenext, no skipLibCheck) together with the
 // example of every package README, with the repo's TypeScript and with the oldest one we
 // support (MIN_TYPESCRIPT, stated in README.md), then starts the baton-server the app
-// installed and runs one real call through each client against it. FRESH_APP_KEEP=1 keeps
+// installed and runs one real call through each client against it, and one through the
+// `baton` command line the app installed. FRESH_APP_KEEP=1 keeps
 // the temp app (its path is printed) to try other TypeScript versions in it.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +108,23 @@ try {
     server.on("exit", (code) => reject(new Error(`baton-server exited (${code}): ${out}`)));
   });
   run(process.execPath, ["dist/app.js"], { cwd: app, env: { ...process.env, BATON_ADDR: address } });
+
+  console.log("--- the installed baton command line: orca start, then events");
+  const baton = join(app, "node_modules/.bin/baton");
+  if (!existsSync(baton)) throw new Error("the installed @baton/cli has no baton bin");
+  const cli = (args) => {
+    const r = spawnSync(baton, [...args, "--address", address], { cwd: app, encoding: "utf8", timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`baton ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const started = JSON.parse(cli(["orca", "start", "fresh-cli", "--max-tokens", "100"]));
+  if (started.runId !== "fresh-cli") throw new Error(`baton orca start answered ${JSON.stringify(started)}`);
+  const events = cli(["orca", "events", "fresh-cli"])
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  if (!events.some((e) => e.kind === "start_run"))
+    throw new Error(`baton orca events has no start_run event: ${JSON.stringify(events)}`);
 } catch (err) {
   console.error(`fresh-app: ${err.message}`);
   process.exitCode = 1;

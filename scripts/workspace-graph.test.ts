@@ -47,11 +47,11 @@ function workspaceDeps(m: Manifest): string[] {
   return [...new Set(depFields.flatMap((f) => Object.keys(m[f] ?? {})))].filter((d) => byName.has(d)).sort();
 }
 
-/** The client packages: every package under packages/ but the shared layers and the server. */
+/** The client packages: every package under packages/ but the shared layers, the server and the CLI. */
 const clients = [...packages]
   .filter(([dir]) => dir.startsWith("packages/"))
   .map(([, m]) => m.name)
-  .filter((n) => !["@baton/core", "@baton/wire", "@baton/server"].includes(n));
+  .filter((n) => !["@baton/core", "@baton/wire", "@baton/server", "@baton/cli"].includes(n));
 
 /** One dependency cycle of the graph (as a path that ends where it starts), or undefined. */
 function findCycle(): string[] | undefined {
@@ -121,6 +121,15 @@ describe("workspace package graph", () => {
 
   it("@baton/wire depends on no workspace package, so every other package can depend on it", () => {
     expect(workspaceDeps(byName.get("@baton/wire")!.manifest)).toEqual([]);
+  });
+
+  it("@baton/cli sits on top: it depends on every client, and no workspace package depends on it", () => {
+    const cli = byName.get("@baton/cli")!.manifest;
+    expect(Object.keys(cli.dependencies ?? {})).toEqual(expect.arrayContaining(clients));
+    const dependents = [...byName.values()]
+      .filter(({ manifest }) => workspaceDeps(manifest).includes("@baton/cli"))
+      .map(({ manifest }) => manifest.name);
+    expect(dependents).toEqual([]);
   });
 
   it("every client package depends on @baton/core and @baton/wire", () => {
