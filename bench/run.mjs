@@ -53,12 +53,14 @@ const cfg = quick
 const pin = canPin();
 if (pin) pinSelf(1);
 const server = (name) => fileURLToPath(new URL(`./servers/${name}.mjs`, import.meta.url));
+// BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" profiles the servers.
+const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const ctx = {
   cfg,
   pin,
-  startBaton: () => startProcess(server("baton"), { pin }),
-  startPeerGrpc: () => startProcess(server("grpc-js"), { pin }),
-  startPeerHttp: () => startProcess(server("http"), { pin }),
+  startBaton: () => startProcess(server("baton"), { pin, nodeArgs }),
+  startPeerGrpc: () => startProcess(server("grpc-js"), { pin, nodeArgs }),
+  startPeerHttp: () => startProcess(server("http"), { pin, nodeArgs }),
 };
 const suites = {
   unary: unaryVsGrpcJs,

@@ -23,9 +23,10 @@ export function pinSelf(core) {
  * Starts `script` (a bench server) in its own process, pinned to `core` when `pin`, and
  * resolves once it reports `{ type: "ready" }`. The result's `ask(op)` sends a request over
  * IPC and resolves with the answer; `close()` asks it to stop and waits for it to exit.
+ * `nodeArgs` go to node before the script (`--cpu-prof` to profile a server).
  */
-export function startProcess(script, { pin, core = 0, args = [], env = {}, readyTimeoutMs = 30_000 }) {
-  const argv = [script, ...args];
+export function startProcess(script, { pin, core = 0, args = [], nodeArgs = [], env = {}, readyTimeoutMs = 30_000 }) {
+  const argv = [...nodeArgs, script, ...args];
   const t0 = performance.now();
   const child = pin
     ? spawn("taskset", ["-c", String(core), process.execPath, ...argv], {
