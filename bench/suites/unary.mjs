@@ -84,7 +84,11 @@ export async function protocols({ cfg, startBaton }) {
   const server = await startBaton();
   const address = server.info.address;
   const variants = [
-    await batonVariant("grpc h2", address, { protocol: "grpc" }),
+    await batonVariant("grpc h2 (lean transport)", address, { protocol: "grpc", grpcTransport: "lean" }),
+    await batonVariant("grpc h2 (connect-node transport)", address, {
+      protocol: "grpc",
+      grpcTransport: "connect-node",
+    }),
     await batonVariant("connect h2", address, { protocol: "connect" }),
     await batonVariant("connect h1.1", address, { protocol: "connect", httpVersion: "1.1" }),
     await batonVariant("grpc-web h2", address, { protocol: "grpc-web" }),

@@ -20,6 +20,7 @@ import {
 } from "@connectrpc/connect-node";
 import { type ParsedAddress, parseAddress } from "./address.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
+import { createLeanGrpcTransport } from "./grpc-transport.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { type ResumableStreamOptions, resumableStream } from "./resumable-stream.js";
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy, retryInterceptor } from "./retry.js";
@@ -100,6 +101,13 @@ export interface ConnectionOptions {
   maxReceiveMessageBytes?: number;
   /** Use the JSON format instead of binary, for `connect` and `grpc-web`. Default false. */
   useJson?: boolean;
+  /**
+   * What carries gRPC over HTTP/2: `lean`, Baton's own unary path straight over `node:http2`
+   * (no per-call stream pipeline; streams still go through connect-node), or `connect-node`,
+   * connect-node's gRPC transport for everything. Both share the one HTTP/2 session of the
+   * connection. Default `connect-node`.
+   */
+  grpcTransport?: "lean" | "connect-node";
 }
 
 /**
@@ -157,6 +165,11 @@ export class Connection {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
         throw new InvalidArgumentError(`${k} must be a finite number >= 0 (0: no limit), not ${String(v)}`);
       }
+    }
+    if (options.grpcTransport !== undefined && !["lean", "connect-node"].includes(options.grpcTransport)) {
+      throw new InvalidArgumentError(
+        `unknown grpcTransport ${String(options.grpcTransport)}: use lean or connect-node`,
+      );
     }
     const tlsOpts = typeof options.tls === "object" ? options.tls : undefined;
     const address = parseAddress(options.address, options.tls ? { secure: true } : {});
@@ -277,7 +290,9 @@ export class Connection {
     };
     const binary = !options.useJson;
     let transport: Transport;
-    if (this.#httpVersion === "2") {
+    if (this.#protocol === "grpc" && (options.grpcTransport ?? "lean") === "lean") {
+      transport = createLeanGrpcTransport({ ...common, sessionManager: this.#sessionManager() });
+    } else if (this.#httpVersion === "2") {
       const h2 = { ...common, httpVersion: "2" as const, sessionManager: this.#sessionManager() };
       transport =
         this.#protocol === "grpc"
