@@ -181,6 +181,7 @@ function unaryOverStream(
     let headerError: ConnectError | undefined;
     let trailer = new Headers();
     let ended = false;
+    let gotStatus = false;
     const chunks: Buffer[] = [];
     let received = 0;
     let checkedLength = false;
@@ -236,6 +237,7 @@ function unaryOverStream(
         stream = s;
         s.on("response", (h) => {
           header = webHeaders(h);
+          gotStatus = header.has(headerGrpcStatus);
           try {
             headerError = validateResponse(Number(h[":status"]), header).headerError;
             const encoding = header.get("grpc-encoding");
@@ -269,6 +271,8 @@ function unaryOverStream(
         });
         s.on("end", () => {
           ended = true;
+          // Complete (trailers, or a trailers-only answer): done. Otherwise "close" tells why it ended.
+          if (!gotStatus && !trailer.has(headerGrpcStatus)) return;
           finish();
           // The server may answer (a refusal) before reading a large request whole: stop sending it.
           if (!s.closed && !s.writableFinished) s.close(H2_CANCEL);
@@ -277,7 +281,8 @@ function unaryOverStream(
           // The server answered and ended before the request was written whole: read its answer.
           if (s.writableEnded && codesOf(err).includes("ERR_STREAM_WRITE_AFTER_END")) return;
           // A reset by the server surfaces as an error first: map it by its RST_STREAM code.
-          fail(resetError(s.rstCode) ?? nodeError(err));
+          const reset = codesOf(err).includes("ERR_HTTP2_STREAM_ERROR") ? resetError(s.rstCode) : undefined;
+          fail(reset ?? nodeError(err));
         });
         s.on("close", () => {
           if (settled) return;
