@@ -96,12 +96,14 @@ export async function streamMemory({ cfg, startPeerGrpc }) {
     let got = 0;
     let early = 0;
     let peak = 0;
+    const every = Math.max(1, Math.floor(n / 100));
+    const tenth = Math.max(every, Math.floor(n / 10 / every) * every);
     for await (const _ of run.events({ max: n, follow: false })) {
       got++;
-      if (got % 10_000 === 0) {
+      if (got % every === 0) {
         const used = process.memoryUsage().heapUsed;
         if (used > peak) peak = used;
-        if (got === Math.max(10_000, Math.floor(n / 10 / 10_000) * 10_000)) early = heap();
+        if (got === tenth) early = heap();
       }
     }
     if (got !== n) throw new Error(`baton stream gave ${got}/${n}`);
@@ -120,7 +122,7 @@ export async function streamMemory({ cfg, startPeerGrpc }) {
     });
     addRow({
       section,
-      name: "peak heap seen (sampled every 10k)",
+      name: "peak heap seen (sampled every 1/100)",
       unit: "MiB",
       better: "lower",
       baton: peak / MiB,
