@@ -12,7 +12,7 @@ describe("MemoryOrcaStore runs", () => {
   it("hands out copies: changing a run read or written changes the store only through putRun", async () => {
     const store = new MemoryOrcaStore();
     const written = run();
-    await store.putRun(written);
+    await store.createRun(written);
     written.budget.usedTokens = 5n;
     written.budget.warned.push("max_tokens");
     const read = await store.getRun("r1");
