@@ -2,7 +2,7 @@
 // OpenAPI validation, the generated-code drift check, wire compatibility with the
 // contracts, type-checking of tests, every unit and integration test, every example
 // against a real baton-server, the packed tarballs, a fresh app installing them, and the
-// unit tests under Node 22 and 24.
+// unit tests under Node 22 and 24, and a quick run of the bench.
 import { existsSync } from "node:fs";
 import { bin, run } from "./exec.mjs";
 
@@ -21,6 +21,8 @@ const steps = [
   ["tarballs (files, metadata, publint, attw)", node, ["scripts/pack-check.mjs"]],
   ["fresh app (npm install of the tarballs, strict tsc, one call per client)", node, ["scripts/fresh-app.mjs"]],
   ["Node 22 and 24 (unit tests and one integration file per client)", node, ["scripts/node-matrix.mjs"]],
+  // Checks that the bench runs end to end (small counts); it asserts no timing.
+  ["bench (quick)", node, ["bench/run.mjs", "--quick"]],
 ];
 for (const [name, cmd, args] of steps) {
   if (cmd === node && !existsSync(`${root}${args[0]}`)) continue;

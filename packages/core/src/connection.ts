@@ -20,6 +20,7 @@ import {
 } from "@connectrpc/connect-node";
 import { type ParsedAddress, parseAddress } from "./address.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
+import { createLeanGrpcTransport } from "./grpc-transport.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { type ResumableStreamOptions, resumableStream } from "./resumable-stream.js";
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy, retryInterceptor } from "./retry.js";
@@ -100,6 +101,13 @@ export interface ConnectionOptions {
   maxReceiveMessageBytes?: number;
   /** Use the JSON format instead of binary, for `connect` and `grpc-web`. Default false. */
   useJson?: boolean;
+  /**
+   * What carries gRPC over HTTP/2: `lean`, Baton's own unary path straight over `node:http2`
+   * (no per-call stream pipeline, no AbortController without a signal or deadline; streams
+   * still go through connect-node), or `connect-node`, connect-node's gRPC transport for
+   * everything. Both share the one HTTP/2 session of the connection. Default `lean`.
+   */
+  grpcTransport?: "lean" | "connect-node";
 }
 
 /**
@@ -157,6 +165,11 @@ export class Connection {
       if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
         throw new InvalidArgumentError(`${k} must be a finite number >= 0 (0: no limit), not ${String(v)}`);
       }
+    }
+    if (options.grpcTransport !== undefined && !["lean", "connect-node"].includes(options.grpcTransport)) {
+      throw new InvalidArgumentError(
+        `unknown grpcTransport ${String(options.grpcTransport)}: use lean or connect-node`,
+      );
     }
     const tlsOpts = typeof options.tls === "object" ? options.tls : undefined;
     const address = parseAddress(options.address, options.tls ? { secure: true } : {});
@@ -277,7 +290,9 @@ export class Connection {
     };
     const binary = !options.useJson;
     let transport: Transport;
-    if (this.#httpVersion === "2") {
+    if (this.#protocol === "grpc" && (options.grpcTransport ?? "lean") === "lean") {
+      transport = createLeanGrpcTransport({ ...common, sessionManager: this.#sessionManager() });
+    } else if (this.#httpVersion === "2") {
       const h2 = { ...common, httpVersion: "2" as const, sessionManager: this.#sessionManager() };
       transport =
         this.#protocol === "grpc"
@@ -449,16 +464,51 @@ function responseOf(
   body: Readable,
   method: string,
 ): Response {
+  const headers = webHeadersOf(raw);
+  const nobody = NULL_BODY_STATUS.has(status) || method === "HEAD";
+  if (nobody) body.resume();
+  const web = nobody ? null : (Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>);
+  return new Response(web, { status, statusText, headers });
+}
+
+/**
+ * Like {@link responseOf}, but a body of known length up to {@link BUFFERED_BODY_MAX}
+ * (a JSON answer, not an event stream) is read into memory first: a `Response` over bytes
+ * costs a fraction of one over a web stream adapted from a Node stream.
+ */
+function bufferedResponseOf(
+  status: number,
+  statusText: string,
+  raw: http.IncomingHttpHeaders,
+  body: Readable,
+  method: string,
+): Promise<Response> | Response {
+  const length = Number(raw["content-length"]);
+  if (!(length >= 0 && length <= BUFFERED_BODY_MAX) || NULL_BODY_STATUS.has(status) || method === "HEAD") {
+    return responseOf(status, statusText, raw, body, method);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on("data", (c: Buffer) => chunks.push(c));
+    body.once("error", reject);
+    body.once("end", () => {
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      resolve(new Response(bytes, { status, statusText, headers: webHeadersOf(raw) }));
+    });
+  });
+}
+
+/** Bodies up to this size with a content-length are read whole by the HTTP/1.1 fetch. */
+const BUFFERED_BODY_MAX = 1024 * 1024;
+
+function webHeadersOf(raw: http.IncomingHttpHeaders): Headers {
   const headers = new Headers();
   for (const [k, v] of Object.entries(raw)) {
     if (k.startsWith(":") || v === undefined) continue;
     if (Array.isArray(v)) for (const x of v) headers.append(k, x);
     else headers.set(k, String(v));
   }
-  const nobody = NULL_BODY_STATUS.has(status) || method === "HEAD";
-  if (nobody) body.resume();
-  const web = nobody ? null : (Readable.toWeb(body) as unknown as ReadableStream<Uint8Array>);
-  return new Response(web, { status, statusText, headers });
+  return headers;
 }
 
 function fetchFailed(request: Request, err: unknown): unknown {
@@ -484,7 +534,7 @@ function http1Fetch(agent: http.Agent, address: ParsedAddress): FetchLike {
       const req = mod.request(request.url, { method: request.method, headers, agent, signal: request.signal });
       req.once("error", (err) => reject(fetchFailed(request, err)));
       req.once("response", (res) =>
-        resolve(responseOf(res.statusCode ?? 0, res.statusMessage ?? "", res.headers, res, request.method)),
+        resolve(bufferedResponseOf(res.statusCode ?? 0, res.statusMessage ?? "", res.headers, res, request.method)),
       );
       req.end(body);
     });

@@ -9,6 +9,7 @@ export * from "./address.js";
 export * from "./call.js";
 export * from "./connection.js";
 export * from "./errors.js";
+export * from "./grpc-transport.js";
 export * from "./logger.js";
 export * from "./pagination.js";
 export * from "./resumable-stream.js";

@@ -115,6 +115,7 @@ const expected = ["start_run", "task_enqueued", "usage_update"];
 describe("protocols, HTTP versions and sockets", () => {
   const cases: Array<[string, Partial<ConnectionOptions>]> = [
     ["gRPC over HTTP/2", { protocol: "grpc" }],
+    ["gRPC over HTTP/2 (connect-node transport)", { protocol: "grpc", grpcTransport: "connect-node" }],
     ["Connect over HTTP/2", { protocol: "connect" }],
     ["Connect over HTTP/1.1", { protocol: "connect", httpVersion: "1.1" }],
     ["Connect JSON over HTTP/1.1", { protocol: "connect", httpVersion: "1.1", useJson: true }],
@@ -151,6 +152,14 @@ describe("TLS", () => {
     }
     expect(
       await roundTrip({ address: addr(), tls: { ca: pki.ca }, token: TOKEN, protocol: "connect", httpVersion: "1.1" }),
+    ).toEqual(expected);
+    expect(
+      await roundTrip({
+        address: `https://${addr()}`,
+        tls: { ca: pki.ca },
+        token: TOKEN,
+        grpcTransport: "connect-node",
+      }),
     ).toEqual(expected);
   });
 

@@ -15,7 +15,11 @@ const TRANSIENT_STATUSES = new Set([502, 503, 504]);
 
 /** The workspace a request is for, read from its `/v1/workspaces/{id}` path. */
 export function workspaceOfUrl(url: string): string | undefined {
-  const m = /\/v1\/workspaces\/([^/?#]+)/.exec(new URL(url).pathname);
+  return workspaceOfPath(new URL(url).pathname);
+}
+
+function workspaceOfPath(pathname: string): string | undefined {
+  const m = /\/v1\/workspaces\/([^/?#]+)/.exec(pathname);
   return m?.[1] === undefined ? undefined : decodeURIComponent(m[1]);
 }
 
@@ -59,10 +63,11 @@ export function createTransport(options: TransportOptions): FetchLike {
     const stream = request.headers.get("accept")?.includes("text/event-stream") ?? false;
     const safe = SAFE_METHODS.has(request.method) || request.headers.has("idempotency-key");
     const policy = safe && !stream ? retry : once;
-    // The token endpoint takes credentials in its body, never a bearer token.
-    const anonymous = new URL(request.url).pathname.endsWith("/v1/auth/token");
+    // The token endpoint takes credentials in its body, never a bearer token. (The URL is parsed once.)
+    const pathname = new URL(request.url).pathname;
+    const anonymous = pathname.endsWith("/v1/auth/token");
     const refreshable = !anonymous && tokens.refreshable;
-    const workspaceId = workspaceOfUrl(request.url) ?? options.defaultWorkspaceId;
+    const workspaceId = workspaceOfPath(pathname) ?? options.defaultWorkspaceId;
     const resend = policy.maxAttempts > 1 || refreshable;
     const body = request.body !== null && resend ? await request.arrayBuffer() : undefined;
     // Without a body the same Request can be sent again; with one, each attempt gets a copy of the bytes.

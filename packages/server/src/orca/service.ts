@@ -76,6 +76,7 @@ export class OrcaService {
   readonly #notifier = new Notifier();
   /** Armed task deadlines by `runId\0taskId`: each cancels its timer. */
   readonly #timers = new Map<string, () => void>();
+  readonly #responses = new WeakMap<Envelope, StreamEventsResponse>();
   readonly #clock: Clock;
   readonly #maxTasksPerRun: number;
   readonly #maxRuns: number;
@@ -118,7 +119,7 @@ export class OrcaService {
   async startRun(req: StartRunRequest) {
     if (req.workflowId === "") throw invalid("workflow_id is required");
     const runId = req.workflowId;
-    if (req.initialTask) this.#validateEnvelope(req.initialTask, "initial_task");
+    const initialPayload = req.initialTask ? this.#validateEnvelope(req.initialTask, "initial_task") : undefined;
     const startKey = JSON.stringify({
       budget: [String(req.budget?.maxTokens ?? 0n), String(req.budget?.maxCostMicros ?? 0n)],
       task: req.initialTask
@@ -171,7 +172,7 @@ export class OrcaService {
           budget: { max_tokens: Number(run.budget.maxTokens), max_cost_micros: Number(run.budget.maxCostMicros) },
         },
       });
-      if (req.initialTask) await this.#accept(run, req.initialTask);
+      if (req.initialTask) await this.#accept(run, req.initialTask, initialPayload);
       return create(StartRunResponseSchema, { runId });
     });
   }
@@ -180,7 +181,7 @@ export class OrcaService {
     if (req.runId === "") throw invalid("run_id is required");
     if (!req.task) throw invalid("task is required");
     const task = req.task;
-    this.#validateEnvelope(task, "task");
+    const payload = this.#validateEnvelope(task, "task");
     return this.#locks.run(req.runId, async () => {
       const run = await this.#store.getRun(req.runId);
       if (!run) throw runNotFound(req.runId);
@@ -213,7 +214,7 @@ export class OrcaService {
           { max: String(this.#maxTasksPerRun) },
         );
       }
-      await this.#accept(run, task);
+      await this.#accept(run, task, payload);
       return create(SubmitTaskResponseSchema, { accepted: true });
     });
   }
@@ -235,7 +236,7 @@ export class OrcaService {
       for (const event of batch) {
         next = BigInt(event.id) + 1n;
         if (req.sinceTsMs > 0n && event.tsMs < req.sinceTsMs) continue;
-        yield create(StreamEventsResponseSchema, { event });
+        yield this.#response(event);
         sent++;
         if (req.maxEvents > 0 && sent >= req.maxEvents) return;
       }
@@ -266,7 +267,21 @@ export class OrcaService {
     return create(FetchResultResponseSchema, { result });
   }
 
-  #validateEnvelope(env: Envelope, field: string): void {
+  /**
+   * The StreamEvents response of a stored event, made once and shared by every stream that
+   * sends it (a fan-out to many streams builds one message per event, not one per stream).
+   */
+  #response(event: Envelope): StreamEventsResponse {
+    let res = this.#responses.get(event);
+    if (!res) {
+      res = create(StreamEventsResponseSchema, { event });
+      this.#responses.set(event, res);
+    }
+    return res;
+  }
+
+  /** Checks an envelope; returns its payload parsed (null when empty), so it is parsed once. */
+  #validateEnvelope(env: Envelope, field: string): unknown {
     if (env.id === "") throw invalid(`${field}.id is required`);
     if (env.protocolVersion !== PROTOCOL_VERSION) {
       throw new ConnectError(
@@ -274,9 +289,10 @@ export class OrcaService {
         Code.FailedPrecondition,
       );
     }
+    let payload: unknown = null;
     if (env.payloadJson !== "") {
       try {
-        JSON.parse(env.payloadJson);
+        payload = JSON.parse(env.payloadJson);
       } catch (err) {
         throw invalid(`${field}.payload_json is not valid JSON: ${(err as Error).message}`);
       }
@@ -294,6 +310,7 @@ export class OrcaService {
         throw invalid(`${field}.ts_ms ${env.tsMs} puts the deadline more than ${MAX_TIMEOUT_MS} ms (24 h) ahead`);
       }
     }
+    return payload;
   }
 
   /**
@@ -307,7 +324,7 @@ export class OrcaService {
   }
 
   /** Charges and records an envelope; the caller holds the run's lock. */
-  async #accept(run: RunRecord, env: Envelope): Promise<void> {
+  async #accept(run: RunRecord, env: Envelope, payload: unknown): Promise<void> {
     const tokens = env.usage?.tokens ?? 0n;
     const cost = env.usage?.costMicros ?? 0n;
     const isResult = RESULT_KINDS.has(env.kind);
@@ -348,7 +365,7 @@ export class OrcaService {
         payload: {
           task_id: env.id,
           kind: env.kind,
-          payload: env.payloadJson === "" ? null : JSON.parse(env.payloadJson),
+          payload,
         },
       });
       if (env.timeoutMs > 0n) this.#armTimeout(run.runId, stored);

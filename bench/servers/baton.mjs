@@ -1,0 +1,21 @@
+// The server under test: baton-server (every module), in this process, on a free port.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer } from "@baton/server";
+import { serveParent } from "../lib/procs.mjs";
+
+const dir = mkdtempSync(join(tmpdir(), "baton-bench-"));
+const server = await startServer({
+  listen: ["127.0.0.1:0"],
+  settings: { "portarium.serviceAccounts": "bench:secret:ws-bench" },
+});
+serveParent(
+  { address: server.addresses[0] },
+  {
+    onClose: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  },
+);

@@ -1,0 +1,347 @@
+// The lean gRPC transport on the wire: a raw node:http2 server answers exactly what each
+// test needs (trailers, trailers-only, HTTP errors, compressed or oversized messages,
+// GOAWAY), and sees what the client sends (grpc-timeout, te, RST_STREAM codes).
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { ErrorInfoSchema } from "@baton/wire/google-rpc";
+import { Orchestrator, SubmitTaskRequestSchema, SubmitTaskResponseSchema } from "@baton/wire/orca";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { afterEach, describe, expect, it } from "vitest";
+import { Connection, type ConnectionOptions, DeadlineExceededError, toBatonError } from "../src/index.js";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
+
+/** A raw HTTP/2 server: `handler` gets each stream once its request body has arrived (or at once with `eager`). */
+async function rawServer(handler: Handler, eager = false): Promise<{ address: string; server: http2.Http2Server }> {
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    if (eager) return handler(stream, headers, Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => handler(stream, headers, Buffer.concat(chunks)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function envelope(bytes: Uint8Array, flags = 0): Buffer {
+  const out = Buffer.alloc(5 + bytes.length);
+  out[0] = flags;
+  out.writeUInt32BE(bytes.length, 1);
+  out.set(bytes, 5);
+  return out;
+}
+
+const accepted = () =>
+  envelope(toBinary(SubmitTaskResponseSchema, create(SubmitTaskResponseSchema, { accepted: true })));
+
+function client(address: string, options: Partial<ConnectionOptions> = {}) {
+  const conn = new Connection({ address, grpcTransport: "lean", retry: false, ...options });
+  cleanups.push(() => conn.close());
+  return { conn, orca: createClient(Orchestrator, conn.transport) };
+}
+
+const submit = { runId: "r", task: { id: "t", protocolVersion: 1 } };
+
+async function failure(p: Promise<unknown>): Promise<ConnectError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConnectError);
+  return err as ConnectError;
+}
+
+describe("lean gRPC transport: requests", () => {
+  it("sends one enveloped message with te: trailers, the binary content type, grpc-timeout and no compression", async () => {
+    let seen: { headers: http2.IncomingHttpHeaders; body: Buffer } | undefined;
+    const { address } = await rawServer((stream, headers, body) => {
+      seen = { headers, body };
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(accepted());
+    });
+    const { orca } = client(address);
+    const res = await orca.submitTask(submit, { timeoutMs: 5000, headers: { "x-extra": "1" } });
+    expect(res.accepted).toBe(true);
+    expect(seen?.headers[":path"]).toBe("/orca.v1.Orchestrator/SubmitTask");
+    expect(seen?.headers.te).toBe("trailers");
+    expect(seen?.headers["content-type"]).toBe("application/grpc+proto");
+    expect(seen?.headers["grpc-timeout"]).toMatch(/^\d+m$/);
+    expect(seen?.headers["grpc-accept-encoding"]).toBeUndefined();
+    expect(seen?.headers["x-extra"]).toBe("1");
+    const body = seen?.body ?? Buffer.alloc(0);
+    expect(body[0]).toBe(0);
+    expect(body.readUInt32BE(1)).toBe(body.length - 5);
+    expect(fromBinary(SubmitTaskRequestSchema, body.subarray(5)).task?.id).toBe("t");
+  });
+
+  it("refuses a request over maxSendMessageBytes with RESOURCE_EXHAUSTED before sending anything", async () => {
+    let streams = 0;
+    const { address } = await rawServer(() => streams++);
+    const { orca } = client(address, { maxSendMessageBytes: 64 });
+    const err = await failure(orca.submitTask({ runId: "r", task: { id: "x".repeat(100) } }));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(err.rawMessage).toMatch(/larger than configured writeMaxBytes 64/);
+    expect(streams).toBe(0);
+  });
+});
+
+describe("lean gRPC transport: responses", () => {
+  it("reads an error status, percent-decoded message and details from the trailers", async () => {
+    // The trailers a connect-es server would send for this error, details included.
+    const status: Record<string, string> = {};
+    setTrailerStatus(
+      new Headers(),
+      new ConnectError("no such run", Code.NotFound, undefined, [
+        { desc: ErrorInfoSchema, value: { reason: "RUN_NOT_FOUND", domain: "orca.v1" } },
+      ]),
+    ).forEach((value, key) => {
+      status[key] = value;
+    });
+    const { address } = await rawServer((stream) => {
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc", "x-header": "h" },
+        { waitForTrailers: true },
+      );
+      stream.on("wantTrailers", () =>
+        stream.sendTrailers({
+          ...status,
+          "grpc-message": encodeURIComponent("no such run: ünïcode"),
+          "x-trailer": "t",
+        }),
+      );
+      stream.end();
+    });
+    const { orca } = client(address);
+    const err = await failure(orca.submitTask(submit));
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe("no such run");
+    expect(err.metadata.get("x-trailer")).toBe("t");
+    expect(err.metadata.get("x-header")).toBe("h");
+    expect(toBatonError(err).errorInfo?.reason).toBe("RUN_NOT_FOUND");
+  });
+
+  it("reads a trailers-only response (the status in the headers)", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond(
+        {
+          ":status": 200,
+          "content-type": "application/grpc",
+          "grpc-status": String(Code.PermissionDenied),
+          "grpc-message": "nope",
+        },
+        { endStream: true },
+      );
+    });
+    const { orca } = client(address);
+    const err = await failure(orca.submitTask(submit));
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.rawMessage).toBe("nope");
+  });
+
+  it("returns response headers and trailers with the message", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc", "x-h": "1" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", "x-t": "2" }));
+      stream.end(accepted());
+    });
+    const { orca } = client(address);
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    await orca.submitTask(submit, {
+      onHeader: (h) => {
+        header = h;
+      },
+      onTrailer: (t) => {
+        trailer = t;
+      },
+    });
+    expect(header?.get("x-h")).toBe("1");
+    expect(trailer?.get("x-t")).toBe("2");
+  });
+
+  it("maps a non-200 HTTP status as gRPC does (503: UNAVAILABLE) and a wrong content type to UNKNOWN", async () => {
+    let answer = 503;
+    const { address } = await rawServer((stream) => {
+      if (answer === 503) stream.respond({ ":status": 503 }, { endStream: true });
+      else stream.respond({ ":status": 200, "content-type": "text/html" }, { endStream: true });
+    });
+    const { orca } = client(address);
+    expect((await failure(orca.submitTask(submit))).code).toBe(Code.Unavailable);
+    answer = 200;
+    const err = await failure(orca.submitTask(submit));
+    expect(err.code).toBe(Code.Unknown);
+    expect(err.rawMessage).toMatch(/unsupported content type/);
+  });
+
+  it("refuses compressed responses: a grpc-encoding it did not ask for, or a compressed flag without one", async () => {
+    let mode: "gzip" | "flag" = "gzip";
+    const { address } = await rawServer((stream) => {
+      const headers: http2.OutgoingHttpHeaders = { ":status": 200, "content-type": "application/grpc" };
+      if (mode === "gzip") headers["grpc-encoding"] = "gzip";
+      stream.respond(headers, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(envelope(new Uint8Array([8, 1]), 1));
+    });
+    const { orca } = client(address);
+    const gz = await failure(orca.submitTask(submit));
+    expect(gz.code).toBe(Code.Internal);
+    expect(gz.rawMessage).toMatch(/unsupported response encoding "gzip"/);
+    mode = "flag";
+    const flagged = await failure(orca.submitTask(submit));
+    expect(flagged.code).toBe(Code.Internal);
+    expect(flagged.rawMessage).toMatch(/compressed/);
+  });
+
+  it("refuses a response over maxReceiveMessageBytes with RESOURCE_EXHAUSTED and resets the stream", async () => {
+    let rst: number | undefined;
+    const { address } = await rawServer((stream) => {
+      stream.on("close", () => {
+        rst = stream.rstCode;
+      });
+      stream.respond({ ":status": 200, "content-type": "application/grpc" });
+      // Announce a 1 MiB message, send its start and keep the stream open.
+      const head = Buffer.alloc(5 + 1024);
+      head.writeUInt32BE(1024 * 1024, 1);
+      stream.write(head);
+    });
+    const { orca } = client(address, { maxReceiveMessageBytes: 1000 });
+    const err = await failure(orca.submitTask(submit));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(err.rawMessage).toMatch(/larger than configured readMaxBytes 1000/);
+    await expect.poll(() => rst).toBeDefined();
+  });
+
+  it("refuses extra and missing unary messages", async () => {
+    let count = 2;
+    const { address } = await rawServer((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(Buffer.concat(Array.from({ length: count }, accepted)));
+    });
+    const { orca } = client(address);
+    expect((await failure(orca.submitTask(submit))).code).toBe(Code.Unimplemented);
+    count = 0;
+    const missing = await failure(orca.submitTask(submit));
+    expect(missing.code).toBe(Code.Unimplemented);
+    expect(missing.rawMessage).toMatch(/missing output message/);
+  });
+
+  it("maps a stream reset by the server by its RST_STREAM code (REFUSED_STREAM: UNAVAILABLE)", async () => {
+    const { address } = await rawServer((stream) => stream.close(http2.constants.NGHTTP2_REFUSED_STREAM));
+    const { orca } = client(address);
+    const err = await failure(orca.submitTask(submit));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toMatch(/REFUSED_STREAM/);
+  });
+});
+
+describe("lean gRPC transport: deadlines, cancellation, sessions", () => {
+  it("fails with DEADLINE_EXCEEDED when the deadline passes and resets the stream with CANCEL", async () => {
+    let rst: number | undefined;
+    const { address } = await rawServer((stream) => {
+      stream.on("close", () => {
+        rst = stream.rstCode;
+      });
+    }, true);
+    const { orca } = client(address);
+    const err = await failure(orca.submitTask(submit, { timeoutMs: 30 }));
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(toBatonError(err)).toBeInstanceOf(DeadlineExceededError);
+    await expect.poll(() => rst).toBe(http2.constants.NGHTTP2_CANCEL);
+  });
+
+  it("cancels by AbortSignal with CANCELED and RST_STREAM CANCEL, and leaves no listener on the signal", async () => {
+    let rst: number | undefined;
+    let opened!: () => void;
+    const open = new Promise<void>((r) => {
+      opened = r;
+    });
+    const { address } = await rawServer((stream) => {
+      stream.on("close", () => {
+        rst = stream.rstCode;
+      });
+      opened();
+    }, true);
+    const { orca } = client(address);
+    const controller = new AbortController();
+    const call = failure(orca.submitTask(submit, { signal: controller.signal }));
+    await open;
+    controller.abort();
+    const err = await call;
+    expect(err.code).toBe(Code.Canceled);
+    await expect.poll(() => rst).toBe(http2.constants.NGHTTP2_CANCEL);
+    // An already aborted signal fails at once.
+    expect((await failure(orca.submitTask(submit, { signal: controller.signal }))).code).toBe(Code.Canceled);
+  });
+
+  it("gives interceptors the caller's own signal, and one shared signal (no AbortController) when there is none", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(accepted());
+    });
+    const signals: AbortSignal[] = [];
+    const spy: Interceptor = (next) => (req) => {
+      signals.push(req.signal);
+      return next(req);
+    };
+    const { orca } = client(address, { interceptors: [spy] });
+    const own = new AbortController().signal;
+    await orca.submitTask(submit, { signal: own });
+    await orca.submitTask(submit);
+    await orca.submitTask(submit);
+    expect(signals[0]).toBe(own);
+    expect(signals[1]).toBe(signals[2]);
+    expect(signals[1]?.aborted).toBe(false);
+  });
+
+  it("uses one HTTP/2 session for every call and moves to a new one after GOAWAY", async () => {
+    const sessionsSeen = new Set<http2.ServerHttp2Session>();
+    let goAway = false;
+    const { address } = await rawServer((stream) => {
+      sessionsSeen.add(stream.session as http2.ServerHttp2Session);
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => {
+        stream.sendTrailers({ "grpc-status": "0" });
+        if (goAway) stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      });
+      stream.end(accepted());
+    });
+    const { orca } = client(address);
+    await Promise.all(Array.from({ length: 20 }, () => orca.submitTask(submit)));
+    expect(sessionsSeen.size).toBe(1);
+    goAway = true;
+    await orca.submitTask(submit);
+    goAway = false;
+    await expect.poll(async () => (await orca.submitTask(submit)).accepted && sessionsSeen.size).toBe(2);
+  });
+
+  it("fails a call on a connection the server drops mid-call instead of hanging", async () => {
+    const { address } = await rawServer((stream) => stream.session?.destroy(), true);
+    const { orca } = client(address);
+    const err = await failure(orca.submitTask(submit));
+    expect([Code.Unavailable, Code.Canceled, Code.Aborted, Code.Internal]).toContain(err.code);
+  });
+});
