@@ -285,6 +285,10 @@ describe("edgemesh: a three-device mesh on loopback", () => {
     expect(await text(await mesh.files.download(ticket))).toBe("edge report\n");
     await expect(mesh.files.download(ticket)).rejects.toBeInstanceOf(FailedPreconditionError);
     await expect(mesh.files.download("never-issued")).rejects.toBeInstanceOf(NotFoundError);
+    // A token with bad percent-encoding is the caller's mistake (400), not a server failure.
+    const malformed = await fetch(`http://${a.addresses[0]}/bulk/download/%E0%A4%A`);
+    expect(malformed.status).toBe(400);
+    expect(await malformed.text()).toBe("malformed download token\n");
     mkdirSync(join(rootA, "sub"), { recursive: true });
     symlinkSync(rootB, join(rootA, "sub", "out"));
     writeFileSync(join(rootB, "secret.txt"), "nope");

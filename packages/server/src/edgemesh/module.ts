@@ -82,7 +82,15 @@ export const createEdgemeshModule: ModuleFactory = withSettings((ctx: ModuleCont
         res.end("method not allowed\n");
         return true;
       }
-      const token = decodeURIComponent(url.slice(BULK_DOWNLOAD_PREFIX.length).split("?")[0] ?? "");
+      let token: string;
+      try {
+        token = decodeURIComponent(url.slice(BULK_DOWNLOAD_PREFIX.length).split("?")[0] ?? "");
+      } catch {
+        // Bad percent-encoding (`%E0%A4%A`) names no ticket: the client's error, not ours.
+        res.writeHead(400, { "content-type": "text/plain" });
+        res.end("malformed download token\n");
+        return true;
+      }
       const r = service.tickets.redeem(token);
       if ("status" in r) {
         res.writeHead(r.status, { "content-type": "text/plain" });
