@@ -309,6 +309,9 @@ export function cliLogger(
 
 /** Runs the CLI: starts the server, prints its addresses, stops cleanly on SIGINT/SIGTERM. */
 export async function main(argv: string[]): Promise<BatonServer | undefined> {
+  // A log reader that goes away (a closed pipe: EPIPE) must not take the server down with
+  // it: output errors are dropped, and the server goes on serving and shuts down cleanly.
+  for (const out of [process.stdout, process.stderr]) if (out.listenerCount("error") === 0) out.on("error", () => {});
   let options: CliOptions;
   try {
     options = parseCli(argv);

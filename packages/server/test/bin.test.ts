@@ -73,6 +73,23 @@ describe("baton-server", () => {
     expect(existsSync(sock)).toBe(false);
   });
 
+  it("keeps serving when its stdout pipe closes (EPIPE), and still shuts down cleanly", async () => {
+    const { child, addresses } = await start(["--listen", "127.0.0.1:0"]);
+    // The log reader goes away; every request line after this hits a closed pipe.
+    child.stdout.destroy();
+    const conn = new Connection({ address: addresses[0] as string });
+    const orca = createClient(Orchestrator, conn.transport);
+    for (let i = 0; i < 20; i++) {
+      await expect(callOrThrow(() => orca.startRun({ workflowId: `epipe-${i}` }))).resolves.toMatchObject({
+        runId: `epipe-${i}`,
+      });
+    }
+    conn.close();
+    const code = exited(child);
+    child.kill("SIGTERM"); // writes "SIGTERM, shutting down" to the closed pipe too
+    expect(await code).toBe(0);
+  });
+
   it("stops on SIGINT too, and replaces a stale socket file left by a dead server", async () => {
     const sock = join(dir, "stale.sock");
     // A socket file nobody listens on, as a crashed server leaves behind.
