@@ -132,7 +132,7 @@ async function* readInvocationEvents(
     try {
       next = await messages.next();
     } catch (err) {
-      if (signal.aborted || err instanceof RangeError) throw err;
+      if (signal.aborted || err instanceof ProtocolError) throw err;
       throw new UnavailableError(`the invocation stream broke: ${(err as Error).message}`, { cause: err });
     }
     if (next.done) break;

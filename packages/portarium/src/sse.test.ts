@@ -1,3 +1,4 @@
+import { ProtocolError } from "@baton/core";
 import { describe, expect, it } from "vitest";
 import { MAX_SSE_EVENT_CHARS, parseServerSentEvents } from "./sse.js";
 
@@ -38,7 +39,7 @@ describe("parseServerSentEvents", () => {
 
   it("refuses an event that never ends", async () => {
     const big = `data: ${"x".repeat(MAX_SSE_EVENT_CHARS)}`;
-    await expect(all([big])).rejects.toThrow(RangeError);
-    await expect(all([`${big}\n`])).rejects.toThrow(RangeError);
+    await expect(all([big])).rejects.toThrow(ProtocolError);
+    await expect(all([`${big}\n`])).rejects.toThrow(ProtocolError);
   });
 });

@@ -1,3 +1,5 @@
+import { ProtocolError } from "@baton/core";
+
 /** One server-sent event, as the `text/event-stream` format defines it. */
 export interface ServerSentEvent {
   /** The `id:` field, when the event had one. */
@@ -17,7 +19,8 @@ export const MAX_SSE_EVENT_CHARS = 1024 * 1024;
  * event is yielded when the blank line that ends it arrives, so a chunk boundary anywhere
  * (even inside a multi-byte character) is fine; an unfinished event at the end is dropped.
  *
- * @throws {RangeError} when one event grows beyond {@link MAX_SSE_EVENT_CHARS}.
+ * @throws {ProtocolError} when one event grows beyond {@link MAX_SSE_EVENT_CHARS}: the stream
+ *   cannot be read on, and resuming it would only meet the same event again.
  */
 export async function* parseServerSentEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<ServerSentEvent> {
   const decoder = new TextDecoder();
@@ -44,7 +47,8 @@ export async function* parseServerSentEvents(body: AsyncIterable<Uint8Array>): A
         continue;
       }
       size += line.length;
-      if (size > MAX_SSE_EVENT_CHARS) throw new RangeError(`a server-sent event exceeds ${MAX_SSE_EVENT_CHARS} chars`);
+      if (size > MAX_SSE_EVENT_CHARS)
+        throw new ProtocolError(`a server-sent event exceeds ${MAX_SSE_EVENT_CHARS} chars`);
       if (line.startsWith(":")) continue;
       const colon = line.indexOf(":");
       const field = colon < 0 ? line : line.slice(0, colon);
@@ -55,7 +59,7 @@ export async function* parseServerSentEvents(body: AsyncIterable<Uint8Array>): A
       else if (field === "id" && !value.includes("\u0000")) id = value;
     }
     if (buffer.length > MAX_SSE_EVENT_CHARS) {
-      throw new RangeError(`a server-sent event exceeds ${MAX_SSE_EVENT_CHARS} chars`);
+      throw new ProtocolError(`a server-sent event exceeds ${MAX_SSE_EVENT_CHARS} chars`);
     }
   }
   for await (const chunk of body) {

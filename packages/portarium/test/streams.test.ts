@@ -2,6 +2,7 @@
 // a stream that sends nothing (keep-alive comments count), timeoutMs never cuts one.
 import {
   DeadlineExceededError,
+  MAX_SSE_EVENT_CHARS,
   type MachineInvocationEvent,
   PortariumClient,
   type PortariumClientOptions,
@@ -77,6 +78,26 @@ describe("stream idle timeouts", () => {
     } finally {
       await c.close();
       await srv.server.close();
+    }
+  });
+
+  it("an event over MAX_SSE_EVENT_CHARS is a ProtocolError, and is not resumed", async () => {
+    const srv = await startHttp((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(`id: 1\nevent: progress\ndata: ${"x".repeat(MAX_SSE_EVENT_CHARS + 1)}\n\n`);
+    });
+    const c = new PortariumClient({ address: srv.address, token: "tok", workspaceId: "ws-a" });
+    try {
+      const err = await c.machines
+        .streamInvocation("m-1", "inv-1")
+        .next()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProtocolError);
+      expect((err as Error).message).toContain(`exceeds ${MAX_SSE_EVENT_CHARS} chars`);
+      expect(srv.seen).toHaveLength(1);
+    } finally {
+      await c.close();
+      await srv.close();
     }
   });
 
