@@ -25,6 +25,24 @@ export interface EvidenceChainVerdict {
   entries: number;
   /** The first break in the chain, or undefined when it is intact. */
   problem: EvidenceChainProblem | undefined;
+  /**
+   * Set when the log does not start at its first entry ever: the `previousHash` of the
+   * oldest entry kept, i.e. the hash of the newest entry the server no longer keeps (it
+   * keeps a bounded number per workspace). Compare it with a hash saved from an earlier
+   * verification, or pass that hash as `previousHash` to have it checked.
+   */
+  startsAfter?: string;
+}
+
+/** Options of `evidence.verifyChain`. */
+export interface EvidenceVerifyOptions extends PortariumCallOptions {
+  /**
+   * The hash the oldest entry must link to: the `hashSha256` of an entry verified earlier,
+   * when the entries before it are gone. Without it, a log whose oldest entry links to an
+   * entry no longer kept is verified from that entry on, and the verdict says so in
+   * `startsAfter`.
+   */
+  previousHash?: string;
 }
 
 /** The workspace's hash-chained evidence log. */
@@ -43,10 +61,32 @@ export class EvidenceResource extends Resource {
     );
   }
 
-  /** Reads the whole (unfiltered) log and verifies its hash chain. */
-  async verifyChain(options: PortariumCallOptions = {}): Promise<EvidenceChainVerdict> {
-    const { category: _c, runId: _r, planId: _p, workItemId: _w, ...rest } = options as EvidenceListOptions;
+  /**
+   * Reads the whole (unfiltered) log and verifies its hash chain: each entry's hash, and
+   * that each links to the one before. A log the server has trimmed (its oldest entries
+   * dropped) verifies from the oldest entry kept; see {@link EvidenceChainVerdict.startsAfter}
+   * and {@link EvidenceVerifyOptions.previousHash}.
+   *
+   * @example
+   * const { problem, startsAfter } = await portarium.evidence.verifyChain();
+   * if (problem) throw new Error(`evidence ${problem.evidenceId}: ${problem.reason}`);
+   */
+  async verifyChain(options: EvidenceVerifyOptions = {}): Promise<EvidenceChainVerdict> {
+    const {
+      category: _c,
+      runId: _r,
+      planId: _p,
+      workItemId: _w,
+      previousHash,
+      ...rest
+    } = options as EvidenceVerifyOptions & EvidenceListOptions;
     const entries = await this.list({ ...rest, limit: 200 }).toArray();
-    return { entries: entries.length, problem: verifyEvidenceChain(entries) };
+    const oldestLink = entries[0]?.previousHash;
+    const anchor = previousHash ?? oldestLink;
+    return {
+      entries: entries.length,
+      problem: verifyEvidenceChain(entries, anchor),
+      ...(previousHash === undefined && oldestLink !== undefined ? { startsAfter: oldestLink } : {}),
+    };
   }
 }
