@@ -19,6 +19,7 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { type ParsedAddress, parseAddress } from "./address.js";
+import { checkTimeout } from "./deadline.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
 import { createLeanGrpcTransport } from "./grpc-transport.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -160,12 +161,7 @@ export class Connection {
     if (httpVersion !== "2" && httpVersion !== "1.1") {
       throw new InvalidArgumentError(`unknown httpVersion ${String(httpVersion)}: use "2" or "1.1"`);
     }
-    for (const k of ["timeoutMs", "idleTimeoutMs", "dialTimeoutMs"] as const) {
-      const v = options[k];
-      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
-        throw new InvalidArgumentError(`${k} must be a finite number >= 0 (0: no limit), not ${String(v)}`);
-      }
-    }
+    for (const k of ["timeoutMs", "idleTimeoutMs", "dialTimeoutMs"] as const) checkTimeout(k, options[k]);
     if (options.grpcTransport !== undefined && !["lean", "connect-node"].includes(options.grpcTransport)) {
       throw new InvalidArgumentError(
         `unknown grpcTransport ${String(options.grpcTransport)}: use lean or connect-node`,
@@ -322,9 +318,13 @@ function deadlineTransport(
 ): Transport {
   return {
     unary(method, signal, callTimeoutMs, header, input, contextValues) {
+      const bad = badTimeout("timeoutMs", callTimeoutMs);
+      if (bad) return Promise.reject(bad);
       return inner.unary(method, signal, callTimeoutMs ?? timeoutMs, header, input, contextValues);
     },
     async stream(method, signal, callTimeoutMs, header, input, contextValues) {
+      const bad = badTimeout("timeoutMs", callTimeoutMs) ?? badTimeout("idleTimeoutMs", idleOf(contextValues));
+      if (bad) throw bad;
       const idle = idleOf(contextValues) ?? idleTimeoutMs;
       if (!idle) return inner.stream(method, signal, callTimeoutMs, header, input, contextValues);
       const controller = new AbortController();
@@ -367,6 +367,19 @@ function deadlineTransport(
       }
     },
   };
+}
+
+/**
+ * A call's own timeout that {@link checkTimeout} refuses, as the INVALID_ARGUMENT the call
+ * fails with (a Node timer would fire after 1 ms instead of waiting that long).
+ */
+function badTimeout(name: string, value: number | undefined): ConnectError | undefined {
+  try {
+    checkTimeout(name, value);
+    return undefined;
+  } catch (err) {
+    return new ConnectError((err as Error).message, Code.InvalidArgument);
+  }
 }
 
 function idleOf(contextValues: ContextValues | undefined): number | undefined {

@@ -8,6 +8,7 @@
 export * from "./address.js";
 export * from "./call.js";
 export * from "./connection.js";
+export * from "./deadline.js";
 export * from "./errors.js";
 export * from "./grpc-transport.js";
 export * from "./logger.js";

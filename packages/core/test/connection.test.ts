@@ -12,6 +12,8 @@ import {
   Connection,
   connectCallOptions,
   DeadlineExceededError,
+  InvalidArgumentError,
+  MAX_TIMEOUT_MS,
   toBatonError,
   UnavailableError,
 } from "../src/index.js";
@@ -183,5 +185,48 @@ describe("Connection.fetch over HTTP/2", () => {
       .fetch(new Request(`http://${address}/slow`, { signal: AbortSignal.timeout(200) }))
       .catch((e: unknown) => e);
     expect((err as Error).name).toBe("TimeoutError");
+  });
+});
+
+describe("timeouts beyond a Node timer", () => {
+  // Node fires a timer over 2^31-1 ms after 1 ms: such a timeout would fail at once.
+  it("refuses them as options, and as a call's own, over the wire, for every gRPC transport", async () => {
+    let calls = 0;
+    const address = await orcaServer((r) =>
+      r.service(Orchestrator, {
+        startRun: (req) => {
+          calls++;
+          return { runId: req.workflowId };
+        },
+        async *streamEvents() {
+          calls++;
+          yield { event: { id: "1" } };
+        },
+      }),
+    );
+    for (const k of ["timeoutMs", "idleTimeoutMs", "dialTimeoutMs"] as const) {
+      expect(() => new Connection({ address, [k]: MAX_TIMEOUT_MS + 1 })).toThrow(InvalidArgumentError);
+      expect(() => connection({ address, [k]: MAX_TIMEOUT_MS })).not.toThrow();
+    }
+    for (const grpcTransport of ["lean", "connect-node"] as const) {
+      const orca = createClient(Orchestrator, connection({ address, grpcTransport }).transport);
+      const unary = await orca
+        .startRun({ workflowId: "w" }, connectCallOptions({ timeoutMs: 2 ** 31 }))
+        .catch((e: unknown) => toBatonError(e));
+      expect(unary, grpcTransport).toBeInstanceOf(InvalidArgumentError);
+      expect((unary as Error).message).toContain(
+        `timeoutMs must be a number of ms from 0 (no limit) to ${MAX_TIMEOUT_MS}`,
+      );
+      const stream = await (async () => {
+        for await (const _ of orca.streamEvents({ runId: "r" }, connectCallOptions({ idleTimeoutMs: 2 ** 32 }))) {
+          // never reached
+        }
+      })().catch((e: unknown) => toBatonError(e));
+      expect(stream, grpcTransport).toBeInstanceOf(InvalidArgumentError);
+      // The longest allowed timeout waits (the call answers) instead of firing at once.
+      expect((await orca.startRun({ workflowId: "ok" }, { timeoutMs: MAX_TIMEOUT_MS })).runId).toBe("ok");
+    }
+    // Refused calls never reached the server.
+    expect(calls).toBe(2);
   });
 });

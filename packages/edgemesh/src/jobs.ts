@@ -3,8 +3,8 @@ import {
   callOrThrow,
   connectCallOptions,
   DeadlineExceededError,
+  deadline,
   InvalidArgumentError,
-  isAbortError,
   toBatonError,
 } from "@baton/core";
 import type { OrchestratorService } from "@baton/wire/edgemesh";
@@ -201,21 +201,12 @@ export class JobHandle {
    * @throws {InvalidArgumentError} when `timeoutMs` is not a number of ms >= 0 (0: no limit).
    */
   async wait(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobStatus> {
-    const t = options.timeoutMs;
-    if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t) || t < 0))
-      throw new InvalidArgumentError(`wait(): timeoutMs must be a number of ms >= 0, got ${String(t)}`);
-    // AbortSignal.timeout takes whole milliseconds only.
-    const signals = [options.signal, t ? AbortSignal.timeout(Math.ceil(t)) : undefined].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
-    const signal = signals.length ? AbortSignal.any(signals) : undefined;
+    const { signal, exceeded } = deadline(options.timeoutMs, options.signal);
     let final: JobStatus | undefined;
     try {
       for await (const s of this.progress(signal ? { signal } : {})) final = s;
     } catch (err) {
-      if (options.timeoutMs && !options.signal?.aborted && (isAbortError(err) || signal?.aborted))
-        throw new DeadlineExceededError(`job ${this.id} did not finish within ${options.timeoutMs} ms`, { cause: err });
-      throw err;
+      throw exceeded(err, `job ${this.id} did not finish within ${options.timeoutMs} ms`) ?? err;
     }
     if (!final) throw new DeadlineExceededError(`job ${this.id}: no state`);
     return final;

@@ -5,7 +5,7 @@ import {
   type Connection,
   callOrThrow,
   connectCallOptions,
-  DeadlineExceededError,
+  deadline,
   InvalidArgumentError,
   idempotencyKey,
   NotFoundError,
@@ -284,9 +284,7 @@ export class RunHandle {
   }
 
   async #waitForResult(parentId: string, options: CallOptions): Promise<void> {
-    const timeout = options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
-    const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const { signal, exceeded } = deadline(options.timeoutMs, options.signal);
     try {
       // Leaving the loop (return or throw) cancels the stream.
       for await (const ev of this.events(signal ? { signal } : {})) {
@@ -297,11 +295,8 @@ export class RunHandle {
           return;
       }
     } catch (err) {
-      // The wait's own deadline, not the caller, stopped it.
-      if (timeout?.aborted && !options.signal?.aborted) {
-        throw new DeadlineExceededError(`no result for ${parentId} within ${options.timeoutMs} ms`, { cause: err });
-      }
-      throw err;
+      // The wait's own deadline, not the caller, stopped it: DeadlineExceededError.
+      throw exceeded(err, `no result for ${parentId} within ${options.timeoutMs} ms`) ?? err;
     }
   }
 }

@@ -3,13 +3,13 @@ import {
   BatonError,
   type CallOptions,
   type Connection,
+  deadline,
   InvalidArgumentError,
   type Page,
   ProtocolError,
   required,
   toBatonError,
 } from "@baton/core";
-import { deadline } from "./deadline.js";
 import { problemToError } from "./errors.js";
 import type { PortariumRaw } from "./raw.js";
 

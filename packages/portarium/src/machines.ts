@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { PagedList } from "@baton/core";
+import { deadline, type PagedList } from "@baton/core";
 import type { components } from "@baton/wire/portarium";
 import type { ConnectionTestResult } from "./agents.js";
 import type { ListOptions, PortariumCallOptions } from "./call.js";
-import { deadline } from "./deadline.js";
 import { InvocationHandle } from "./invocation-handle.js";
 import {
   type InvocationStreamOptions,
