@@ -6,7 +6,15 @@
 // streams and abrupt disconnects, are in packages/server/test/concurrency-*.test.ts.)
 import { BaaahtClient, ResourceExhaustedError } from "@baton/baaaht";
 import { BudgetExceededError, OrcaClient, type RunEvent, type RunHandle } from "@baton/orca";
-import { type BaaahtModule, type BatonServer, createBaaahtModule, createOrcaModule, startServer } from "@baton/server";
+import {
+  type BaaahtModule,
+  type BatonServer,
+  createBaaahtModule,
+  MemoryOrcaStore,
+  type OrcaStore,
+  orcaModule,
+  startServer,
+} from "@baton/server";
 import { EventType } from "@baton/wire/baaaht";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -21,8 +29,27 @@ async function serve(modules: Parameters<typeof startServer>[0] = {}): Promise<B
   return server;
 }
 
+/**
+ * The in-memory store, but every operation first yields to the event loop, as a store over
+ * a database or a file would: concurrent calls then really interleave between their reads
+ * and writes, so only the service's own serialisation keeps the invariants.
+ */
+function yieldingStore(): OrcaStore {
+  const store = new MemoryOrcaStore();
+  return new Proxy(store, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 async function orcaClient(): Promise<OrcaClient> {
-  const server = await serve({ modules: [createOrcaModule] });
+  const server = await serve({ modules: [orcaModule({ store: yieldingStore() })] });
   // No retries: every outcome the test counts is the server's first answer.
   const orca = new OrcaClient({ address: server.addresses[0] as string, retry: false, timeoutMs: 20_000 });
   cleanups.push(() => orca.close());
@@ -53,7 +80,10 @@ describe("ORCA budgets under 1,000 concurrent SubmitTasks", () => {
     const orca = await orcaClient();
     // 1,000 tasks of 7 tokens and 3 micros against 2,103 tokens: exactly 300 fit (2,100),
     // the cost limit (10,000 micros) allows 3,333, so the token limit is the one that binds.
-    const run = await orca.runs.start({ workflowId: "budget-1000", budget: { maxTokens: 2103, maxCostMicros: 10_000 } });
+    const run = await orca.runs.start({
+      workflowId: "budget-1000",
+      budget: { maxTokens: 2103, maxCostMicros: 10_000 },
+    });
     const outcomes = await settle(
       Array.from({ length: 1000 }, (_, i) => run.submit({ id: `t${i}`, usage: { tokens: 7, costMicros: 3 } })),
     );
@@ -71,7 +101,9 @@ describe("ORCA budgets under 1,000 concurrent SubmitTasks", () => {
     expect(enqueued).toHaveLength(300);
     expect(events.filter((e) => e.kind === "budget_exceeded")).toHaveLength(700);
     // The server's own running total: it only grows, by 7 per accepted task, and ends at 2,100.
-    const used = events.filter((e) => e.kind === "usage_update").map((e) => (e.payload as { tokens_used: number }).tokens_used);
+    const used = events
+      .filter((e) => e.kind === "usage_update")
+      .map((e) => (e.payload as { tokens_used: number }).tokens_used);
     expect(used).toEqual(Array.from({ length: 300 }, (_, i) => 7 * (i + 1)));
     // The accepted ids are the ones the events enqueued, each once.
     const acceptedIds = new Set(accepted.map((o) => (o.ok ? o.value.id : "")));
@@ -90,9 +122,15 @@ describe("ORCA budgets under 1,000 concurrent SubmitTasks", () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed;
     };
-    const sizes = Array.from({ length: 1000 }, (_, i) => ({ id: `m${i}`, tokens: 1 + (next() % 40), costMicros: next() % 26 }));
+    const sizes = Array.from({ length: 1000 }, (_, i) => ({
+      id: `m${i}`,
+      tokens: 1 + (next() % 40),
+      costMicros: next() % 26,
+    }));
     const byId = new Map(sizes.map((s) => [s.id, s]));
-    const outcomes = await settle(sizes.map((s) => run.submit({ id: s.id, usage: { tokens: s.tokens, costMicros: s.costMicros } })));
+    const outcomes = await settle(
+      sizes.map((s) => run.submit({ id: s.id, usage: { tokens: s.tokens, costMicros: s.costMicros } })),
+    );
 
     // Replay the server's log in its order: each task_enqueued must have fit at its turn,
     // each budget_exceeded must not have, and the totals must match the answers.
@@ -168,7 +206,8 @@ describe("baaaht max_containers under concurrent CreateContainer", () => {
     })();
     const listed: number[] = [];
     const lister = (async () => {
-      for (let i = 0; i < 20; i++) listed.push((await baaaht.containers.list({ sessionId: session.id }).toArray()).length);
+      for (let i = 0; i < 20; i++)
+        listed.push((await baaaht.containers.list({ sessionId: session.id }).toArray()).length);
     })();
 
     const outcomes = await settle(
