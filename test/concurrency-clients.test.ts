@@ -6,17 +6,10 @@
 // streams and abrupt disconnects, are in packages/server/test/concurrency-*.test.ts.)
 import { BaaahtClient, ResourceExhaustedError } from "@baton/baaaht";
 import { BudgetExceededError, OrcaClient, type RunEvent, type RunHandle } from "@baton/orca";
-import {
-  type BaaahtModule,
-  type BatonServer,
-  createBaaahtModule,
-  MemoryOrcaStore,
-  type OrcaStore,
-  orcaModule,
-  startServer,
-} from "@baton/server";
+import { type BaaahtModule, type BatonServer, createBaaahtModule, orcaModule, startServer } from "@baton/server";
 import { EventType } from "@baton/wire/baaaht";
 import { afterEach, describe, expect, it } from "vitest";
+import { settle, yieldingStore } from "../packages/server/test/concurrency-support.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -27,25 +20,6 @@ async function serve(modules: Parameters<typeof startServer>[0] = {}): Promise<B
   const server = await startServer({ listen: ["127.0.0.1:0"], ...modules });
   cleanups.push(() => server.close());
   return server;
-}
-
-/**
- * The in-memory store, but every operation first yields to the event loop, as a store over
- * a database or a file would: concurrent calls then really interleave between their reads
- * and writes, so only the service's own serialisation keeps the invariants.
- */
-function yieldingStore(): OrcaStore {
-  const store = new MemoryOrcaStore();
-  return new Proxy(store, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key, target);
-      if (typeof value !== "function") return value;
-      return async (...args: unknown[]) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
 }
 
 async function orcaClient(): Promise<OrcaClient> {
@@ -61,18 +35,6 @@ async function history(run: RunHandle): Promise<RunEvent[]> {
   const out: RunEvent[] = [];
   for await (const ev of run.events({ follow: false })) out.push(ev);
   return out;
-}
-
-/** Each promise's outcome: the value, or the error it failed with. */
-function settle<T>(ps: Array<Promise<T>>) {
-  return Promise.all(
-    ps.map((p) =>
-      p.then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-      ),
-    ),
-  );
 }
 
 describe("ORCA budgets under 1,000 concurrent SubmitTasks", () => {

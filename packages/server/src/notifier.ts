@@ -8,6 +8,13 @@ export class Notifier {
   readonly #waiters = new Map<string, Set<(woke: boolean) => void>>();
   #closed = false;
 
+  /** How many waits are pending (a debug count: stream handlers asleep on a topic). */
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.#waiters.values()) n += set.size;
+    return n;
+  }
+
   /** Records that `topic` reached `seq` and wakes its waiters. */
   publish(topic: string, seq: number): void {
     if (seq > (this.#latest.get(topic) ?? 0)) this.#latest.set(topic, seq);

@@ -81,6 +81,7 @@ export class OrcaService {
   readonly #maxTasksPerRun: number;
   readonly #maxRuns: number;
   #closed = false;
+  #openStreams = 0;
 
   constructor(store: OrcaStore, options: OrcaServiceOptions = {}) {
     this.#store = store;
@@ -92,6 +93,15 @@ export class OrcaService {
   /** How many task deadlines are armed (tasks with a timeout and no result yet). */
   get pendingDeadlines(): number {
     return this.#timers.size;
+  }
+
+  /**
+   * Debug counts of what the service holds for its StreamEvents calls: calls running, and
+   * those asleep waiting for a run's next event. Both return to 0 once every call ended,
+   * however it ended (completed, cancelled, connection dropped).
+   */
+  get streams(): { open: number; waiting: number } {
+    return { open: this.#openStreams, waiting: this.#notifier.waiting };
   }
 
   #now(): number {
@@ -220,6 +230,15 @@ export class OrcaService {
   }
 
   async *streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
+    this.#openStreams++;
+    try {
+      yield* this.#streamEvents(req, ctx);
+    } finally {
+      this.#openStreams--;
+    }
+  }
+
+  async *#streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
     if (req.runId === "") throw invalid("run_id is required");
     const first = await this.#store.eventWindow(req.runId);
     if (!first) throw runNotFound(req.runId);
