@@ -96,7 +96,7 @@ describe("1,000 concurrent ORCA event streams", () => {
     // Stream i is streams[order.indexOf(i)]: evens were opened first, odds after.
     const order = [...range(0, 499).map((k) => 2 * k), ...range(0, 499).map((k) => 2 * k + 1)];
     const results = await settle(streams);
-    const wrong = results.flatMap((r, k) => {
+    const wrong = results.flatMap((r, k): Array<{ i: number; error?: string; got?: number[] }> => {
       const i = order[k] as number;
       if (!r.ok) return [{ i, error: String(r.error) }];
       const want = expected(i);
