@@ -62,6 +62,7 @@ export class AgentMessagingRules {
   stream(reqs: AsyncIterable<StreamAgentRequest>, hctx: HandlerContext) {
     return serveBidi<StreamAgentRequest, StreamAgentResponse>(reqs, hctx.signal, {
       heartbeatMs: this.#s.settings.streamHeartbeatMs,
+      track: () => this.#s.openStream(),
       heartbeat: agentHeartbeat,
       setup: (first, ctx) => {
         const rec = this.#agents.get(first.agentId);

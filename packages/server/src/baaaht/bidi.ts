@@ -45,6 +45,28 @@ export async function* serveBidi<Req, Res>(
     heartbeatMs: number;
     heartbeat: () => Res;
     setup(first: Req, ctx: BidiContext<Res>): Promise<BidiHandlers<Req>> | BidiHandlers<Req>;
+    /**
+     * Counts the call as open, from before its first request until it ended however it
+     * ended; returns the function that counts it closed (a debug count of open streams).
+     */
+    track?(): () => void;
+  },
+): AsyncGenerator<Res> {
+  const untrack = options.track?.();
+  try {
+    yield* serve(requests, callSignal, options);
+  } finally {
+    untrack?.();
+  }
+}
+
+async function* serve<Req, Res>(
+  requests: AsyncIterable<Req>,
+  callSignal: AbortSignal,
+  options: {
+    heartbeatMs: number;
+    heartbeat: () => Res;
+    setup(first: Req, ctx: BidiContext<Res>): Promise<BidiHandlers<Req>> | BidiHandlers<Req>;
   },
 ): AsyncGenerator<Res> {
   const it = requests[Symbol.asyncIterator]();

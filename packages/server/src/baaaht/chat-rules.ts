@@ -237,6 +237,7 @@ export class ChatRules {
   streamChat(reqs: AsyncIterable<StreamChatRequest>, hctx: HandlerContext) {
     return serveBidi<StreamChatRequest, StreamChatResponse>(reqs, hctx.signal, {
       heartbeatMs: this.#s.settings.streamHeartbeatMs,
+      track: () => this.#s.openStream(),
       heartbeat: chatHeartbeat,
       setup: (first, ctx) => {
         const sessionId = first.sessionId;

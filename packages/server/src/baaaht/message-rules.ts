@@ -76,6 +76,7 @@ export class MessageRules {
   stream(reqs: AsyncIterable<StreamMessageRequest>, hctx: HandlerContext) {
     return serveBidi<StreamMessageRequest, StreamMessageResponse>(reqs, hctx.signal, {
       heartbeatMs: this.#s.settings.streamHeartbeatMs,
+      track: () => this.#s.openStream(),
       heartbeat: heartbeatResponse,
       setup: (first, ctx) => {
         const sessionId = first.sessionId;

@@ -64,8 +64,9 @@ export class BaaahtState {
   /** Where the rules read the time and set their timers. */
   readonly clock: Clock;
   readonly #timers = new Map<string, () => void>();
-  readonly #logs = new Set<{ close(): void }>();
+  readonly #logs = new Set<{ close(): void; readonly followers: number }>();
   readonly #shutdownListeners: Array<() => void> = [];
+  #openStreams = 0;
   #lastEventMs = 0;
   #ids = 0;
   #shuttingDown = false;
@@ -79,6 +80,28 @@ export class BaaahtState {
     this.startedAtMs = clock.now();
     this.events = this.#track(new SeqLog<Event>(settings.eventLogSize));
     this.gatewayEvents = this.#track(new SeqLog<GatewayEvent>(settings.eventLogSize));
+  }
+
+  /**
+   * Debug counts of what the module holds for open streams: bidirectional calls being
+   * served (StreamMessages, StreamAgent, StreamTask, StreamChat), and generators following
+   * one of its logs (the event logs, session feeds, agent inboxes). Both return to their
+   * baseline once the calls ended, however they ended.
+   */
+  get streams(): { bidi: number; followers: number } {
+    let followers = 0;
+    for (const log of this.#logs) followers += log.followers;
+    return { bidi: this.#openStreams, followers };
+  }
+
+  /** Counts a bidirectional call as open until the returned function runs (once). */
+  openStream(): () => void {
+    this.#openStreams++;
+    let open = true;
+    return () => {
+      if (open) this.#openStreams--;
+      open = false;
+    };
   }
 
   /** Whether the module is closed. */

@@ -251,6 +251,7 @@ export class TaskRules {
   stream(reqs: AsyncIterable<StreamTaskRequest>, hctx: HandlerContext) {
     return serveBidi<StreamTaskRequest, StreamTaskResponse>(reqs, hctx.signal, {
       heartbeatMs: this.#s.settings.streamHeartbeatMs,
+      track: () => this.#s.openStream(),
       heartbeat: taskHeartbeat,
       setup: (first, ctx) => {
         const rec = this.get(first.taskId);

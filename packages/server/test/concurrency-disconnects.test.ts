@@ -1,0 +1,197 @@
+// 1,000 abrupt disconnects of baaaht bidi streams (StreamMessages, StreamAgent), made at
+// the wire with node:http2 so the test controls exactly how each call dies: RST_STREAM
+// CANCEL on an established stream, the TCP connection destroyed or reset under many open
+// streams, a first frame cut off halfway, a stream that never sent a frame, and a reset
+// right after a write. Afterwards the server holds nothing for them: its open requests,
+// connections, bidi calls, log followers and this process's socket handles return to the
+// baseline (polled with a bound), and it still serves a new stream.
+
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
+import { connect as netConnect, type Socket } from "node:net";
+import { Connection } from "@baton/core";
+import {
+  AgentService,
+  AgentType,
+  OrchestratorService,
+  StreamAgentRequestSchema,
+  StreamMessageRequestSchema,
+} from "@baton/wire/baaaht";
+import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { type BaaahtHarness, startBaaaht } from "./baaaht-support.js";
+import { pollUntil } from "./concurrency-support.js";
+
+let h: BaaahtHarness | undefined;
+const sessions: ClientHttp2Session[] = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.destroy();
+  await h?.close();
+  h = undefined;
+});
+
+/** A gRPC length-prefixed message frame. */
+function frame<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Buffer {
+  const body = toBinary(schema, create(schema, init));
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** The TCP socket under each session (http2 hides it behind a proxy that refuses destroy). */
+const rawSockets = new WeakMap<ClientHttp2Session, Socket>();
+const socketOf = (session: ClientHttp2Session) => rawSockets.get(session) as Socket;
+
+async function dial(address: string): Promise<ClientHttp2Session> {
+  const [host, port] = address.split(":") as [string, string];
+  const socket = netConnect(Number(port), host);
+  const session = connect(`http://${address}`, { createConnection: () => socket });
+  rawSockets.set(session, socket);
+  sessions.push(session);
+  session.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    session.once("connect", () => resolve());
+    session.once("error", reject);
+  });
+  return session;
+}
+
+/** A gRPC call on `session` to `path`, reading (and discarding) whatever the server sends. */
+function call(session: ClientHttp2Session, path: string, first?: Buffer): ClientHttp2Stream {
+  const stream = session.request({
+    ":method": "POST",
+    ":path": path,
+    "content-type": "application/grpc+proto",
+    te: "trailers",
+  });
+  stream.on("error", () => {});
+  stream.resume();
+  if (first) stream.write(first);
+  return stream;
+}
+
+const STREAM_MESSAGES = `/${OrchestratorService.typeName}/StreamMessages`;
+const STREAM_AGENT = `/${AgentService.typeName}/StreamAgent`;
+
+/** Socket handles in this process (client and server sides both live here). */
+const sockets = () => process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP")).length;
+
+describe("1,000 abrupt bidi disconnects", () => {
+  it("leave no open request, connection, stream, follower or socket behind", async () => {
+    h = await startBaaaht();
+    const harness = h;
+    const state = harness.module.state;
+    const address = harness.server.addresses[1] as string;
+    // Set up over a connection of the test's own, closed before the baseline is taken, so
+    // no client socket of the harness (whose ref state its pings change) is counted.
+    const setup = new Connection({ address });
+    const orchestrator = createClient(OrchestratorService, setup.transport);
+    const sessionIds: string[] = [];
+    for (let i = 0; i < 10; i++) sessionIds.push((await orchestrator.createSession({})).sessionId);
+    const { agentId } = await createClient(AgentService, setup.transport).register({
+      name: "w",
+      type: AgentType.WORKER,
+    });
+    await setup.close();
+    const messageFrame = (i: number) =>
+      frame(StreamMessageRequestSchema, {
+        sessionId: sessionIds[i % sessionIds.length] as string,
+        payload: { case: "message", value: { content: `m${i}` } },
+      });
+    const agentFrame = () => frame(StreamAgentRequestSchema, { agentId, payload: { case: "heartbeat", value: {} } });
+
+    const measure = () => {
+      const stats = harness.server.stats();
+      return { requests: stats.requests, connections: stats.connections, ...state.streams, sockets: sockets() };
+    };
+    const baseline = await pollUntil(measure, (m) => m.connections === 0);
+    // Nothing open: only the TCP listener's handle (the Unix one is a pipe).
+    expect(baseline).toEqual({ requests: 0, connections: 0, bidi: 0, followers: 0, sockets: 1 });
+    const settled = () => pollUntil(measure, (m) => JSON.stringify(m) === JSON.stringify(baseline));
+    /** Waits until the server serves `n` more bidi calls than at the baseline. */
+    const serving = (n: number) =>
+      pollUntil(
+        () => state.streams.bidi,
+        (b) => b >= n,
+      );
+    let disconnects = 0;
+
+    // 1. 400 established StreamMessages calls over 4 connections, each reset with CANCEL.
+    const a = await Promise.all(Array.from({ length: 4 }, () => dial(address)));
+    const streamsA = Array.from({ length: 400 }, (_, i) =>
+      call(a[i % 4] as ClientHttp2Session, STREAM_MESSAGES, messageFrame(i)),
+    );
+    expect(await serving(400)).toBe(400);
+    expect(state.streams.followers).toBe(400);
+    for (const s of streamsA) s.close(constants.NGHTTP2_CANCEL);
+    disconnects += streamsA.length;
+    for (const s of a) s.close();
+    expect(await settled()).toEqual(baseline);
+
+    // 2. 300 calls over 10 connections (StreamMessages and StreamAgent), then each
+    //    connection dropped under them: half closed (FIN), half reset (TCP RST).
+    const b = await Promise.all(Array.from({ length: 10 }, () => dial(address)));
+    const streamsB = Array.from({ length: 300 }, (_, i) =>
+      i % 3 === 0
+        ? call(b[i % 10] as ClientHttp2Session, STREAM_AGENT, agentFrame())
+        : call(b[i % 10] as ClientHttp2Session, STREAM_MESSAGES, messageFrame(i)),
+    );
+    expect(await serving(300)).toBe(300);
+    b.forEach((s, i) => {
+      if (i % 2 === 0) socketOf(s).destroy();
+      else socketOf(s).resetAndDestroy();
+    });
+    disconnects += streamsB.length;
+    expect(await settled()).toEqual(baseline);
+
+    // 3. 100 calls whose first frame stops halfway (the length prefix promises more), reset.
+    const c = await dial(address);
+    const whole = messageFrame(0);
+    const streamsC = Array.from({ length: 100 }, () => call(c, STREAM_MESSAGES, whole.subarray(0, 9)));
+    expect(await serving(100)).toBe(100);
+    for (const s of streamsC) s.close(constants.NGHTTP2_CANCEL);
+    disconnects += streamsC.length;
+    c.close();
+    expect(await settled()).toEqual(baseline);
+
+    // 4. 100 calls that sent headers and no frame at all, then the connection destroyed.
+    const d = await dial(address);
+    const streamsD = Array.from({ length: 100 }, () => call(d, STREAM_AGENT));
+    expect(await serving(100)).toBe(100);
+    socketOf(d).destroy();
+    disconnects += streamsD.length;
+    expect(await settled()).toEqual(baseline);
+
+    // 5. 100 calls that got an answer, then wrote again and were reset with the write in flight.
+    const e = await dial(address);
+    const streamsE = Array.from({ length: 100 }, (_, i) => call(e, STREAM_MESSAGES, messageFrame(i)));
+    await Promise.all(streamsE.map((s) => new Promise((resolve) => s.once("data", resolve))));
+    for (const [i, s] of streamsE.entries()) {
+      s.write(messageFrame(1000 + i));
+      s.close(constants.NGHTTP2_CANCEL);
+    }
+    disconnects += streamsE.length;
+    e.close();
+    expect(await settled()).toEqual(baseline);
+    expect(disconnects).toBe(1000);
+
+    // The server still serves: a new stream gets its own message back.
+    const after = new Connection({ address });
+    const reqs = (async function* () {
+      yield { sessionId: sessionIds[0] as string, payload: { case: "message" as const, value: { content: "after" } } };
+      await new Promise(() => {});
+    })();
+    const ac = new AbortController();
+    let echoed = false;
+    for await (const r of createClient(OrchestratorService, after.transport).streamMessages(reqs, {
+      signal: ac.signal,
+    })) {
+      echoed = r.payload.case === "message" && r.payload.value.content === "after";
+      if (echoed) break;
+    }
+    ac.abort();
+    await after.close();
+    expect(echoed).toBe(true);
+    expect(await settled()).toEqual(baseline);
+  });
+});
