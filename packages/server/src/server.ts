@@ -139,9 +139,15 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   const ctx = { logger, options: { token: options.token, settings }, clock, shutdownSignal: gate.signal };
   const modules = factories.map((factory) => factory(ctx));
 
-  // The request log first: it sees every call's outcome, refusals by the others included;
-  // then the shutdown gate, which refuses calls made while draining.
-  const interceptors: Interceptor[] = [requestLogInterceptor(logger), gate.interceptor(), errorBoundary(logger)];
+  // Streams end with their call first; then the request log: it sees every call's outcome,
+  // refusals by the others included; then the shutdown gate, which refuses calls made
+  // while draining.
+  const interceptors: Interceptor[] = [
+    endStreamsOnAbort(),
+    requestLogInterceptor(logger),
+    gate.interceptor(),
+    errorBoundary(logger),
+  ];
   if (options.token !== undefined) {
     interceptors.push(bearerAuthInterceptor(options.token, (s) => unauthenticatedServices.has(s)));
   }
@@ -211,6 +217,65 @@ function refuseWhileDraining(res: AnyResponse): void {
   res.end(
     JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail: "server shutting down" }),
   );
+}
+
+/**
+ * Ends a streaming response when its call is aborted (the client cancelled, reset the
+ * stream or dropped the connection; the deadline passed; the shutdown's drain period
+ * ended). Connect stops reading the response then, but never returns its generator: one
+ * suspended at a `yield` (its last message still being written) would never resume, so
+ * its `finally` (timers, followers, the request log line) would never run. This returns
+ * the inner generators at once, running every `finally` down to the handler's (one that
+ * is busy ends on its aborted signal), and a stream that ends on an aborted call ends with
+ * the abort's status (DEADLINE_EXCEEDED, UNAVAILABLE, CANCELED), never a clean end.
+ */
+function endStreamsOnAbort(): Interceptor {
+  return (next) => async (req) => {
+    const res = await next(req);
+    if (!res.stream) return res;
+    return { ...res, message: endOnAbort(res.message, req.signal) };
+  };
+}
+
+async function* endOnAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let busy = false;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    void it.return?.(undefined)?.catch(() => {});
+  };
+  const onAbort = () => {
+    if (!busy) end();
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    while (!ended) {
+      busy = true;
+      let r: IteratorResult<T>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        ended = true;
+        throw err;
+      } finally {
+        busy = false;
+      }
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      // Aborted while the handler was busy: nothing more goes out, so end it now rather
+      // than yield a value nobody may ever ask past.
+      if (signal.aborted) break;
+      yield r.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    end();
+  }
+  if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
 }
 
 /** Turns unexpected exceptions into INTERNAL (logged), so a bug never crashes the process. */

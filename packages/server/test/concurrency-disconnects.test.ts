@@ -9,9 +9,11 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
 import { Connection } from "@baton/core";
+import { type BaaahtModule, baaahtModule, startServer } from "@baton/server";
 import {
   AgentService,
   AgentType,
+  CreateSessionRequestSchema,
   OrchestratorService,
   StreamAgentRequestSchema,
   StreamMessageRequestSchema,
@@ -193,5 +195,53 @@ describe("1,000 abrupt bidi disconnects", () => {
     await after.close();
     expect(echoed).toBe(true);
     expect(await settled()).toEqual(baseline);
+  });
+});
+
+describe("a stream whose connection drops while its response is waiting to be read", () => {
+  it("ends on the server: its handler's finally runs and the request log has its line", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = {
+      debug() {},
+      info(message: string, fields?: Record<string, unknown>) {
+        if (message === "request") lines.push(fields ?? {});
+      },
+      warn() {},
+      error() {},
+    };
+    const server = await startServer({
+      listen: ["127.0.0.1:0"],
+      modules: [baaahtModule()],
+      logger,
+      settings: { "baaaht.streamHeartbeatMs": "20" },
+    });
+    try {
+      const module = server.modules.get("baaaht") as BaaahtModule;
+      const sessionId = module.sessions.create(create(CreateSessionRequestSchema, {})).sessionId;
+      const session = await dial(server.addresses[0] as string);
+      // Each stream's first message comes back to all 50: their responses are mid-write,
+      // the handlers suspended at a yield, when the connection goes.
+      const streams = Array.from({ length: 50 }, (_, i) =>
+        call(
+          session,
+          STREAM_MESSAGES,
+          frame(StreamMessageRequestSchema, { sessionId, payload: { case: "message", value: { content: `m${i}` } } }),
+        ),
+      );
+      await Promise.all(streams.map((s) => new Promise((resolve) => s.once("data", resolve))));
+      expect(module.state.streams.bidi).toBe(50);
+      socketOf(session).destroy();
+      const after = await pollUntil(
+        () => ({
+          ...module.state.streams,
+          logged: lines.filter((l) => l.method === "orchestrator.v1.OrchestratorService/StreamMessages").length,
+        }),
+        (s) => s.bidi === 0 && s.logged === 50,
+      );
+      expect(after).toEqual({ bidi: 0, followers: 0, logged: 50 });
+      expect(new Set(lines.map((l) => l.code))).toEqual(new Set(["CANCELED"]));
+    } finally {
+      await server.close();
+    }
   });
 });
