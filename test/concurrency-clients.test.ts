@@ -9,7 +9,7 @@ import { BudgetExceededError, OrcaClient, type RunEvent, type RunHandle } from "
 import { type BaaahtModule, type BatonServer, createBaaahtModule, orcaModule, startServer } from "@baton/server";
 import { EventType } from "@baton/wire/baaaht";
 import { afterEach, describe, expect, it } from "vitest";
-import { settle, yieldingStore } from "../packages/server/test/concurrency-support.js";
+import { SCALE_TEST_TIMEOUT_MS, settle, yieldingStore } from "../packages/server/test/concurrency-support.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -38,7 +38,9 @@ async function history(run: RunHandle): Promise<RunEvent[]> {
 }
 
 describe("ORCA budgets under 1,000 concurrent SubmitTasks", () => {
-  it("accepts exactly what the budget allows and never spends past it", async () => {
+  it("accepts exactly what the budget allows and never spends past it", {
+    timeout: SCALE_TEST_TIMEOUT_MS,
+  }, async () => {
     const orca = await orcaClient();
     // 1,000 tasks of 7 tokens and 3 micros against 2,103 tokens: exactly 300 fit (2,100),
     // the cost limit (10,000 micros) allows 3,333, so the token limit is the one that binds.
@@ -73,7 +75,9 @@ describe("ORCA budgets under 1,000 concurrent SubmitTasks", () => {
     expect(run.budget.used).toEqual({ tokens: 2100, costMicros: 900 });
   });
 
-  it("with mixed sizes and both limits, every answer is the one the server's order implies", async () => {
+  it("with mixed sizes and both limits, every answer is the one the server's order implies", {
+    timeout: SCALE_TEST_TIMEOUT_MS,
+  }, async () => {
     const orca = await orcaClient();
     const maxTokens = 5000;
     const maxCostMicros = 4000;

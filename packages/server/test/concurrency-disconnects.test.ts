@@ -6,8 +6,7 @@
 // connections, bidi calls, log followers and this process's socket handles return to the
 // baseline (polled with a bound), and it still serves a new stream.
 
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
-import { connect as netConnect, type Socket } from "node:net";
+import { type ClientHttp2Session, constants } from "node:http2";
 import { Connection } from "@baton/core";
 import { type BaaahtModule, baaahtModule, startServer } from "@baton/server";
 import {
@@ -18,59 +17,18 @@ import {
   StreamAgentRequestSchema,
   StreamMessageRequestSchema,
 } from "@baton/wire/baaaht";
-import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BaaahtHarness, startBaaaht } from "./baaaht-support.js";
-import { pollUntil } from "./concurrency-support.js";
+import { call, closeDialled, dial, frame, pollUntil, SCALE_TEST_TIMEOUT_MS, socketOf } from "./concurrency-support.js";
 
 let h: BaaahtHarness | undefined;
-const sessions: ClientHttp2Session[] = [];
 afterEach(async () => {
-  for (const s of sessions.splice(0)) s.destroy();
+  closeDialled();
   await h?.close();
   h = undefined;
 });
-
-/** A gRPC length-prefixed message frame. */
-function frame<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Buffer {
-  const body = toBinary(schema, create(schema, init));
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
-}
-
-/** The TCP socket under each session (http2 hides it behind a proxy that refuses destroy). */
-const rawSockets = new WeakMap<ClientHttp2Session, Socket>();
-const socketOf = (session: ClientHttp2Session) => rawSockets.get(session) as Socket;
-
-async function dial(address: string): Promise<ClientHttp2Session> {
-  const [host, port] = address.split(":") as [string, string];
-  const socket = netConnect(Number(port), host);
-  const session = connect(`http://${address}`, { createConnection: () => socket });
-  rawSockets.set(session, socket);
-  sessions.push(session);
-  session.on("error", () => {});
-  await new Promise<void>((resolve, reject) => {
-    session.once("connect", () => resolve());
-    session.once("error", reject);
-  });
-  return session;
-}
-
-/** A gRPC call on `session` to `path`, reading (and discarding) whatever the server sends. */
-function call(session: ClientHttp2Session, path: string, first?: Buffer): ClientHttp2Stream {
-  const stream = session.request({
-    ":method": "POST",
-    ":path": path,
-    "content-type": "application/grpc+proto",
-    te: "trailers",
-  });
-  stream.on("error", () => {});
-  stream.resume();
-  if (first) stream.write(first);
-  return stream;
-}
 
 const STREAM_MESSAGES = `/${OrchestratorService.typeName}/StreamMessages`;
 const STREAM_AGENT = `/${AgentService.typeName}/StreamAgent`;
@@ -79,7 +37,9 @@ const STREAM_AGENT = `/${AgentService.typeName}/StreamAgent`;
 const sockets = () => process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP")).length;
 
 describe("1,000 abrupt bidi disconnects", () => {
-  it("leave no open request, connection, stream, follower or socket behind", async () => {
+  it("leave no open request, connection, stream, follower or socket behind", {
+    timeout: SCALE_TEST_TIMEOUT_MS,
+  }, async () => {
     h = await startBaaaht();
     const harness = h;
     const state = harness.module.state;

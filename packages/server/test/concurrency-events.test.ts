@@ -4,16 +4,34 @@
 // clients, not @baton/orca, whose resumable stream drops repeated ids and would hide a
 // duplicate the server sent. The store yields at every operation, so appends and reads
 // really interleave. Afterwards the server holds nothing for those streams.
+import type { ClientHttp2Session } from "node:http2";
 import { Connection } from "@baton/core";
 import { type BatonServer, type OrcaModule, orcaModule, startServer } from "@baton/server";
-import { EnvelopeSchema, Orchestrator } from "@baton/wire/orca";
+import {
+  EnvelopeSchema,
+  Orchestrator,
+  StartRunRequestSchema,
+  StreamEventsRequestSchema,
+  SubmitTaskRequestSchema,
+} from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
-import { pollUntil, settle, yieldingStore } from "./concurrency-support.js";
+import {
+  call,
+  closeDialled,
+  dial,
+  frame,
+  pollUntil,
+  SCALE_TEST_TIMEOUT_MS,
+  settle,
+  socketOf,
+  yieldingStore,
+} from "./concurrency-support.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
+  closeDialled();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
@@ -45,6 +63,7 @@ async function start(grpcConnections: number, connectConnections: number): Promi
   };
 }
 
+const STREAM_EVENTS = `/${Orchestrator.typeName}/StreamEvents`;
 const task = (id: string) => create(EnvelopeSchema, { id, kind: "agent_task", payloadJson: "{}", protocolVersion: 1 });
 
 /** The ids a stream receives, until the server ends it. */
@@ -58,12 +77,14 @@ async function collect(client: Client<typeof Orchestrator>, runId: string, from:
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe("1,000 concurrent ORCA event streams", () => {
-  it("each sees every event exactly once, in order, from replay through live", async () => {
+  it("each sees every event exactly once, in order, from replay through live", {
+    timeout: SCALE_TEST_TIMEOUT_MS,
+  }, async () => {
     // 900 streams over 9 HTTP/2 connections (100 each), 100 over Connect on HTTP/1.1 (a socket each).
     const h = await start(9, 100);
     const runId = "streams-1000";
     await h.clients[0]?.startRun({ workflowId: runId });
-    const tasks = 20;
+    const tasks = 12;
     const total = 1 + tasks; // start_run, then one task_enqueued per task
     // Stream i starts at event `from` (0: the whole history) and asks for the rest of the
     // run, so the server ends it after event `total`.
@@ -89,7 +110,7 @@ describe("1,000 concurrent ORCA event streams", () => {
       submits.push(h.clients[t % 9]?.submitTask({ runId, task: task(`t${t}`) }) as Promise<unknown>);
       for (let i = 1 + 2 * Math.floor((t * 500) / tasks); i < 2 * Math.floor(((t + 1) * 500) / tasks); i += 2)
         streams.push(open(i));
-      if (t % 5 === 4) await submits[t];
+      if (t % 4 === 3) await submits[t];
     }
     expect((await settle(submits)).filter((o) => !o.ok)).toEqual([]);
 
@@ -111,5 +132,45 @@ describe("1,000 concurrent ORCA event streams", () => {
       (s) => s.open === 0 && s.waiting === 0 && s.requests === 0,
     );
     expect(after).toEqual({ open: 0, waiting: 0, requests: 0 });
+  });
+});
+
+describe("ORCA event streams whose connections drop mid-write", () => {
+  it("end on the server: nothing running, nothing waiting, no request open", async () => {
+    const h = await start(1, 0);
+    const runId = "dropped";
+    await h.orca.service.startRun(create(StartRunRequestSchema, { workflowId: runId }));
+    // 100 events of 2 KB: each stream's replay is far more than HTTP/2's 64 KiB window, so
+    // with a client that reads nothing every handler is suspended mid-write.
+    const payloadJson = JSON.stringify({ text: "x".repeat(2048) });
+    for (let t = 0; t < 100; t++)
+      await h.orca.service.submitTask(
+        create(SubmitTaskRequestSchema, { runId, task: { ...task(`t${t}`), payloadJson } }),
+      );
+    const address = h.server.addresses[0] as string;
+    const sessions = await Promise.all(Array.from({ length: 4 }, () => dial(address)));
+    const request = frame(StreamEventsRequestSchema, { runId });
+    for (let i = 0; i < 200; i++)
+      call(sessions[i % 4] as ClientHttp2Session, STREAM_EVENTS, request, { read: false, end: true });
+    const stuck = await pollUntil(
+      () => ({ open: h.orca.service.streams.open, buffered: h.server.stats().bufferedBytes }),
+      (s) => s.open === 200 && s.buffered > 0,
+    );
+    expect(stuck.open).toBe(200);
+    expect(stuck.buffered).toBeGreaterThan(0);
+    // Two connections closed, two reset.
+    sessions.forEach((s, i) => {
+      if (i % 2 === 0) socketOf(s).destroy();
+      else socketOf(s).resetAndDestroy();
+    });
+    const after = await pollUntil(
+      () => ({
+        ...h.orca.service.streams,
+        requests: h.server.stats().requests,
+        connections: h.server.stats().connections,
+      }),
+      (s) => s.open === 0 && s.waiting === 0 && s.requests === 0 && s.connections === 0,
+    );
+    expect(after).toEqual({ open: 0, waiting: 0, requests: 0, connections: 0 });
   });
 });
