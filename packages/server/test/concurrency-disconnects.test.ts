@@ -8,7 +8,7 @@
 
 import { type ClientHttp2Session, constants } from "node:http2";
 import { Connection } from "@baton/core";
-import { type BaaahtModule, baaahtModule, startServer } from "@baton/server";
+import { type BaaahtModule, baaahtModule, createOrcaModule, type OrcaModule, startServer } from "@baton/server";
 import {
   AgentService,
   AgentType,
@@ -17,8 +17,9 @@ import {
   StreamAgentRequestSchema,
   StreamMessageRequestSchema,
 } from "@baton/wire/baaaht";
+import { Orchestrator, StartRunRequestSchema, StreamEventsRequestSchema } from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BaaahtHarness, startBaaaht } from "./baaaht-support.js";
 import { call, closeDialled, dial, frame, pollUntil, SCALE_TEST_TIMEOUT_MS, socketOf } from "./concurrency-support.js";
@@ -200,6 +201,39 @@ describe("a stream whose connection drops while its response is waiting to be re
       );
       expect(after).toEqual({ bidi: 0, followers: 0, logged: 50 });
       expect(new Set(lines.map((l) => l.code))).toEqual(new Set(["CANCELED"]));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a following stream whose deadline passes", () => {
+  it("ends with DEADLINE_EXCEEDED in its trailers, not a clean end", async () => {
+    const server = await startServer({ listen: ["127.0.0.1:0"], modules: [createOrcaModule] });
+    try {
+      const orca = server.modules.get("orca") as OrcaModule;
+      await orca.service.startRun(create(StartRunRequestSchema, { workflowId: "w" }));
+      const session = await dial(server.addresses[0] as string);
+      // The server's own deadline (grpc-timeout), with the client not enforcing one: the
+      // follower has nothing to send after start_run and ends when its signal aborts.
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `/${Orchestrator.typeName}/StreamEvents`,
+        "content-type": "application/grpc+proto",
+        te: "trailers",
+        "grpc-timeout": "200m",
+      });
+      stream.on("error", () => {});
+      stream.resume();
+      stream.end(frame(StreamEventsRequestSchema, { runId: "w" }));
+      const trailers = await new Promise<Record<string, unknown>>((resolve) => stream.once("trailers", resolve));
+      expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+      expect(
+        await pollUntil(
+          () => orca.service.streams,
+          (s) => s.open === 0,
+        ),
+      ).toEqual({ open: 0, waiting: 0 });
     } finally {
       await server.close();
     }
