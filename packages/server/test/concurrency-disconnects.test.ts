@@ -23,6 +23,7 @@ import { Code, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BaaahtHarness, startBaaaht } from "./baaaht-support.js";
 import { call, closeDialled, dial, frame, pollUntil, SCALE_TEST_TIMEOUT_MS, socketOf } from "./concurrency-support.js";
+import { grpcHeaders, h2Call } from "./hardening-support.js";
 
 let h: BaaahtHarness | undefined;
 afterEach(async () => {
@@ -216,18 +217,12 @@ describe("a following stream whose deadline passes", () => {
       const session = await dial(server.addresses[0] as string);
       // The server's own deadline (grpc-timeout), with the client not enforcing one: the
       // follower has nothing to send after start_run and ends when its signal aborts.
-      const stream = session.request({
-        ":method": "POST",
-        ":path": `/${Orchestrator.typeName}/StreamEvents`,
-        "content-type": "application/grpc+proto",
-        te: "trailers",
-        "grpc-timeout": "200m",
-      });
-      stream.on("error", () => {});
-      stream.resume();
-      stream.end(frame(StreamEventsRequestSchema, { runId: "w" }));
-      const trailers = await new Promise<Record<string, unknown>>((resolve) => stream.once("trailers", resolve));
-      expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+      const answer = await h2Call(
+        session,
+        { ...grpcHeaders(`/${Orchestrator.typeName}/StreamEvents`), "grpc-timeout": "200m" },
+        frame(StreamEventsRequestSchema, { runId: "w" }),
+      );
+      expect(answer.grpcStatus).toBe(String(Code.DeadlineExceeded));
       expect(
         await pollUntil(
           () => orca.service.streams,

@@ -5,6 +5,7 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:h
 import { connect as netConnect, type Socket } from "node:net";
 import { MemoryOrcaStore, type OrcaStore } from "@baton/server";
 import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { grpcFrame, grpcHeaders } from "./hardening-support.js";
 
 /**
  * The time a test of a thousand concurrent calls may take: a few seconds on an idle
@@ -63,12 +64,9 @@ export async function pollUntil<T>(
   return value;
 }
 
-/** A gRPC length-prefixed message frame. */
+/** A gRPC length-prefixed message frame holding `init` as a `schema` message. */
 export function frame<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Buffer {
-  const body = toBinary(schema, create(schema, init));
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
+  return grpcFrame(toBinary(schema, create(schema, init)));
 }
 
 /** The TCP socket under each session (http2 hides it behind a proxy that refuses destroy). */
@@ -115,12 +113,7 @@ export function call(
   first?: Buffer,
   { read = true, end = false }: { read?: boolean; end?: boolean } = {},
 ): ClientHttp2Stream {
-  const stream = session.request({
-    ":method": "POST",
-    ":path": path,
-    "content-type": "application/grpc+proto",
-    te: "trailers",
-  });
+  const stream = session.request({ ":method": "POST", te: "trailers", ...grpcHeaders(path) });
   stream.on("error", () => {});
   if (read) stream.resume();
   if (first) stream.write(first);
