@@ -33,6 +33,21 @@ export interface BidiHandlers<Req> {
   drained?(): boolean;
 }
 
+/** How {@link serveBidi} serves a call. */
+export interface BidiOptions<Req, Res> {
+  /** How often a heartbeat frame is sent, in ms (at least 10). */
+  heartbeatMs: number;
+  /** Makes a heartbeat frame. */
+  heartbeat: () => Res;
+  /** Sees the first request and returns the handlers of the rest. */
+  setup(first: Req, ctx: BidiContext<Res>): Promise<BidiHandlers<Req>> | BidiHandlers<Req>;
+  /**
+   * Counts the call as open, from before its first request until it ended however it
+   * ended; returns the function that counts it closed (a debug count of open streams).
+   */
+  track?(): () => void;
+}
+
 /**
  * Serves a bidirectional stream: reads the requests concurrently with writing responses,
  * sends heartbeat frames every `heartbeatMs`, and tears everything down when either side
@@ -41,16 +56,7 @@ export interface BidiHandlers<Req> {
 export async function* serveBidi<Req, Res>(
   requests: AsyncIterable<Req>,
   callSignal: AbortSignal,
-  options: {
-    heartbeatMs: number;
-    heartbeat: () => Res;
-    setup(first: Req, ctx: BidiContext<Res>): Promise<BidiHandlers<Req>> | BidiHandlers<Req>;
-    /**
-     * Counts the call as open, from before its first request until it ended however it
-     * ended; returns the function that counts it closed (a debug count of open streams).
-     */
-    track?(): () => void;
-  },
+  options: BidiOptions<Req, Res>,
 ): AsyncGenerator<Res> {
   const untrack = options.track?.();
   try {
@@ -63,11 +69,7 @@ export async function* serveBidi<Req, Res>(
 async function* serve<Req, Res>(
   requests: AsyncIterable<Req>,
   callSignal: AbortSignal,
-  options: {
-    heartbeatMs: number;
-    heartbeat: () => Res;
-    setup(first: Req, ctx: BidiContext<Res>): Promise<BidiHandlers<Req>> | BidiHandlers<Req>;
-  },
+  options: BidiOptions<Req, Res>,
 ): AsyncGenerator<Res> {
   const it = requests[Symbol.asyncIterator]();
   const first = await it.next();
