@@ -25,7 +25,12 @@ async function serve(modules: Parameters<typeof startServer>[0] = {}): Promise<B
 async function orcaClient(): Promise<OrcaClient> {
   const server = await serve({ modules: [orcaModule({ store: yieldingStore() })] });
   // No retries: every outcome the test counts is the server's first answer.
-  const orca = new OrcaClient({ address: server.addresses[0] as string, retry: false, timeoutMs: 20_000 });
+  const orca = new OrcaClient({
+    address: server.addresses[0] as string,
+    retry: false,
+    timeoutMs: 60_000,
+    dialTimeoutMs: 60_000,
+  });
   cleanups.push(() => orca.close());
   return orca;
 }
@@ -150,7 +155,12 @@ describe("ORCA deduplication under 200 concurrent submits of one Envelope.id", (
 describe("baaaht max_containers under concurrent CreateContainer", () => {
   it("never holds more than max_containers at any observed point, and creates exactly max", async () => {
     const server = await serve({ modules: [createBaaahtModule] });
-    const baaaht = new BaaahtClient({ address: server.addresses[0] as string, retry: false, timeoutMs: 20_000 });
+    const baaaht = new BaaahtClient({
+      address: server.addresses[0] as string,
+      retry: false,
+      timeoutMs: 60_000,
+      dialTimeoutMs: 60_000,
+    });
     cleanups.push(() => baaaht.close());
     const module = server.modules.get("baaaht") as BaaahtModule;
     const max = 7;

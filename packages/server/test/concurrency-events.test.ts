@@ -47,10 +47,10 @@ async function start(grpcConnections: number, connectConnections: number): Promi
   cleanups.push(() => server.close());
   const address = server.addresses[0] as string;
   const connections = [
-    ...Array.from({ length: grpcConnections }, () => new Connection({ address, retry: false })),
+    ...Array.from({ length: grpcConnections }, () => new Connection({ address, retry: false, dialTimeoutMs: 60_000 })),
     ...Array.from(
       { length: connectConnections },
-      () => new Connection({ address, retry: false, protocol: "connect", httpVersion: "1.1" }),
+      () => new Connection({ address, retry: false, dialTimeoutMs: 60_000, protocol: "connect", httpVersion: "1.1" }),
     ),
   ];
   cleanups.push(async () => {

@@ -9,7 +9,8 @@ import { grpcFrame, grpcHeaders } from "./hardening-support.js";
 
 /**
  * The time a test of a thousand concurrent calls may take: a few seconds on an idle
- * two-core machine, several times that when other test processes share the cores.
+ * two-core machine, several times that when other test processes share the cores (their
+ * clients dial with a 60 s timeout for the same reason).
  */
 export const SCALE_TEST_TIMEOUT_MS = 90_000;
 
@@ -54,7 +55,7 @@ export function settle<T>(ps: Array<Promise<T>>): Promise<Array<Outcome<T>>> {
 export async function pollUntil<T>(
   read: () => T,
   done: (value: T) => boolean,
-  { tries = 4000, everyMs = 5 }: { tries?: number; everyMs?: number } = {},
+  { tries = 4000, everyMs = 10 }: { tries?: number; everyMs?: number } = {},
 ): Promise<T> {
   let value = read();
   for (let i = 0; i < tries && !done(value); i++) {
