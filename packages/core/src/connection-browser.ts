@@ -1,4 +1,4 @@
-import type { Interceptor, Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { BatonClientBase, type ClientDefaults, resolveConnectionWith } from "./call.js";
 import type { ConnectionOptions, FetchLike } from "./connection.js";
@@ -92,7 +92,7 @@ export class Connection extends ConnectionBase {
       baseUrl: this.address.baseUrl,
       interceptors,
       useBinaryFormat: !this.options.useJson,
-      fetch: this.#fetchUntilClosed,
+      fetch: this.#rpcFetch,
     };
     return this.#protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options);
   }
@@ -106,6 +106,26 @@ export class Connection extends ConnectionBase {
   protected override release(): void {
     this.#abort.abort(new DOMException("the connection was closed", "AbortError"));
   }
+
+  /**
+   * {@link Connection.#fetchUntilClosed} for RPCs: a request that never got an answer (the
+   * server is down, or the browser blocked it for CORS: `fetch` cannot tell which) fails
+   * with UNAVAILABLE, as a refused connection does in Node, so it is retried as one.
+   */
+  readonly #rpcFetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    try {
+      return await this.#fetchUntilClosed(input, init);
+    } catch (err) {
+      if (init?.signal?.aborted || this.#abort.signal.aborted || !(err instanceof TypeError)) throw err;
+      throw new ConnectError(
+        `could not reach ${this.address.baseUrl}: ${err.message} (is it up, and does it allow this page's origin? baton-server --cors-origin)`,
+        Code.Unavailable,
+        undefined,
+        undefined,
+        err,
+      );
+    }
+  };
 
   /** `fetch`, aborted by the request's own signal or by {@link Connection.close}. */
   readonly #fetchUntilClosed = (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
