@@ -1,4 +1,5 @@
 import { type CallOptions as ConnectCallOptions, type ContextValues, createContextValues } from "@connectrpc/connect";
+import type { ConnectionOptions } from "./connection.js";
 import { type ConnectionBase, idleTimeoutKey } from "./connection-base.js";
 import { type BatonError, toBatonError } from "./errors.js";
 
@@ -57,16 +58,24 @@ function processEnv(): Record<string, string | undefined> {
   return typeof process === "undefined" ? {} : process.env;
 }
 
+/** A client's connection, and whether the client owns (and closes) it. */
+export interface ResolvedConnection<C extends ConnectionBase> {
+  /** The connection calls go through. */
+  connection: C;
+  /** True when the client made the connection and closes it; false for a shared one. */
+  owned: boolean;
+}
+
 /**
  * Resolves client options to a connection, and whether the client owns (and closes) it:
  * the shared `connection` if given, else one `make` builds. Each build's
  * `resolveConnection` passes its own `Connection`.
  */
-export function resolveConnectionWith<C extends ConnectionBase, O extends { address: string }>(
+export function resolveConnectionWith<C extends ConnectionBase, O extends ConnectionOptions>(
   options: Partial<O> & { connection?: C | undefined },
   defaults: ClientDefaults,
   make: (options: O, defaults: { httpVersion?: "1.1" | "2" }) => C,
-): { connection: C; owned: boolean } {
+): ResolvedConnection<C> {
   const { connection, ...rest } = options;
   if (connection) return { connection, owned: false };
   return {
@@ -86,7 +95,7 @@ export abstract class BatonClientBase<C extends ConnectionBase = ConnectionBase>
   readonly #owned: boolean;
 
   /** @param resolved the connection, and whether this client closes it. */
-  protected constructor(resolved: { connection: C; owned: boolean }) {
+  protected constructor(resolved: ResolvedConnection<C>) {
     this.connection = resolved.connection;
     this.#owned = resolved.owned;
   }

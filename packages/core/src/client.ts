@@ -1,4 +1,4 @@
-import { BatonClientBase, type ClientDefaults, resolveConnectionWith } from "./call.js";
+import { BatonClientBase, type ClientDefaults, type ResolvedConnection, resolveConnectionWith } from "./call.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
 
 /**
@@ -15,7 +15,7 @@ export interface ClientOptions extends Partial<ConnectionOptions> {
 export function resolveConnection(
   options: ClientOptions,
   defaults: ClientDefaults = { address: "127.0.0.1:50051" },
-): { connection: Connection; owned: boolean } {
+): ResolvedConnection<Connection> {
   return resolveConnectionWith<Connection, ConnectionOptions>(options, defaults, (o, d) => new Connection(o, d));
 }
 

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import { BatonClientBase, type ClientDefaults, resolveConnectionWith } from "./call.js";
+import { BatonClientBase, type ClientDefaults, type ResolvedConnection, resolveConnectionWith } from "./call.js";
 import type { ConnectionOptions, FetchLike } from "./connection.js";
 import { ConnectionBase } from "./connection-base.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -94,7 +94,9 @@ export class Connection extends ConnectionBase {
       useBinaryFormat: !this.options.useJson,
       fetch: this.#rpcFetch,
     };
-    return this.#protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options);
+    return halfDuplexOnly(
+      this.#protocol === "connect" ? createConnectTransport(options) : createGrpcWebTransport(options),
+    );
   }
 
   /** The page's `fetch`, for REST clients; auth, retries and deadlines are the REST client's own. */
@@ -136,6 +138,29 @@ export class Connection extends ConnectionBase {
 }
 
 /**
+ * `inner`, refusing client-streaming and bidirectional calls with UNIMPLEMENTED before any
+ * request: they need a request body that streams while the response does, which `fetch`
+ * in browsers cannot send.
+ */
+function halfDuplexOnly(inner: Transport): Transport {
+  return {
+    unary: (...args) => inner.unary(...args),
+    stream(method, ...rest) {
+      if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
+        const kind = method.methodKind === "bidi_streaming" ? "bidirectional" : "client-streaming";
+        return Promise.reject(
+          new ConnectError(
+            `${method.parent.typeName}/${method.name} is a ${kind} call, which browsers cannot make (fetch has no streaming request body): call it from Node`,
+            Code.Unimplemented,
+          ),
+        );
+      }
+      return inner.stream(method, ...rest);
+    },
+  };
+}
+
+/**
  * Options of every Baton client in a browser: the {@link BrowserConnectionOptions} (each
  * optional: the client fills in its default address), or a `connection` to share.
  */
@@ -148,7 +173,7 @@ export interface ClientOptions extends Partial<BrowserConnectionOptions> {
 export function resolveConnection(
   options: ClientOptions,
   defaults: ClientDefaults = { address: "127.0.0.1:50051" },
-): { connection: Connection; owned: boolean } {
+): ResolvedConnection<Connection> {
   return resolveConnectionWith<Connection, BrowserConnectionOptions>(options, defaults, (o, d) => new Connection(o, d));
 }
 
