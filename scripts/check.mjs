@@ -17,6 +17,7 @@ const steps = [
   ["wire compatibility", node, ["scripts/wire-check.mjs", ...(process.env.CI ? ["--require"] : [])]],
   ["type-check tests", bin("tsc"), ["-p", "tsconfig.test.json"]],
   ["tests", bin("vitest"), ["run"]],
+  ["browser bundles (no node: imports in the browser entries)", node, ["scripts/browser-bundle.mjs"]],
   ["examples", node, ["scripts/run-examples.mjs"]],
   ["tarballs (files, metadata, publint, attw)", node, ["scripts/pack-check.mjs"]],
   ["fresh app (npm install of the tarballs, strict tsc, one call per client)", node, ["scripts/fresh-app.mjs"]],

@@ -5,6 +5,7 @@ import {
   connectCallOptions,
   type PagedList,
   required,
+  unrefTimer,
 } from "@baton/core";
 import {
   type AgentMessage,
@@ -43,7 +44,7 @@ export interface UnregisterOptions {
 /** The live side of an agent: its StreamAgent, heartbeat timer and inbox. */
 interface Attachment {
   stream: DuplexStream<AgentFrame, StreamAgentResponse, AgentMessage>;
-  timer: NodeJS.Timeout;
+  timer: ReturnType<typeof setInterval>;
   inbox: PushQueue<AgentInbound>;
 }
 
@@ -117,7 +118,7 @@ export class AgentHandle implements AsyncIterable<AgentInbound> {
       const timer = setInterval(() => {
         void this.heartbeat().catch(() => {});
       }, this.#heartbeatMs);
-      timer.unref();
+      unrefTimer(timer);
       const inbox = new PushQueue<AgentInbound>({ capacity: 1024 });
       this.#attachment = { stream, timer, inbox };
       void this.#pump(stream, inbox);

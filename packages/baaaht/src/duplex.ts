@@ -1,4 +1,4 @@
-import { type BatonError, CanceledError, toBatonError } from "@baton/core";
+import { type BatonError, CanceledError, toBatonError, unrefTimer } from "@baton/core";
 import { PushQueue } from "./push-queue.js";
 
 /** How a response frame of a bidi stream is presented to the user. */
@@ -37,7 +37,7 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
   readonly #outgoing = new PushQueue<Req>({ capacity: 256 });
   readonly #items: PushQueue<Item>;
   readonly #controller = new AbortController();
-  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #timer: ReturnType<typeof setInterval> | undefined;
   #cancelled = false;
   #aborted: CanceledError | undefined;
   #readyResolve!: () => void;
@@ -67,7 +67,7 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
     this.#outgoing.tryPush(options.first ?? options.heartbeat());
     if (options.heartbeatMs > 0) {
       this.#timer = setInterval(() => this.#outgoing.tryPush(options.heartbeat()), options.heartbeatMs);
-      this.#timer.unref();
+      unrefTimer(this.#timer);
     }
     this.done = this.#pump(options).finally(() => {
       if (this.#timer) clearInterval(this.#timer);

@@ -1,5 +1,6 @@
 import { type CallOptions as ConnectCallOptions, type ContextValues, createContextValues } from "@connectrpc/connect";
-import { Connection, type ConnectionOptions, idleTimeoutKey } from "./connection.js";
+import type { ConnectionOptions } from "./connection.js";
+import { type ConnectionBase, idleTimeoutKey } from "./connection-base.js";
 import { type BatonError, toBatonError } from "./errors.js";
 
 /** Options every Baton call takes. */
@@ -25,16 +26,6 @@ export interface StreamCallOptions {
   headers?: Record<string, string>;
 }
 
-/**
- * Options of every Baton client: the {@link ConnectionOptions} (each optional: the client
- * fills in its default address), or `connection`, a connection to share with other
- * clients (the client then does not close it, and the connection options are not used).
- */
-export interface ClientOptions extends Partial<ConnectionOptions> {
-  /** A connection to share; the client does not close it. */
-  connection?: Connection;
-}
-
 /** Where a client finds its server when the options name no address. */
 export interface ClientDefaults {
   /** The documented default address, e.g. `127.0.0.1:50051`. */
@@ -54,7 +45,7 @@ export interface ClientDefaults {
 export function clientAddress(
   options: { address?: string | undefined },
   defaults: ClientDefaults,
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined> = processEnv(),
 ): string {
   if (options.address) return options.address;
   const fromEnv = defaults.env === undefined ? undefined : env[defaults.env];
@@ -62,31 +53,49 @@ export function clientAddress(
   return defaults.address;
 }
 
-/** Resolves client options to a connection, and whether the client owns (and closes) it. */
-export function resolveConnection(
-  options: ClientOptions,
-  defaults: ClientDefaults = { address: "127.0.0.1:50051" },
-): { connection: Connection; owned: boolean } {
+/** The environment variables of the process; none in a browser, which has no `process`. */
+function processEnv(): Record<string, string | undefined> {
+  return typeof process === "undefined" ? {} : process.env;
+}
+
+/** A client's connection, and whether the client owns (and closes) it. */
+export interface ResolvedConnection<C extends ConnectionBase> {
+  /** The connection calls go through. */
+  connection: C;
+  /** True when the client made the connection and closes it; false for a shared one. */
+  owned: boolean;
+}
+
+/**
+ * Resolves client options to a connection, and whether the client owns (and closes) it:
+ * the shared `connection` if given, else one `make` builds. Each build's
+ * `resolveConnection` passes its own `Connection`.
+ */
+export function resolveConnectionWith<C extends ConnectionBase, O extends ConnectionOptions>(
+  options: Partial<O> & { connection?: C | undefined },
+  defaults: ClientDefaults,
+  make: (options: O, defaults: { httpVersion?: "1.1" | "2" }) => C,
+): ResolvedConnection<C> {
   const { connection, ...rest } = options;
   if (connection) return { connection, owned: false };
   return {
-    connection: new Connection({ ...rest, address: clientAddress(rest, defaults) }, defaults.connection ?? {}),
+    connection: make({ ...rest, address: clientAddress(rest, defaults) } as O, defaults.connection ?? {}),
     owned: true,
   };
 }
 
 /**
- * The base of every Baton client: it owns (or shares) one {@link Connection}, and closes
- * it with {@link BatonClient.close} or `await using`.
+ * What every Baton client is, on either platform: it owns (or shares) one connection, and
+ * closes it with {@link BatonClientBase.close} or `await using`. Clients extend
+ * `BatonClient`, the build's subclass.
  */
-export abstract class BatonClient {
+export abstract class BatonClientBase<C extends ConnectionBase = ConnectionBase> {
   /** The connection calls go through. */
-  readonly connection: Connection;
+  readonly connection: C;
   readonly #owned: boolean;
 
-  /** @throws {InvalidArgumentError} on an unusable address or option combination. */
-  protected constructor(options: ClientOptions, defaults: ClientDefaults) {
-    const resolved = resolveConnection(options, defaults);
+  /** @param resolved the connection, and whether this client closes it. */
+  protected constructor(resolved: ResolvedConnection<C>) {
     this.connection = resolved.connection;
     this.#owned = resolved.owned;
   }

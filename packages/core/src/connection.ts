@@ -4,27 +4,19 @@ import * as https from "node:https";
 import * as net from "node:net";
 import { Readable } from "node:stream";
 import * as tls from "node:tls";
-import {
-  Code,
-  ConnectError,
-  type ContextValues,
-  createContextKey,
-  type Interceptor,
-  type Transport,
-} from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { type ParsedAddress, parseAddress } from "./address.js";
-import { checkTimeout } from "./deadline.js";
+import type { ParsedAddress } from "./address.js";
+import { ConnectionBase } from "./connection-base.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
 import { createLeanGrpcTransport } from "./grpc-transport.js";
-import { type Logger, silentLogger } from "./logger.js";
-import { type ResumableStreamOptions, resumableStream } from "./resumable-stream.js";
-import { type RetryOptions, type RetryPolicy, resolveRetryPolicy, retryInterceptor } from "./retry.js";
+import type { Logger } from "./logger.js";
+import type { RetryOptions } from "./retry.js";
 /** The RPC protocols a connection can speak. */
 export type Protocol = "grpc" | "connect" | "grpc-web";
 
@@ -111,14 +103,6 @@ export interface ConnectionOptions {
   grpcTransport?: "lean" | "connect-node";
 }
 
-/**
- * Per-call stream idle timeout, carried to the transport in the call's context values
- * (`CallOptions.idleTimeoutMs` sets it).
- */
-export const idleTimeoutKey = createContextKey<number | undefined>(undefined, {
-  description: "baton stream idle timeout",
-});
-
 /** A `fetch` over a connection's sockets (Unix sockets, TLS settings and dial timeout included). */
 export type FetchLike = (request: Request) => Promise<Response>;
 
@@ -126,24 +110,17 @@ export type FetchLike = (request: Request) => Promise<Response>;
  * A connection to one server: the transport every client call goes through. A connection
  * is expensive (it holds sockets), a client is cheap: share one connection between clients
  * (`{ connection }` in a client's options) and {@link Connection.close} it when done.
+ *
+ * This is the Node build (`node:http2`, `node:net`, `node:tls`): every protocol, Unix
+ * sockets, custom CAs and mutual TLS. Bundlers resolving the `browser` condition get the
+ * browser build instead, over `fetch` (see `BrowserConnectionOptions`).
  */
-export class Connection {
-  /** The parsed address. */
-  readonly address: ParsedAddress;
-  /** The resolved retry policy. */
-  readonly retryPolicy: RetryPolicy;
-  /** The logger. */
-  readonly logger: Logger;
-  /** The options the connection was made with. */
-  readonly options: Readonly<ConnectionOptions>;
+export class Connection extends ConnectionBase {
   readonly #protocol: Protocol;
   readonly #httpVersion: "1.1" | "2";
   readonly #dial: Dialer;
   #sessions: HandshakeSessionManager | undefined;
   #agent: http.Agent | undefined;
-  #transport: Transport | undefined;
-  #fetch: FetchLike | undefined;
-  #closed = false;
 
   /**
    * @param options how to reach the server.
@@ -152,7 +129,6 @@ export class Connection {
    * @throws {InvalidArgumentError} on an unusable address or option combination.
    */
   constructor(options: ConnectionOptions, defaults: { httpVersion?: "1.1" | "2" } = {}) {
-    this.options = options;
     const protocol = options.protocol ?? "grpc";
     if (!["grpc", "connect", "grpc-web"].includes(protocol)) {
       throw new InvalidArgumentError(`unknown protocol ${String(protocol)}: use grpc, connect or grpc-web`);
@@ -161,79 +137,31 @@ export class Connection {
     if (httpVersion !== "2" && httpVersion !== "1.1") {
       throw new InvalidArgumentError(`unknown httpVersion ${String(httpVersion)}: use "2" or "1.1"`);
     }
-    for (const k of ["timeoutMs", "idleTimeoutMs", "dialTimeoutMs"] as const) checkTimeout(k, options[k]);
     if (options.grpcTransport !== undefined && !["lean", "connect-node"].includes(options.grpcTransport)) {
       throw new InvalidArgumentError(
         `unknown grpcTransport ${String(options.grpcTransport)}: use lean or connect-node`,
       );
     }
-    const tlsOpts = typeof options.tls === "object" ? options.tls : undefined;
-    const address = parseAddress(options.address, options.tls ? { secure: true } : {});
-    if (tlsOpts && !address.secure) {
-      throw new InvalidArgumentError(`TLS options were given but the address ${options.address} is http://`);
-    }
-    this.address = address;
+    super(options);
     this.#protocol = protocol;
     this.#httpVersion = httpVersion;
-    this.retryPolicy = resolveRetryPolicy(options.retry);
-    this.logger = options.logger ?? silentLogger;
-    this.#dial = dialer(address, tlsOpts, options.dialTimeoutMs ?? 10_000);
-  }
-
-  /**
-   * The connect-es transport, for use with `createClient` from `@connectrpc/connect`: auth,
-   * headers, retries, the unary deadline and the stream idle timeout are applied here.
-   * Made on first use.
-   */
-  get transport(): Transport {
-    this.#transport ??= this.#makeTransport();
-    return this.#transport;
+    const tlsOpts = typeof options.tls === "object" ? options.tls : undefined;
+    this.#dial = dialer(this.address, tlsOpts, options.dialTimeoutMs ?? 10_000);
   }
 
   /**
    * A `fetch` over this connection's sockets, for REST clients: HTTP/1.1 (keep-alive) or
    * HTTP/2 (one session), Unix sockets, TLS settings and the dial timeout as for RPCs.
-   * Auth, retries and deadlines are the REST client's own. Made on first use.
+   * Auth, retries and deadlines are the REST client's own.
    */
-  get fetch(): FetchLike {
-    this.#fetch ??=
-      this.#httpVersion === "2" ? http2Fetch(this.#sessionManager()) : http1Fetch(this.#httpAgent(), this.address);
-    return this.#fetch;
+  protected override createFetch(): FetchLike {
+    return this.#httpVersion === "2" ? http2Fetch(this.#sessionManager()) : http1Fetch(this.#httpAgent(), this.address);
   }
 
-  /** Whether {@link Connection.close} was called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Closes the connection's sockets; calls in flight fail with CANCELED. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Closes the connection's sockets; calls in flight fail with CANCELED. */
+  protected override release(): void {
     this.#sessions?.abort();
     this.#agent?.destroy();
-  }
-
-  /**
-   * {@link resumableStream} with this connection's retry backoff and logger, so every
-   * client's streams resume the same way.
-   */
-  resumable<T, C>(options: ResumableStreamOptions<T, C>): AsyncIterable<T> {
-    return resumableStream({
-      backoff: {
-        initialBackoffMs: Math.min(50, this.retryPolicy.initialBackoffMs),
-        maxBackoffMs: this.retryPolicy.maxBackoffMs,
-        multiplier: this.retryPolicy.multiplier,
-        jitter: this.retryPolicy.jitter,
-      },
-      logger: this.logger,
-      ...options,
-    });
-  }
-
-  /** `await using conn = new Connection(...)` closes it at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   #sessionManager(): HandshakeSessionManager {
@@ -265,19 +193,13 @@ export class Connection {
     return this.#agent;
   }
 
-  #makeTransport(): Transport {
+  protected override createTransport(interceptors: Interceptor[]): Transport {
     // Checked here, not in the constructor: a REST client's connection (fetch only) may
     // well be HTTP/1.1, and has no RPC protocol.
     if (this.#protocol === "grpc" && this.#httpVersion === "1.1") {
       throw new InvalidArgumentError("the gRPC protocol needs HTTP/2; use connect or grpc-web for HTTP/1.1");
     }
     const options = this.options;
-    const interceptors: Interceptor[] = [
-      retryInterceptor(this.retryPolicy, this.logger),
-      ...(options.interceptors ?? []),
-      headersInterceptor(options.headers ?? {}),
-    ];
-    if (options.token !== undefined) interceptors.push(bearerInterceptor(options.token));
     const common = {
       baseUrl: this.address.baseUrl,
       interceptors,
@@ -285,105 +207,22 @@ export class Connection {
       readMaxBytes: options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
     };
     const binary = !options.useJson;
-    let transport: Transport;
     if (this.#protocol === "grpc" && (options.grpcTransport ?? "lean") === "lean") {
-      transport = createLeanGrpcTransport({ ...common, sessionManager: this.#sessionManager() });
-    } else if (this.#httpVersion === "2") {
-      const h2 = { ...common, httpVersion: "2" as const, sessionManager: this.#sessionManager() };
-      transport =
-        this.#protocol === "grpc"
-          ? createGrpcTransport(h2)
-          : this.#protocol === "connect"
-            ? createConnectTransport({ ...h2, useBinaryFormat: binary })
-            : createGrpcWebTransport({ ...h2, useBinaryFormat: binary });
-    } else {
-      const h1 = { ...common, httpVersion: "1.1" as const, nodeOptions: { agent: this.#httpAgent() } };
-      transport =
-        this.#protocol === "connect"
-          ? createConnectTransport({ ...h1, useBinaryFormat: binary })
-          : createGrpcWebTransport({ ...h1, useBinaryFormat: binary });
+      return createLeanGrpcTransport({ ...common, sessionManager: this.#sessionManager() });
     }
-    return deadlineTransport(transport, options.timeoutMs, options.idleTimeoutMs);
+    if (this.#httpVersion === "2") {
+      const h2 = { ...common, httpVersion: "2" as const, sessionManager: this.#sessionManager() };
+      return this.#protocol === "grpc"
+        ? createGrpcTransport(h2)
+        : this.#protocol === "connect"
+          ? createConnectTransport({ ...h2, useBinaryFormat: binary })
+          : createGrpcWebTransport({ ...h2, useBinaryFormat: binary });
+    }
+    const h1 = { ...common, httpVersion: "1.1" as const, nodeOptions: { agent: this.#httpAgent() } };
+    return this.#protocol === "connect"
+      ? createConnectTransport({ ...h1, useBinaryFormat: binary })
+      : createGrpcWebTransport({ ...h1, useBinaryFormat: binary });
   }
-}
-
-/**
- * A transport whose default deadline applies to unary calls only, and whose streams fail
- * with DEADLINE_EXCEEDED after `idleTimeoutMs` without a message (a call's own values win).
- */
-function deadlineTransport(
-  inner: Transport,
-  timeoutMs: number | undefined,
-  idleTimeoutMs: number | undefined,
-): Transport {
-  return {
-    unary(method, signal, callTimeoutMs, header, input, contextValues) {
-      const bad = badTimeout("timeoutMs", callTimeoutMs);
-      if (bad) return Promise.reject(bad);
-      return inner.unary(method, signal, callTimeoutMs ?? timeoutMs, header, input, contextValues);
-    },
-    async stream(method, signal, callTimeoutMs, header, input, contextValues) {
-      const bad = badTimeout("timeoutMs", callTimeoutMs) ?? badTimeout("idleTimeoutMs", idleOf(contextValues));
-      if (bad) throw bad;
-      const idle = idleOf(contextValues) ?? idleTimeoutMs;
-      if (!idle) return inner.stream(method, signal, callTimeoutMs, header, input, contextValues);
-      const controller = new AbortController();
-      const onAbort = () => controller.abort(signal?.reason);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener("abort", onAbort, { once: true });
-      let timer = setTimeout(() => expire(), idle);
-      const expire = () =>
-        controller.abort(new ConnectError(`the stream sent nothing for ${idle} ms`, Code.DeadlineExceeded));
-      try {
-        const res = await inner.stream(method, controller.signal, callTimeoutMs, header, input, contextValues);
-        clearTimeout(timer);
-        const messages = res.message;
-        return {
-          ...res,
-          message: (async function* () {
-            const it = messages[Symbol.asyncIterator]();
-            try {
-              for (;;) {
-                timer = setTimeout(expire, idle);
-                let next: IteratorResult<unknown>;
-                try {
-                  next = await it.next();
-                } finally {
-                  clearTimeout(timer);
-                }
-                if (next.done) return;
-                yield next.value;
-              }
-            } finally {
-              signal?.removeEventListener("abort", onAbort);
-              await it.return?.();
-            }
-          })() as typeof res.message,
-        };
-      } catch (err) {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        throw err;
-      }
-    },
-  };
-}
-
-/**
- * A call's own timeout that {@link checkTimeout} refuses, as the INVALID_ARGUMENT the call
- * fails with (a Node timer would fire after 1 ms instead of waiting that long).
- */
-function badTimeout(name: string, value: number | undefined): ConnectError | undefined {
-  try {
-    checkTimeout(name, value);
-    return undefined;
-  } catch (err) {
-    return new ConnectError((err as Error).message, Code.InvalidArgument);
-  }
-}
-
-function idleOf(contextValues: ContextValues | undefined): number | undefined {
-  return contextValues?.get(idleTimeoutKey);
 }
 
 /**
@@ -588,22 +427,5 @@ function http2Fetch(sessions: HandshakeSessionManager): FetchLike {
       });
       stream.end(body);
     });
-  };
-}
-
-function headersInterceptor(headers: Record<string, string>): Interceptor {
-  const entries = Object.entries(headers);
-  return (next) => (req) => {
-    for (const [k, v] of entries) if (!req.header.has(k)) req.header.set(k, v);
-    return next(req);
-  };
-}
-
-/** Sets `authorization: Bearer <token>` on every call, asking the provider each time. */
-export function bearerInterceptor(token: string | TokenProvider): Interceptor {
-  return (next) => async (req) => {
-    const value = typeof token === "string" ? token : await token();
-    if (value) req.header.set("authorization", `Bearer ${value}`);
-    return next(req);
   };
 }

@@ -74,10 +74,11 @@ describe("Connection dial timeout", () => {
         },
       }),
     );
-    const conn = connection({ address, dialTimeoutMs: 100 });
+    // A dial timeout a loaded machine still dials within, and a wait well past it.
+    const conn = connection({ address, dialTimeoutMs: 1000 });
     const orca = createClient(Orchestrator, conn.transport);
     expect((await orca.startRun({ workflowId: "a" })).runId).toBe("a");
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1500));
     expect((await orca.startRun({ workflowId: "b" })).runId).toBe("b");
     expect(calls).toBe(2);
   });

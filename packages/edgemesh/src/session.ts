@@ -6,6 +6,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   UnauthenticatedError,
+  unrefTimer,
 } from "@baton/core";
 import type { OrchestratorService } from "@baton/wire/edgemesh";
 import type { Client } from "@connectrpc/connect";
@@ -39,7 +40,7 @@ export class SessionKeeper {
   #input: ConnectInput | undefined;
   #session: Session | undefined;
   #making: Promise<Session> | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
 
   /** @internal */
@@ -103,7 +104,7 @@ export class SessionKeeper {
     this.#timer = setInterval(() => {
       void this.heartbeat().catch(() => undefined); // the next call re-makes a lost session
     }, this.#intervalMs);
-    this.#timer.unref();
+    unrefTimer(this.#timer);
   }
 
   /** Sends one `Heartbeat` now (re-making the session once if the server lost it). */

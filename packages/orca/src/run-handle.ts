@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   BudgetExceededError,
   type CallOptions,
@@ -317,7 +316,7 @@ export function buildEnvelope(task: TaskInput, now: () => number = Date.now): En
   }
   const u64 = toUint64;
   return create(EnvelopeSchema, {
-    id: task.id ?? randomUUID(),
+    id: task.id ?? crypto.randomUUID(),
     parentId: task.parentId ?? "",
     traceId: task.traceId ?? "",
     agent: task.agent ?? "",

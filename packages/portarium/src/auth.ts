@@ -3,7 +3,9 @@ import {
   type FetchLike,
   InvalidArgumentError,
   ProtocolError,
+  toBatonError,
   UnauthenticatedError,
+  UnavailableError,
 } from "@baton/core";
 import { problemToError } from "./errors.js";
 
@@ -127,7 +129,13 @@ export function clientCredentialsTokenSource(
           cause: err,
         });
       }
-      throw err;
+      // fetch rejects with a TypeError when no answer came; a browser does not say why (the
+      // server is down, or CORS blocked it), Node's dial errors already map to UNAVAILABLE.
+      const be = toBatonError(err);
+      if (err instanceof TypeError && !(be instanceof UnavailableError)) {
+        throw new UnavailableError(`the token endpoint could not be reached: ${err.message}`, { cause: err });
+      }
+      throw be;
     }
     let body: unknown = text;
     try {

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   BatonError,
   type CallOptions,
@@ -113,7 +112,7 @@ export function workspaceOf(scope: Scope, options: { workspaceId?: string }): st
 
 /** `options` with a generated `Idempotency-Key` unless they carry one. */
 export function withIdempotencyKey<O extends PortariumCallOptions>(options: O): O {
-  return options.idempotencyKey === undefined ? { ...options, idempotencyKey: randomUUID() } : options;
+  return options.idempotencyKey === undefined ? { ...options, idempotencyKey: crypto.randomUUID() } : options;
 }
 
 /** `options` in `workspaceId` unless they name a workspace themselves. */

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Middleware } from "openapi-fetch";
 
 /**
@@ -9,7 +8,7 @@ import type { Middleware } from "openapi-fetch";
  */
 export const correlationIdMiddleware: Middleware = {
   onRequest({ request }) {
-    const id = request.headers.get("x-correlation-id") ?? request.headers.get("x-request-id") ?? randomUUID();
+    const id = request.headers.get("x-correlation-id") ?? request.headers.get("x-request-id") ?? crypto.randomUUID();
     request.headers.set("x-correlation-id", id);
     request.headers.set("x-request-id", id);
     return request;

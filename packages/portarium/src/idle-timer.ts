@@ -10,7 +10,7 @@ export class IdleTimer {
   readonly #controller = new AbortController();
   /** Rejects when the timer fires, so a read from a fetch that ignores aborts does not hang. */
   readonly #fired: Promise<never>;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** @param idleMs how long the server may stay silent, in ms (> 0). */
   constructor(idleMs: number) {

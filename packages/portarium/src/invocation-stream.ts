@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { Code, ProtocolError, type StreamCallOptions, toBatonError, UnavailableError } from "@baton/core";
 import type { components } from "@baton/wire/portarium";
 import { type Scope, workspaceOf } from "./call.js";
@@ -56,7 +55,7 @@ export async function* invocationEvents(
 ): AsyncGenerator<MachineInvocationEvent, void, undefined> {
   const where = { workspaceId: workspaceOf(scope, options), machineId, invocationId };
   const idleMs = options.idleTimeoutMs ?? scope.connection.options.idleTimeoutMs;
-  const headers = { "x-correlation-id": randomUUID(), ...options.headers };
+  const headers = { "x-correlation-id": crypto.randomUUID(), ...options.headers };
   const events = scope.connection.resumable<Numbered, number>({
     open: (after, signal) => connect(scope.raw, where, { after, signal, headers, idleMs }),
     cursorAfter: (item) => item.id,

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { deadline, type PagedList } from "@baton/core";
 import type { components } from "@baton/wire/portarium";
 import type { ConnectionTestResult } from "./agents.js";
@@ -76,7 +75,7 @@ export class MachinesResource extends Resource {
   ): Promise<MachineInvocation> {
     return this.call(options, (r) => {
       const { workspaceId } = r;
-      const request = { ...body, schemaVersion: 1 as const, invocationId: body.invocationId ?? randomUUID() };
+      const request = { ...body, schemaVersion: 1 as const, invocationId: body.invocationId ?? crypto.randomUUID() };
       return r.raw.POST(`${ONE}/invocations`, {
         ...r.at({ machineId }),
         body: { ...request, machineId, workspaceId },

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { Logger } from "@baton/core";
 import type { ConnectionLimits } from "./connection-limits.js";
+import { parseCorsOrigins } from "./cors.js";
 import { defaultModules } from "./modules.js";
 import { parseServiceAccounts } from "./portarium/service-accounts.js";
 import { type BatonServer, type ServerOptions, startServer } from "./server.js";
@@ -28,6 +29,7 @@ const FLAGS = {
   "max-connections": { type: "string" },
   "max-stream-buffer-bytes": { type: "string" },
   "stream-stall-timeout-ms": { type: "string" },
+  "cors-origin": { type: "string", multiple: true },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   config: { type: "string" },
@@ -109,6 +111,10 @@ Options:
                         on SIGTERM/SIGINT, how long calls in flight may finish (default
                         10000); then every call still open ends with UNAVAILABLE
                         (a second signal stops at once)
+  --cors-origin ORIGIN  let pages of ORIGIN (https://app.example.com, http://localhost:3000,
+                        or * for any) call the server from a browser: CORS preflights are
+                        answered and CORS headers set for gRPC-Web, Connect and REST
+                        (repeatable; default none: no CORS headers)
   --set KEY=VALUE       a module setting (repeatable; listed below)
   --log-level L         error, warn, info (default: one line per request) or debug
   --log-format F        text (default) or json (one JSON object per line)
@@ -118,7 +124,8 @@ Options:
   --help                show this text
 
 Environment: each option that takes a value may be given as a variable instead (a flag wins
-over its variable, a variable over --config); --listen takes a comma-separated list:
+over its variable, a variable over --config); --listen and --cors-origin take a
+comma-separated list:
 ${wrap(ENV_FLAGS.map((f) => f.env).join(", "), "  ")}
 
 Module settings (--set KEY=VALUE, or "settings" in --config); an unknown key or a value
@@ -258,11 +265,14 @@ export function parseCli(argv: string[], env: Readonly<Record<string, string | u
   const listen = given
     ? [...given, ...(socketPath !== undefined ? [`unix://${socketPath}`] : [])]
     : [DEFAULT_TCP_LISTEN, `unix://${socketPath ?? (env.GRPC_SOCKET_PATH || DEFAULT_GRPC_SOCKET_PATH)}`];
+  const corsOrigins = values["cors-origin"] ?? (file.corsOrigins as string[] | undefined);
+  if (corsOrigins) parseCorsOrigins(corsOrigins);
   const token = pick(values.token, "token");
   return {
     logLevel: logLevel as LogLevel,
     logFormat,
     listen,
+    ...(corsOrigins ? { corsOrigins } : {}),
     ...(token !== undefined ? { token } : {}),
     ...(cert !== undefined && key !== undefined
       ? {

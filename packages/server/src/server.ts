@@ -3,6 +3,7 @@ import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@conne
 import { bearerAuthInterceptor } from "./auth.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type ConnectionLimits, resolveConnectionLimits } from "./connection-limits.js";
+import { parseCorsOrigins, withCors } from "./cors.js";
 import { type Listener, listen, type ServerTlsOptions } from "./listen.js";
 import type { AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
@@ -61,6 +62,13 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
    * seed's 10 s shutdown timeout); 0 ends them at once.
    */
   shutdownTimeoutMs?: number;
+  /**
+   * Origins whose pages may call the server from a browser (CORS, `--cors-origin`): each
+   * `https://host[:port]`-style origin, or `*` for any. Preflights are answered and the
+   * CORS headers set for gRPC-Web, Connect and REST alike. Default none: no CORS headers,
+   * and browsers refuse cross-origin calls.
+   */
+  corsOrigins?: string[];
 }
 
 /** gRPC's default limit on a received message: 4 MiB. */
@@ -125,6 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   if (!Number.isSafeInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
     throw new Error(`shutdownTimeoutMs must be an integer >= 0, got ${shutdownTimeoutMs}`);
+  const corsOrigins = parseCorsOrigins(options.corsOrigins ?? []);
   const logger = options.logger ?? silentLogger;
   const factories = options.modules ?? defaultModules;
   // A setting of a running module that the module does not declare is a typo: refuse it.
@@ -171,7 +180,8 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
       return false;
     },
   });
-  const handler = gate.track(requests.handler);
+  // CORS outermost, so every answer to an allowed origin carries it (a 503 while draining too).
+  const handler = withCors(gate.track(requests.handler), corsOrigins);
 
   const listeners: Listener[] = [];
   try {

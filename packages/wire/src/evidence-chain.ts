@@ -1,4 +1,6 @@
-import { createHash } from "node:crypto";
+// @noble/hashes, not node:crypto: the same synchronous SHA-256 in Node and in browsers.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { components } from "./gen/portarium/portarium-control-plane.v1.js";
 
 type EvidenceEntry = components["schemas"]["EvidenceEntryV1"];
@@ -23,7 +25,7 @@ export function canonicalJson(value: unknown): string {
  */
 export function evidenceEntryHash(entry: Omit<EvidenceEntry, "hashSha256"> & { hashSha256?: string }): string {
   const { hashSha256: _hash, signatureBase64: _sig, ...rest } = entry;
-  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
+  return bytesToHex(sha256(utf8ToBytes(canonicalJson(rest))));
 }
 
 /** Why {@link verifyEvidenceChain} rejected a chain. */

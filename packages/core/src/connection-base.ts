@@ -1,0 +1,228 @@
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextKey,
+  type Interceptor,
+  type Transport,
+} from "@connectrpc/connect";
+import { type ParsedAddress, parseAddress } from "./address.js";
+// Types only: connection.ts is the Node build's, and nothing of it is loaded at run time here.
+import type { ConnectionOptions, FetchLike, TokenProvider } from "./connection.js";
+import { checkTimeout } from "./deadline.js";
+import { InvalidArgumentError } from "./errors.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { type ResumableStreamOptions, resumableStream } from "./resumable-stream.js";
+import { type RetryPolicy, resolveRetryPolicy, retryInterceptor } from "./retry.js";
+
+/**
+ * Per-call stream idle timeout, carried to the transport in the call's context values
+ * (`CallOptions.idleTimeoutMs` sets it).
+ */
+export const idleTimeoutKey = createContextKey<number | undefined>(undefined, {
+  description: "baton stream idle timeout",
+});
+
+/**
+ * What the Node and the browser `Connection` share: the parsed address, the retry policy,
+ * the interceptors (retries, headers, auth), the unary deadline and the stream idle
+ * timeout, `close` and `resumable`. Each build's `Connection` supplies the transport and
+ * the `fetch` of its platform. Not made directly: use `Connection`.
+ */
+export abstract class ConnectionBase {
+  /** The parsed address. */
+  readonly address: ParsedAddress;
+  /** The resolved retry policy. */
+  readonly retryPolicy: RetryPolicy;
+  /** The logger. */
+  readonly logger: Logger;
+  /** The options the connection was made with. */
+  readonly options: Readonly<ConnectionOptions>;
+  #transport: Transport | undefined;
+  #fetch: FetchLike | undefined;
+  #closed = false;
+
+  /**
+   * Checks what both platforms check (the timeouts, TLS options against the address) and
+   * parses the address.
+   * @throws {InvalidArgumentError} on an unusable address or option.
+   */
+  protected constructor(options: ConnectionOptions) {
+    this.options = options;
+    for (const k of ["timeoutMs", "idleTimeoutMs", "dialTimeoutMs"] as const) checkTimeout(k, options[k]);
+    const address = parseAddress(options.address, options.tls ? { secure: true } : {});
+    if (typeof options.tls === "object" && !address.secure) {
+      throw new InvalidArgumentError(`TLS options were given but the address ${options.address} is http://`);
+    }
+    this.address = address;
+    this.retryPolicy = resolveRetryPolicy(options.retry);
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * The connect-es transport, for use with `createClient` from `@connectrpc/connect`: auth,
+   * headers, retries, the unary deadline and the stream idle timeout are applied here.
+   * Made on first use.
+   */
+  get transport(): Transport {
+    if (!this.#transport) {
+      const options = this.options;
+      const interceptors: Interceptor[] = [
+        retryInterceptor(this.retryPolicy, this.logger),
+        ...(options.interceptors ?? []),
+        headersInterceptor(options.headers ?? {}),
+      ];
+      if (options.token !== undefined) interceptors.push(bearerInterceptor(options.token));
+      this.#transport = deadlineTransport(this.createTransport(interceptors), options.timeoutMs, options.idleTimeoutMs);
+    }
+    return this.#transport;
+  }
+
+  /** A `fetch` for REST clients; auth, retries and deadlines are the REST client's own. Made on first use. */
+  get fetch(): FetchLike {
+    this.#fetch ??= this.createFetch();
+    return this.#fetch;
+  }
+
+  /** Whether {@link ConnectionBase.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the connection; calls in flight fail with CANCELED. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.release();
+  }
+
+  /**
+   * {@link resumableStream} with this connection's retry backoff and logger, so every
+   * client's streams resume the same way.
+   */
+  resumable<T, C>(options: ResumableStreamOptions<T, C>): AsyncIterable<T> {
+    return resumableStream({
+      backoff: {
+        initialBackoffMs: Math.min(50, this.retryPolicy.initialBackoffMs),
+        maxBackoffMs: this.retryPolicy.maxBackoffMs,
+        multiplier: this.retryPolicy.multiplier,
+        jitter: this.retryPolicy.jitter,
+      },
+      logger: this.logger,
+      ...options,
+    });
+  }
+
+  /** `await using conn = new Connection(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * The platform's transport for the connection's protocol, running `interceptors` (the
+   * first outermost); the deadlines are added around it.
+   */
+  protected abstract createTransport(interceptors: Interceptor[]): Transport;
+
+  /** The platform's `fetch` to the connection's address. */
+  protected abstract createFetch(): FetchLike;
+
+  /** Releases what the platform holds (sockets, in-flight requests); called once, by `close`. */
+  protected abstract release(): void;
+}
+
+/**
+ * A transport whose default deadline applies to unary calls only, and whose streams fail
+ * with DEADLINE_EXCEEDED after `idleTimeoutMs` without a message (a call's own values win).
+ */
+function deadlineTransport(
+  inner: Transport,
+  timeoutMs: number | undefined,
+  idleTimeoutMs: number | undefined,
+): Transport {
+  return {
+    unary(method, signal, callTimeoutMs, header, input, contextValues) {
+      const bad = badTimeout("timeoutMs", callTimeoutMs);
+      if (bad) return Promise.reject(bad);
+      return inner.unary(method, signal, callTimeoutMs ?? timeoutMs, header, input, contextValues);
+    },
+    async stream(method, signal, callTimeoutMs, header, input, contextValues) {
+      const bad = badTimeout("timeoutMs", callTimeoutMs) ?? badTimeout("idleTimeoutMs", idleOf(contextValues));
+      if (bad) throw bad;
+      const idle = idleOf(contextValues) ?? idleTimeoutMs;
+      if (!idle) return inner.stream(method, signal, callTimeoutMs, header, input, contextValues);
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(signal?.reason);
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+      let timer = setTimeout(() => expire(), idle);
+      const expire = () =>
+        controller.abort(new ConnectError(`the stream sent nothing for ${idle} ms`, Code.DeadlineExceeded));
+      try {
+        const res = await inner.stream(method, controller.signal, callTimeoutMs, header, input, contextValues);
+        clearTimeout(timer);
+        const messages = res.message;
+        return {
+          ...res,
+          message: (async function* () {
+            const it = messages[Symbol.asyncIterator]();
+            try {
+              for (;;) {
+                timer = setTimeout(expire, idle);
+                let next: IteratorResult<unknown>;
+                try {
+                  next = await it.next();
+                } finally {
+                  clearTimeout(timer);
+                }
+                if (next.done) return;
+                yield next.value;
+              }
+            } finally {
+              signal?.removeEventListener("abort", onAbort);
+              await it.return?.();
+            }
+          })() as typeof res.message,
+        };
+      } catch (err) {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * A call's own timeout that {@link checkTimeout} refuses, as the INVALID_ARGUMENT the call
+ * fails with (a Node timer would fire after 1 ms instead of waiting that long).
+ */
+function badTimeout(name: string, value: number | undefined): ConnectError | undefined {
+  try {
+    checkTimeout(name, value);
+    return undefined;
+  } catch (err) {
+    return new ConnectError((err as Error).message, Code.InvalidArgument);
+  }
+}
+
+function idleOf(contextValues: ContextValues | undefined): number | undefined {
+  return contextValues?.get(idleTimeoutKey);
+}
+
+function headersInterceptor(headers: Record<string, string>): Interceptor {
+  const entries = Object.entries(headers);
+  return (next) => (req) => {
+    for (const [k, v] of entries) if (!req.header.has(k)) req.header.set(k, v);
+    return next(req);
+  };
+}
+
+/** Sets `authorization: Bearer <token>` on every call, asking the provider each time. */
+export function bearerInterceptor(token: string | TokenProvider): Interceptor {
+  return (next) => async (req) => {
+    const value = typeof token === "string" ? token : await token();
+    if (value) req.header.set("authorization", `Bearer ${value}`);
+    return next(req);
+  };
+}
