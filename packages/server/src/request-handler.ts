@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "@baton/core";
 import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import {
   Code,
   ConnectError,
@@ -127,6 +128,16 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
         status: 431,
         title: "Request Header Fields Too Large",
         detail: `the request's URL and headers exceed ${MAX_HEADER_BYTES} bytes`,
+      });
+      return;
+    }
+    if (route && kind === "bidi_streaming" && !("stream" in req)) {
+      // Connect answers a bare 505 with no status; say it in the request's protocol.
+      refuse(req, res, {
+        code: Code.Unimplemented,
+        status: 505,
+        title: "HTTP Version Not Supported",
+        detail: `${route.service.typeName}.${route.method.name} is a bidirectional stream: call it over HTTP/2`,
       });
       return;
     }
@@ -328,6 +339,24 @@ async function serveRpc(
 ): Promise<void> {
   const input = route.method.input;
   if (protocol === "connect-unary" && req.method === "GET") {
+    // Connect answers these two with a bare 405 / 415; say why, in a Connect error.
+    const name = `${route.service.typeName}.${route.method.name}`;
+    if (route.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) {
+      const detail = `${name} may have side effects: Connect GET is only for methods marked idempotency_level = NO_SIDE_EFFECTS; use POST`;
+      refuse(
+        req,
+        res,
+        { code: Code.Unimplemented, status: 405, title: "Method Not Allowed", detail },
+        { allow: "POST" },
+      );
+      return;
+    }
+    const encoding = new URLSearchParams(req.url?.split("?", 2)[1] ?? "").get("encoding");
+    if (encoding !== "proto" && encoding !== "json") {
+      const detail = `unsupported Connect GET encoding ${JSON.stringify(encoding)}: use proto or json`;
+      refuse(req, res, { code: Code.Unimplemented, status: 415, title: "Unsupported Media Type", detail });
+      return;
+    }
     const problem = await checkConnectGet(input, req.url ?? "", options.readMaxBytes);
     if (problem) {
       refuse(req, res, { code: Code.InvalidArgument, status: 400, title: "Bad Request", detail: problem });
@@ -361,17 +390,6 @@ function checkDecodes(schema: DescMessage, bytes: Uint8Array): void {
   }
 }
 
-/** Decompresses with the named algorithm, or undefined (leaving the verdict to Connect) when it cannot. */
-async function decompressed(name: string | undefined, bytes: Uint8Array, maxBytes: number) {
-  const compression = compressions.find((c) => c.name === name);
-  if (!compression) return undefined;
-  try {
-    return await compression.decompress(bytes, maxBytes);
-  } catch {
-    return undefined;
-  }
-}
-
 function headerValue(req: AnyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -397,10 +415,12 @@ function messageChecker(
       },
       async end() {
         if (size > maxBytes) return; // Connect refuses it: RESOURCE_EXHAUSTED
-        let bytes: Uint8Array | undefined = Buffer.concat(chunks);
+        let bytes: Uint8Array = Buffer.concat(chunks);
         const encoding = headerValue(req, "content-encoding");
-        if (encoding !== undefined && encoding !== "identity") bytes = await decompressed(encoding, bytes, maxBytes);
-        if (bytes) checkDecodes(schema, bytes);
+        // An empty body is the empty message, whatever its encoding says (as Connect reads it).
+        if (encoding !== undefined && encoding !== "identity" && bytes.byteLength > 0)
+          bytes = await decompress("content-encoding", encoding, bytes, maxBytes);
+        checkDecodes(schema, bytes);
       },
     };
   }
@@ -430,11 +450,24 @@ function messageChecker(
           chunks = [buf];
           continue;
         }
-        if ((flags & 0x82) === 0) {
-          let message: Uint8Array | undefined = buf.subarray(5, need);
-          if (flags & 0x01) message = await decompressed(encoding, message, maxBytes);
-          if (message) checkDecodes(schema, message);
+        // Requests carry messages only: bit 0 (compressed) is the one flag a client may set.
+        if ((flags & ~0x01) !== 0) {
+          throw new ConnectError(
+            `invalid envelope flags 0x${flags.toString(16).padStart(2, "0")}: a request message may only set the compressed flag (0x01)`,
+            Code.InvalidArgument,
+          );
         }
+        let message: Uint8Array = buf.subarray(5, need);
+        if (flags & 0x01) {
+          const header = protocol === "connect-stream" ? "connect-content-encoding" : "grpc-encoding";
+          if (encoding === undefined || encoding === "identity")
+            throw new ConnectError(
+              `a message is flagged compressed, but the request has no ${header}`,
+              Code.InvalidArgument,
+            );
+          message = await decompress(header, encoding, message, maxBytes);
+        }
+        checkDecodes(schema, message);
         const rest = buf.subarray(need);
         chunks = rest.byteLength > 0 ? [rest] : [];
         have = rest.byteLength;
@@ -442,8 +475,40 @@ function messageChecker(
         flags = undefined;
       }
     },
-    async end() {},
+    async end() {
+      // The body ended inside an envelope: a truncated message, not a missing one.
+      if (!gaveUp && have > 0) {
+        throw new ConnectError(
+          flags === undefined
+            ? `the request ended inside an envelope prefix (${have} of 5 bytes)`
+            : `the request ended inside a message (${have - 5} of ${need - 5} bytes)`,
+          Code.InvalidArgument,
+        );
+      }
+    },
   };
+}
+
+/**
+ * Decompresses a request message that `header` says is `encoding`: UNIMPLEMENTED for an
+ * encoding the server does not support, INVALID_ARGUMENT for bytes that do not decompress
+ * (Connect's own verdict on a stream would be INTERNAL), RESOURCE_EXHAUSTED past the limit.
+ */
+async function decompress(header: string, encoding: string, bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  const compression = compressions.find((c) => c.name === encoding);
+  if (!compression) {
+    throw new ConnectError(
+      `unsupported ${header} ${JSON.stringify(encoding)}: this server accepts ${compressions.map((c) => c.name).join(", ")}`,
+      Code.Unimplemented,
+    );
+  }
+  try {
+    return await compression.decompress(bytes, maxBytes);
+  } catch (err) {
+    const e = ConnectError.from(err);
+    if (e.code === Code.ResourceExhausted) throw e;
+    throw new ConnectError(`cannot decompress a ${encoding} message: ${e.rawMessage}`, Code.InvalidArgument);
+  }
 }
 
 /** Checks a Connect GET's `message` (base64 and protobuf); returns what is wrong, if anything. */
@@ -460,12 +525,14 @@ async function checkConnectGet(schema: DescMessage, url: string, maxBytes: numbe
   } else bytes = new TextEncoder().encode(message);
   if (query.get("encoding") !== "proto") return undefined;
   const compression = query.get("compression");
-  if (compression !== null && compression !== "identity") bytes = await decompressed(compression, bytes, maxBytes);
-  if (!bytes) return undefined;
   try {
+    if (compression !== null && compression !== "identity" && bytes.byteLength > 0)
+      bytes = await decompress("compression", compression, bytes, maxBytes);
     checkDecodes(schema, bytes);
   } catch (err) {
-    return (err as ConnectError).rawMessage;
+    const e = ConnectError.from(err);
+    // An unsupported compression or an oversized message: Connect's own answer is right.
+    return e.code === Code.InvalidArgument ? e.rawMessage : undefined;
   }
   return undefined;
 }
