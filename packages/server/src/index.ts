@@ -121,7 +121,7 @@ export {
   type Resolve,
 } from "./portarium/connection-probe.js";
 export { type EvidenceFilter, type EvidenceInit, EvidenceLog } from "./portarium/evidence-log.js";
-export { HttpProblem, MAX_BODY_BYTES, PROBLEM_TYPE_BASE } from "./portarium/http.js";
+export { HttpProblem, MAX_BODY_BYTES, MAX_JSON_DEPTH, PROBLEM_TYPE_BASE } from "./portarium/http.js";
 export { checkActionInput, type InvocationStep, invocationPlan } from "./portarium/invocation-plan.js";
 export { type InvocationEvent, InvocationRunner, type InvocationSink } from "./portarium/invocation-runner.js";
 export { InvocationService } from "./portarium/invocation-service.js";

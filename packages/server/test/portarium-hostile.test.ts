@@ -2,6 +2,7 @@
 // paths and queries, forged and out-of-range cursors, out-of-range limits. Each is a 400
 // problem+json naming the parameter, never a 500, with or without a token.
 import { request } from "node:http";
+import { MAX_JSON_DEPTH } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PortariumHarness, type Schemas, startPortarium } from "./portarium-support.js";
 
@@ -104,5 +105,29 @@ describe("cursors and page sizes (#13.11)", () => {
       expect(Object.keys(r.body.errors ?? {}), limit).toEqual(["query.limit"]);
     }
     expect((await t.call("GET", "/v1/workspaces/ws-a/approvals?limit=200")).status).toBe(200);
+  });
+});
+
+describe("deeply nested bodies (found by the fuzz test)", () => {
+  it("a body nested past MAX_JSON_DEPTH is a 400 problem+json, with an Idempotency-Key too (was 500: stack overflow)", async () => {
+    const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+    for (const headers of [{}, { "idempotency-key": "deep-1" }]) {
+      const res = await fetch(`${t.baseUrl}/v1/workspaces/ws-a/runs/r-none/cancel`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${await t.token()}`, "content-type": "application/json", ...headers },
+        body: deep(20_000),
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(((await res.json()) as Schemas["ProblemDetails"]).detail).toMatch(`deeper than ${MAX_JSON_DEPTH}`);
+    }
+  });
+
+  it("a body exactly MAX_JSON_DEPTH deep is read (and judged by the operation)", async () => {
+    // The object is one level, its array the other MAX_JSON_DEPTH - 1.
+    const nested = JSON.parse(`${"[".repeat(MAX_JSON_DEPTH - 1)}${"]".repeat(MAX_JSON_DEPTH - 1)}`);
+    const ok = await t.call("POST", "/v1/workspaces/ws-a/workflows", { name: "w", steps: nested });
+    expect(ok.status).toBe(400);
+    expect(JSON.stringify(ok.body)).not.toMatch("deeper than");
   });
 });

@@ -96,9 +96,31 @@ export function malformedQueryParams(search: string): string[] {
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
+ * Deepest nesting of arrays and objects a JSON request body may have: the schema checks
+ * and the idempotency fingerprint walk bodies recursively, and a deeper one (`[[[[...]]]]`,
+ * a few hundred KiB) would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deep `value` nests arrays and objects (iterative, so any depth is measured safely); stops counting past `limit`. */
+function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== "object" || v === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
  * Reads and parses a JSON request body. An empty body is `undefined`.
  *
- * @throws {HttpProblem} 413 over {@link MAX_BODY_BYTES}, 415 when not JSON, 400 on bad JSON.
+ * @throws {HttpProblem} 413 over {@link MAX_BODY_BYTES}, 415 when not JSON, 400 on bad JSON or
+ *   JSON nested deeper than {@link MAX_JSON_DEPTH}.
  */
 export async function readJsonBody(req: AnyRequest): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -123,11 +145,18 @@ export async function readJsonBody(req: AnyRequest): Promise<unknown> {
       `request bodies must be application/json, got ${type || "none"}`,
     );
   }
+  let body: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch (err) {
     throw problems.invalid("request body is not valid JSON", { "/": [String((err as Error).message)] });
   }
+  if (jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw problems.invalid(`request body nests deeper than ${MAX_JSON_DEPTH} levels`, {
+      "/": [`arrays and objects may nest at most ${MAX_JSON_DEPTH} levels deep`],
+    });
+  }
+  return body;
 }
 
 /** Writes a response. `body === undefined` sends no body (204). */
