@@ -131,3 +131,13 @@ describe("deeply nested bodies (found by the fuzz test)", () => {
     expect(JSON.stringify(ok.body)).not.toMatch("deeper than");
   });
 });
+
+describe("paths that begin with // (found by the fuzz test)", () => {
+  it("are paths, not hosts: a 404 problem+json, never a 500 or another route", async () => {
+    for (const path of ["//%00", "//%2F..%2F", "//v1/workspaces", "//localhost/v1/workspaces"]) {
+      const res = await rawGet(path, { authorization: `Bearer ${await t.token()}` });
+      expect(res.status, path).toBe(404);
+      expect(res.type, path).toMatch(/^application\/problem\+json/);
+    }
+  });
+});

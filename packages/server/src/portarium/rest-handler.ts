@@ -43,6 +43,19 @@ const header = (req: AnyRequest, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
+/**
+ * The request target as a URL. A path is appended to the origin rather than resolved
+ * against it: `//x/v1/...` is a path, not a host (resolving it would misroute it, or throw
+ * for `//%00`). Answers undefined for a target that is no URL at all.
+ */
+function requestUrl(target: string): URL | undefined {
+  try {
+    return new URL(target.startsWith("/") ? `http://localhost${target}` : target);
+  } catch {
+    return undefined;
+  }
+}
+
 const isEventStream = (r: Reply<unknown>): r is Extract<Reply<unknown>, { subscribe: unknown }> => "subscribe" in r;
 
 /**
@@ -65,8 +78,8 @@ export class PortariumRestHandler {
 
   /** Serves a request whose path starts with `/v1/`; returns false for any other. */
   async handle(req: AnyRequest, res: AnyResponse): Promise<boolean> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (!url.pathname.startsWith("/v1/")) return false;
+    const url = requestUrl(req.url ?? "/");
+    if (!url?.pathname.startsWith("/v1/")) return false;
     const requestId = requestIdOf(header(req, REQUEST_ID_HEADER));
     const elapsed = stopwatch();
     // The operation, once routed: the log line names it (or the method and path).
