@@ -118,7 +118,7 @@ function call(
 }
 
 /** Runs `tasks` a few at a time. */
-async function pool(tasks: (() => Promise<void>)[], width = 32): Promise<void> {
+async function pool(tasks: (() => Promise<void>)[], width = 16): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: width }, async () => {

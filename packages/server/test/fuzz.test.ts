@@ -41,7 +41,7 @@ const DEADLINE_MS = 1500;
 /** Past this, an answer that never came is a hang. */
 const BOUND_MS = 15_000;
 /** Requests in flight at once. */
-const CONCURRENCY = 24;
+const CONCURRENCY = 8;
 const MAX_RECEIVE = 4 * 1024 * 1024;
 
 /** Codes no bad input may get: they say the server failed, not the request. */
