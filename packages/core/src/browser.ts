@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 export * from "./address.js";
+export { isBodyInMemory } from "./body-in-memory.js";
 export * from "./call.js";
 export type { FetchLike, Pem, Protocol, TlsOptions, TokenProvider } from "./connection.js";
 export * from "./connection-base.js";

@@ -93,7 +93,7 @@ export abstract class ConnectionBase {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.release();
+    await this.release();
   }
 
   /**
@@ -128,7 +128,7 @@ export abstract class ConnectionBase {
   protected abstract createFetch(): FetchLike;
 
   /** Releases what the platform holds (sockets, in-flight requests); called once, by `close`. */
-  protected abstract release(): void;
+  protected abstract release(): void | Promise<void>;
 }
 
 /**

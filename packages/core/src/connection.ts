@@ -11,7 +11,9 @@ import {
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { type Dispatcher, Pool } from "undici";
 import type { ParsedAddress } from "./address.js";
+import { markBodyInMemory } from "./body-in-memory.js";
 import { ConnectionBase } from "./connection-base.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
 import { createLeanGrpcTransport } from "./grpc-transport.js";
@@ -121,6 +123,7 @@ export class Connection extends ConnectionBase {
   readonly #dial: Dialer;
   #sessions: HandshakeSessionManager | undefined;
   #agent: http.Agent | undefined;
+  #pool: Pool | undefined;
 
   /**
    * @param options how to reach the server.
@@ -155,13 +158,14 @@ export class Connection extends ConnectionBase {
    * Auth, retries and deadlines are the REST client's own.
    */
   protected override createFetch(): FetchLike {
-    return this.#httpVersion === "2" ? http2Fetch(this.#sessionManager()) : http1Fetch(this.#httpAgent(), this.address);
+    return this.#httpVersion === "2" ? http2Fetch(this.#sessionManager()) : http1Fetch(this.#httpPool(), this.address);
   }
 
   /** Closes the connection's sockets; calls in flight fail with CANCELED. */
-  protected override release(): void {
+  protected override async release(): Promise<void> {
     this.#sessions?.abort();
     this.#agent?.destroy();
+    await this.#pool?.destroy();
   }
 
   #sessionManager(): HandshakeSessionManager {
@@ -191,6 +195,34 @@ export class Connection extends ConnectionBase {
       this.#agent = agent;
     }
     return this.#agent;
+  }
+
+  /**
+   * The keep-alive socket pool of {@link Connection.fetch} over HTTP/1.1: undici's, which
+   * costs a fraction of `node:http`'s per request, dialing through our dialer. No header or
+   * body timeout of its own: deadlines and stream idle timeouts are the clients'.
+   */
+  #httpPool(): Pool {
+    if (!this.#pool) {
+      const ready = this.address.secure ? "secureConnect" : "connect";
+      this.#pool = new Pool(originOf(this.address.baseUrl), {
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: (_opts, callback) => {
+          const { socket } = this.#dial(["http/1.1"], false);
+          const onReady = () => {
+            socket.off("error", onError);
+            callback(null, socket);
+          };
+          const onError = (err: Error) => {
+            socket.off(ready, onReady);
+            callback(err, null);
+          };
+          socket.once(ready, onReady).once("error", onError);
+        },
+      });
+    }
+    return this.#pool;
   }
 
   protected override createTransport(interceptors: Interceptor[]): Transport {
@@ -345,7 +377,9 @@ function bufferedResponseOf(
     body.once("error", reject);
     body.once("end", () => {
       const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      resolve(new Response(bytes, { status, statusText, headers: webHeadersOf(raw) }));
+      const response = new Response(bytes, { status, statusText, headers: webHeadersOf(raw) });
+      markBodyInMemory(response);
+      resolve(response);
     });
   });
 }
@@ -371,25 +405,38 @@ async function requestBody(request: Request): Promise<Buffer | undefined> {
   return request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
 }
 
-/** `fetch` over HTTP/1.1 with keep-alive sockets from `agent`. */
-function http1Fetch(agent: http.Agent, address: ParsedAddress): FetchLike {
-  const mod = address.secure ? https : http;
+/** `scheme://host[:port]` of a base URL (which may carry a path prefix). */
+function originOf(baseUrl: string): string {
+  return new URL(baseUrl).origin;
+}
+
+/** `fetch` over HTTP/1.1 with keep-alive sockets from undici's `pool`. */
+function http1Fetch(pool: Pool, address: ParsedAddress): FetchLike {
+  const origin = originOf(address.baseUrl);
   return async (request) => {
     request.signal.throwIfAborted();
     const body = await requestBody(request);
-    const headers: http.OutgoingHttpHeaders = {};
+    const headers: Record<string, string> = {};
     request.headers.forEach((value, key) => {
-      headers[key] = value;
+      if (!HOP_BY_HOP.has(key) && key !== "content-length") headers[key] = value;
     });
-    if (body) headers["content-length"] = body.length;
-    return new Promise<Response>((resolve, reject) => {
-      const req = mod.request(request.url, { method: request.method, headers, agent, signal: request.signal });
-      req.once("error", (err) => reject(fetchFailed(request, err)));
-      req.once("response", (res) =>
-        resolve(bufferedResponseOf(res.statusCode ?? 0, res.statusMessage ?? "", res.headers, res, request.method)),
-      );
-      req.end(body);
-    });
+    // The request's own URL is on the pool's origin: its path is what follows it.
+    const path = request.url.startsWith(`${origin}/`)
+      ? request.url.slice(origin.length)
+      : (({ pathname, search }) => `${pathname}${search}`)(new URL(request.url));
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await pool.request({
+        method: request.method as "GET",
+        path,
+        headers,
+        body: body ?? null,
+        signal: request.signal,
+      });
+    } catch (err) {
+      throw fetchFailed(request, err);
+    }
+    return bufferedResponseOf(res.statusCode, "", res.headers, res.body, request.method);
   };
 }
 

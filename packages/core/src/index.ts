@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 export * from "./address.js";
+export { isBodyInMemory } from "./body-in-memory.js";
 export * from "./call.js";
 export * from "./client.js";
 export * from "./connection.js";

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ErrorInfoSchema } from "@baton/wire/google-rpc";
 import { Orchestrator, StreamEventsResponseSchema } from "@baton/wire/orca";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -13,6 +17,7 @@ import {
   connectCallOptions,
   DeadlineExceededError,
   InvalidArgumentError,
+  isBodyInMemory,
   MAX_TIMEOUT_MS,
   toBatonError,
   UnavailableError,
@@ -229,5 +234,119 @@ describe("timeouts beyond a Node timer", () => {
     }
     // Refused calls never reached the server.
     expect(calls).toBe(2);
+  });
+});
+
+describe("Connection.fetch over HTTP/1.1 (undici pool)", () => {
+  /** A JSON echo of method, path, body and a header; `/events` streams two events, the second once the test says so. */
+  function restServer(release: Promise<void>): http.Server {
+    return http.createServer((req, res) => {
+      if (req.url === "/events") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: one\n\n");
+        void release.then(() => res.end("data: two\n\n"));
+        return;
+      }
+      if (req.url === "/never") return;
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = JSON.stringify({
+          method: req.method,
+          path: req.url,
+          body: Buffer.concat(chunks).toString(),
+          token: req.headers["x-token"] ?? null,
+          length: req.headers["content-length"] ?? null,
+        });
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      });
+    });
+  }
+
+  it("answers 50 requests in flight over keep-alive sockets, each body in memory and intact", async () => {
+    const address = await listen(restServer(Promise.resolve()));
+    const conn = connection({ address, httpVersion: "1.1" });
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const res = await conn.fetch(
+          new Request(`http://${address}/runs/${i}?q=${i}`, {
+            method: "POST",
+            headers: { "x-token": `t${i}`, "content-type": "application/json" },
+            body: JSON.stringify({ i }),
+          }),
+        );
+        expect(isBodyInMemory(res)).toBe(true);
+        return { status: res.status, json: await res.json() };
+      }),
+    );
+    answers.forEach(({ status, json }, i) => {
+      expect(status).toBe(200);
+      expect(json).toEqual({
+        method: "POST",
+        path: `/runs/${i}?q=${i}`,
+        body: JSON.stringify({ i }),
+        token: `t${i}`,
+        length: String(JSON.stringify({ i }).length),
+      });
+    });
+  });
+
+  it("hands an event stream over as it arrives, not in memory", async () => {
+    let release = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const address = await listen(restServer(released));
+    const conn = connection({ address, httpVersion: "1.1" });
+    const res = await conn.fetch(new Request(`http://${address}/events`));
+    expect(isBodyInMemory(res)).toBe(false);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    // The first event arrives while the server still holds the response open.
+    expect(new TextDecoder().decode(first.value)).toBe("data: one\n\n");
+    release();
+    let rest = "";
+    for (let n = 0; n < 10; n++) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    expect(rest).toBe("data: two\n\n");
+  });
+
+  it("rejects a request aborted before the server answers with the signal's reason", async () => {
+    const address = await listen(restServer(Promise.resolve()));
+    const conn = connection({ address, httpVersion: "1.1" });
+    const controller = new AbortController();
+    const pending = conn.fetch(new Request(`http://${address}/never`, { signal: controller.signal }));
+    setImmediate(() => controller.abort(new Error("given up")));
+    await expect(pending).rejects.toThrow("given up");
+  });
+
+  it("dials a Unix socket, and fails a closed connection's requests", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "baton-h1-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, "rest.sock");
+    const server = restServer(Promise.resolve());
+    await new Promise<void>((r) => server.listen(path, () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const conn = new Connection({ address: `unix://${path}`, httpVersion: "1.1" });
+    const res = await conn.fetch(new Request(`${conn.address.baseUrl}/x`));
+    expect(await res.json()).toMatchObject({ method: "GET", path: "/x" });
+    await conn.close();
+    await expect(conn.fetch(new Request(`${conn.address.baseUrl}/x`))).rejects.toThrow();
+  });
+
+  it("fails with fetch failed (cause: the dial error) when nothing listens", async () => {
+    const probe = net.createServer();
+    const address = await new Promise<string>((r) =>
+      probe.listen(0, "127.0.0.1", () => r(`127.0.0.1:${(probe.address() as AddressInfo).port}`)),
+    );
+    await new Promise<void>((r) => probe.close(() => r()));
+    const conn = connection({ address, httpVersion: "1.1" });
+    const err = (await conn.fetch(new Request(`http://${address}/x`)).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err.cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
   });
 });

@@ -1,5 +1,6 @@
 import {
   type FetchLike,
+  isBodyInMemory,
   isRetryableError,
   type Logger,
   type RetryPolicy,
@@ -53,7 +54,8 @@ export interface TransportOptions {
  * A request body is read once into memory, and only when it may be sent again (a retry or a
  * token refresh); other requests pass through untouched. JSON responses are read whole
  * inside the attempt, so a connection that drops mid-body is retried like one that drops
- * before the headers; `text/event-stream` responses are handed over as they arrive.
+ * before the headers (one that core's fetch already read into memory is handed on as it is);
+ * `text/event-stream` responses are handed over as they arrive.
  */
 export function createTransport(options: TransportOptions): FetchLike {
   const { tokens, retry } = options;
@@ -101,6 +103,8 @@ export function createTransport(options: TransportOptions): FetchLike {
         }
         // An event stream is never read whole, whether or not the request said it wanted one.
         if (stream || res.body === null || res.headers.get("content-type")?.startsWith("text/event-stream")) return res;
+        // The connection's own fetch read it whole already: no second copy.
+        if (isBodyInMemory(res)) return res;
         let bytes: ArrayBuffer;
         try {
           bytes = await res.arrayBuffer();

@@ -1,7 +1,7 @@
 // Pagination, tokens, retries and broken servers. Retries, dropped connections and
 // malformed answers are driven by real node:http servers that fail on purpose, so every
 // attempt the client makes is counted where it arrives.
-import { resolveRetryPolicy } from "@baton/core";
+import { Connection, isBodyInMemory, resolveRetryPolicy } from "@baton/core";
 import {
   ConflictError,
   createTransport,
@@ -253,6 +253,34 @@ describe("retries, through core's one retry loop, against a real failing server"
     expect(err).toBeInstanceOf(ResourceExhaustedError);
     expect(err).toMatchObject({ status: 429, retryable: false });
     expect(srv.seen).toHaveLength(1);
+  });
+
+  it("hands on the connection's in-memory response as it is, and copies any other fetch's", async () => {
+    srv = await startHttp((_req, res) => json(res, 200, runBody("run-1")));
+    const conn = new Connection({ address: srv.address }, { httpVersion: "1.1" });
+    const fetched: Response[] = [];
+    const options = {
+      tokens: staticTokenSource("tok"),
+      defaultWorkspaceId: "ws-a",
+      retry: resolveRetryPolicy(FAST),
+    };
+    const recording = (inner: (r: Request) => Promise<Response>) => async (r: Request) => {
+      const res = await inner(r);
+      fetched.push(res);
+      return res;
+    };
+    try {
+      const url = `${srv.address}/v1/workspaces/ws-a/runs/run-1`;
+      const own = await createTransport({ ...options, fetch: recording(conn.fetch) })(new Request(url));
+      expect(isBodyInMemory(own)).toBe(true);
+      expect(own).toBe(fetched[0]);
+      expect(await own.json()).toEqual(runBody("run-1"));
+      const other = await createTransport({ ...options, fetch: recording((r) => fetch(r)) })(new Request(url));
+      expect(other).not.toBe(fetched[1]);
+      expect(await other.json()).toEqual(runBody("run-1"));
+    } finally {
+      await conn.close();
+    }
   });
 
   it("a connection dropped mid-response is retried for reads, not for unkeyed writes", async () => {
