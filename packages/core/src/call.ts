@@ -44,7 +44,13 @@ export interface ClientDefaults {
   /** Turns the environment variable's value into an address (e.g. a socket path into `unix://`). */
   fromEnv?: (value: string) => string;
   /** Connection defaults of this kind of client, e.g. `{ httpVersion: "1.1" }` for REST. */
-  connection?: { httpVersion?: "1.1" | "2" };
+  connection?: {
+    /**
+     * The HTTP version the client speaks unless the user sets one: `"1.1"` for REST
+     * clients, `"2"` (h2c or ALPN `h2`) for gRPC. Defaults to the {@link Connection}'s own.
+     */
+    httpVersion?: "1.1" | "2";
+  };
 }
 
 /**
@@ -66,7 +72,12 @@ export function clientAddress(
 export function resolveConnection(
   options: ClientOptions,
   defaults: ClientDefaults = { address: "127.0.0.1:50051" },
-): { connection: Connection; owned: boolean } {
+): {
+  /** The connection the client sends its calls through. */
+  connection: Connection;
+  /** True when the connection was made here, so the client must close it; false for a shared one. */
+  owned: boolean;
+} {
   const { connection, ...rest } = options;
   if (connection) return { connection, owned: false };
   return {

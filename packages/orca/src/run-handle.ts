@@ -101,7 +101,14 @@ export interface RunEvent {
   /** Event time, Unix ms. */
   tsMs: number;
   /** Usage carried by the event, if any. */
-  usage: { tokens: number; costMicros: number } | undefined;
+  usage:
+    | {
+        /** Tokens the envelope reports it used. */
+        tokens: number;
+        /** Cost the envelope reports, in micros (millionths of the cost unit). */
+        costMicros: number;
+      }
+    | undefined;
   /** The raw envelope. */
   envelope: Envelope;
 }
@@ -126,8 +133,26 @@ export interface EventsOptions extends StreamCallOptions {
 
 /** The result of a task. */
 export type RunResult =
-  | { ok: true; kind: "agent_result"; payload: unknown; envelope: Envelope }
-  | { ok: false; kind: "agent_error"; error: unknown; envelope: Envelope };
+  | {
+      /** True: the agent finished the task. Narrow on `ok` (or `kind`) before reading `payload`. */
+      ok: true;
+      /** The result envelope's kind. */
+      kind: "agent_result";
+      /** The decoded JSON result (`undefined` when empty, the raw text when not JSON). */
+      payload: unknown;
+      /** The raw `agent_result` envelope (ids, headers, usage). */
+      envelope: Envelope;
+    }
+  | {
+      /** False: the agent reported the task failed; the call itself succeeded. */
+      ok: false;
+      /** The error envelope's kind. */
+      kind: "agent_error";
+      /** The decoded JSON error the agent sent (`undefined` when empty, the raw text when not JSON). */
+      error: unknown;
+      /** The raw `agent_error` envelope (ids, headers, usage). */
+      envelope: Envelope;
+    };
 
 /** Options of {@link RunHandle.result}. */
 export interface ResultOptions extends CallOptions {
