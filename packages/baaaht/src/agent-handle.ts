@@ -30,9 +30,24 @@ type AgentFrame = MessageInitShape<typeof StreamAgentRequestSchema>;
 
 /** What an agent receives: tasks, gateway chat messages, and any other message. */
 export type AgentInbound =
-  | { kind: "task"; task: AgentTask }
-  | { kind: "chat"; chat: ChatRequest }
-  | { kind: "message"; message: AgentMessage };
+  | {
+      /** Switch on this: a task the orchestrator assigned to the agent. */
+      kind: "task";
+      /** The task; report progress and the outcome through it. */
+      task: AgentTask;
+    }
+  | {
+      /** Switch on this: a chat turn the gateway routed to the agent. */
+      kind: "chat";
+      /** The chat request; answer it through its reply methods. */
+      chat: ChatRequest;
+    }
+  | {
+      /** Switch on this: any other message addressed to the agent (neither a task nor a chat). */
+      kind: "message";
+      /** The message as the wire carries it. */
+      message: AgentMessage;
+    };
 
 /** What unregistering an agent takes. */
 export interface UnregisterOptions {
