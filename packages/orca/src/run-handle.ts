@@ -163,6 +163,16 @@ export interface ResultOptions extends CallOptions {
 /**
  * A handle on one run: submit tasks, follow its events, fetch results and watch its
  * budget. Making a handle costs nothing; every method is one call.
+ *
+ * @example
+ * ```ts
+ * const run = await orca.runs.start({ workflowId: "wf-1", budget: { maxTokens: 1000 } });
+ * const { id } = await run.submit({ payload: { prompt: "summarise" }, usage: { tokens: 200 } });
+ * const result = await run.result(id, { wait: true, timeoutMs: 30_000 });
+ * if (result.ok) console.log(result.payload);
+ * else console.error("agent failed:", result.error);
+ * console.log("tokens left:", run.budget.remaining.tokens);
+ * ```
  */
 export class RunHandle {
   /** The run id (ORCA uses the workflow id). */

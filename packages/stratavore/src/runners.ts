@@ -114,6 +114,14 @@ export class Runners {
    *
    * @throws {InvalidArgumentError} on an unknown model or an out-of-range temperature or max_tokens.
    * @throws {BudgetExceededError} when the project's `max_concurrent_runners` refuses it (`err.limit`).
+   *
+   * @example
+   * ```ts
+   * const { runner, handle, warnings } = await sv.runners.create({ projectName: "demo", model: "claude-3-haiku" });
+   * for (const w of warnings) console.warn(w);
+   * await handle.waitFor(RunnerStatus.RUNNING);
+   * console.log(runner.id, "is running");
+   * ```
    */
   async create(
     input: CreateRunnerInput,
