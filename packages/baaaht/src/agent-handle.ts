@@ -33,13 +33,13 @@ export type AgentInbound =
   | {
       /** Switch on this: a task the orchestrator assigned to the agent. */
       kind: "task";
-      /** The task; report progress and the outcome through it. */
+      /** The task; report through `progress()`, `output()`, then `complete()` or `fail()`. */
       task: AgentTask;
     }
   | {
       /** Switch on this: a chat turn the gateway routed to the agent. */
       kind: "chat";
-      /** The chat request; answer it through its reply methods. */
+      /** The chat request; answer with `reply(text)` (or `abort(reason)`). */
       chat: ChatRequest;
     }
   | {

@@ -140,7 +140,7 @@ export type RunResult =
       kind: "agent_result";
       /** The decoded JSON result (`undefined` when empty, the raw text when not JSON). */
       payload: unknown;
-      /** The raw `agent_result` envelope (ids, headers, usage). */
+      /** The raw `agent_result` envelope (ids, agent, trace id, time, usage). */
       envelope: Envelope;
     }
   | {
@@ -150,7 +150,7 @@ export type RunResult =
       kind: "agent_error";
       /** The decoded JSON error the agent sent (`undefined` when empty, the raw text when not JSON). */
       error: unknown;
-      /** The raw `agent_error` envelope (ids, headers, usage). */
+      /** The raw `agent_error` envelope (ids, agent, trace id, time, usage). */
       envelope: Envelope;
     };
 

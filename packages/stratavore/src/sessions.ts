@@ -45,9 +45,9 @@ export interface Transcript {
   metadata: SessionMetadata | undefined;
   /** Tokens of all messages together. */
   totalTokens: bigint;
-  /** When the session started, where known. */
+  /** When the session was created, where the server says. */
   createdAt: Date | undefined;
-  /** When its last message was added, where known. */
+  /** When the session was last updated, where the server says. */
   updatedAt: Date | undefined;
   /** The format it was asked in. */
   format: TranscriptFormat;
