@@ -31,9 +31,24 @@ type AgentFrame = MessageInitShape<typeof StreamAgentRequestSchema>;
 
 /** What an agent receives: tasks, gateway chat messages, and any other message. */
 export type AgentInbound =
-  | { kind: "task"; task: AgentTask }
-  | { kind: "chat"; chat: ChatRequest }
-  | { kind: "message"; message: AgentMessage };
+  | {
+      /** Switch on this: a task the orchestrator assigned to the agent. */
+      kind: "task";
+      /** The task; report through `progress()`, `output()`, then `complete()` or `fail()`. */
+      task: AgentTask;
+    }
+  | {
+      /** Switch on this: a chat turn the gateway routed to the agent. */
+      kind: "chat";
+      /** The chat request; answer with `reply(text)` (or `abort(reason)`). */
+      chat: ChatRequest;
+    }
+  | {
+      /** Switch on this: any other message addressed to the agent (neither a task nor a chat). */
+      kind: "message";
+      /** The message as the wire carries it. */
+      message: AgentMessage;
+    };
 
 /** What unregistering an agent takes. */
 export interface UnregisterOptions {

@@ -18,9 +18,24 @@ type ChatReq = MessageInitShape<typeof StreamChatRequestSchema>;
 
 /** What a chat yields: response chunks (in order, the last `isFinal`), stream statuses, events. */
 export type ChatItem =
-  | { kind: "chunk"; chunk: ResponseChunk }
-  | { kind: "status"; status: StreamStatus }
-  | { kind: "event"; event: GatewayEvent };
+  | {
+      /** Switch on this: a piece of the reply. */
+      kind: "chunk";
+      /** The chunk; `isFinal` marks the last one of a reply. */
+      chunk: ResponseChunk;
+    }
+  | {
+      /** Switch on this: a change of the stream's state. */
+      kind: "status";
+      /** The stream status the gateway sent. */
+      status: StreamStatus;
+    }
+  | {
+      /** Switch on this: a gateway event of the session. */
+      kind: "event";
+      /** The event. */
+      event: GatewayEvent;
+    };
 
 /** What cancelling a reply takes. */
 export interface CancelReplyOptions {

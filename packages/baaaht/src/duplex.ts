@@ -2,7 +2,13 @@ import { type BatonError, CanceledError, toBatonError, unrefTimer } from "@baton
 import { PushQueue } from "./push-queue.js";
 
 /** How a response frame of a bidi stream is presented to the user. */
-export type Classified<Item> = { item: Item } | "heartbeat" | undefined;
+export type Classified<Item> =
+  | {
+      /** The item to yield to the user. */
+      item: Item;
+    }
+  | "heartbeat"
+  | undefined;
 
 /** Options of {@link DuplexStream}. */
 export interface DuplexStreamOptions<Req, Res, Item> {
@@ -125,6 +131,13 @@ export class DuplexStream<Req, Res, Item> implements AsyncIterable<Item> {
     this.#items.close(this.#aborted);
   }
 
+  /**
+   * Yields the stream's items in order. Breaking out of the loop (or throwing in its body)
+   * cancels the call.
+   *
+   * @throws {CanceledError} when the stream was cancelled or its signal aborted.
+   * @throws {BatonError} the error the call ended with.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<Item, void, undefined> {
     let finished = false;
     try {

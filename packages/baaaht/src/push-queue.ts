@@ -74,7 +74,13 @@ export class PushQueue<T> implements AsyncIterable<T> {
    * @returns `undefined` once the queue is closed and drained.
    * @throws the close error, once drained.
    */
-  async shift(): Promise<{ value: T } | undefined> {
+  async shift(): Promise<
+    | {
+        /** The item taken from the head of the queue. */
+        value: T;
+      }
+    | undefined
+  > {
     for (;;) {
       if (this.#items.length > 0) {
         const value = this.#items.shift() as T;
@@ -93,6 +99,12 @@ export class PushQueue<T> implements AsyncIterable<T> {
     for (const t of this.#takers.splice(0)) t();
   }
 
+  /**
+   * Yields the items in order, waiting for more until the queue is closed. Iterating
+   * consumes the queue: when the loop ends (or breaks) the queue is closed and emptied.
+   *
+   * @throws the error the queue was closed with, once the items before it are drained.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     try {
       for (;;) {

@@ -31,6 +31,17 @@ export interface CloseSessionOptions {
 /**
  * A handle on one session: `sessions.create()` returns one, `sessions.getHandle(id)` makes
  * one for an id without a call.
+ *
+ * @example
+ * ```ts
+ * const session = baaaht.sessions.getHandle(sessionId);
+ * const stream = session.stream();
+ * await stream.ready;
+ * await stream.send("hello");
+ * for await (const item of stream) {
+ *   if (item.kind === "message") console.log(item.message.content);
+ * }
+ * ```
  */
 export class SessionHandle {
   /** The session id. */

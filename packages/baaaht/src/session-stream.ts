@@ -21,7 +21,19 @@ type Req = MessageInitShape<typeof StreamMessageRequestSchema>;
 export type MessageInput = string | MessageInitShape<typeof MessageSchema>;
 
 /** What a session stream yields: chat messages and session events. */
-export type SessionStreamItem = { kind: "message"; message: Message } | { kind: "event"; event: Event };
+export type SessionStreamItem =
+  | {
+      /** Switch on this: a chat message of the session. */
+      kind: "message";
+      /** The message (role, content, timestamp). */
+      message: Message;
+    }
+  | {
+      /** Switch on this: a session event (state change, container event, ...). */
+      kind: "event";
+      /** The event. */
+      event: Event;
+    };
 
 /** The wire message for a {@link MessageInput}. */
 export function toMessage(input: MessageInput): MessageInitShape<typeof MessageSchema> {

@@ -11,11 +11,36 @@ import { oneofItems } from "./oneof.js";
 
 /** An update of a task, as StreamTask carries it (to the caller, and echoed to the agent). */
 export type TaskUpdate =
-  | { kind: "output"; output: TaskOutput }
-  | { kind: "progress"; progress: TaskProgress }
-  | { kind: "status"; status: TaskStatusUpdate }
-  | { kind: "complete"; complete: TaskComplete }
-  | { kind: "error"; error: TaskError };
+  | {
+      /** Switch on this: output the task produced (stdout/stderr data). */
+      kind: "output";
+      /** The output chunk: `data`/`text` and its `streamType` (stdout, stderr, ...). */
+      output: TaskOutput;
+    }
+  | {
+      /** Switch on this: a progress report. */
+      kind: "progress";
+      /** The progress: `percent` done (0-100), a message and details. */
+      progress: TaskProgress;
+    }
+  | {
+      /** Switch on this: the task changed state. */
+      kind: "status";
+      /** The new state. */
+      status: TaskStatusUpdate;
+    }
+  | {
+      /** Switch on this: the task finished; no update follows. */
+      kind: "complete";
+      /** The task id, its `result` and when it completed. */
+      complete: TaskComplete;
+    }
+  | {
+      /** Switch on this: the task failed; no update follows. */
+      kind: "error";
+      /** What went wrong. */
+      error: TaskError;
+    };
 
 /** A client frame of StreamTask. */
 export type TaskFrame = MessageInitShape<typeof StreamTaskRequestSchema>;

@@ -38,7 +38,7 @@ export const EXIT = Object.freeze({
   interrupted: 130,
 });
 
-/** A mistake on the command line: exits with {@link EXIT.usage}. */
+/** A mistake on the command line: exits with `EXIT.usage` (2, see {@link EXIT}). */
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }

@@ -85,6 +85,17 @@ function dispatch(verb: AnyVerb, flags: FlagValues, env: Io["env"], ctx: VerbCon
  * Runs `baton` with `argv` (the arguments after the program name) and answers its exit
  * code; never throws. Results go to `io.stdout`, errors (one line each) and progress to
  * `io.stderr`. `signal` interrupts: streams and waits stop, and the exit code is 130.
+ *
+ * @example
+ * ```ts
+ * const code = await main(["orca", "start", "wf-1", "--max-tokens", "1000"], {
+ *   stdout: process.stdout,
+ *   stderr: process.stderr,
+ *   stdin: process.stdin,
+ *   env: process.env,
+ * });
+ * process.exitCode = code;
+ * ```
  */
 export async function main(
   argv: string[],

@@ -35,7 +35,13 @@ export interface ClientDefaults {
   /** Turns the environment variable's value into an address (e.g. a socket path into `unix://`). */
   fromEnv?: (value: string) => string;
   /** Connection defaults of this kind of client, e.g. `{ httpVersion: "1.1" }` for REST. */
-  connection?: { httpVersion?: "1.1" | "2" };
+  connection?: {
+    /**
+     * The HTTP version the client speaks unless the user sets one: `"1.1"` for REST
+     * clients, `"2"` (h2c or ALPN `h2`) for gRPC. Defaults to the {@link Connection}'s own.
+     */
+    httpVersion?: "1.1" | "2";
+  };
 }
 
 /**

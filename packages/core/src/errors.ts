@@ -88,6 +88,12 @@ export class BatonError extends Error {
    * it sent one: a machine-readable cause, stable where the message is not.
    */
   readonly errorInfo: ErrorInfo | undefined;
+  /**
+   * The brand behind cross-copy `instanceof`: the `kind` of this class and of each Baton
+   * error class it extends. Non-enumerable; not part of the API.
+   *
+   * @internal
+   */
   declare readonly [KINDS]: readonly string[];
 
   constructor(message: string, init: BatonErrorInit = {}) {

@@ -20,7 +20,12 @@ export class ChatMemory {
   async sync(
     input: { deviceId: string; updatedAt: Date | number; memory: unknown },
     options: CallOptions = {},
-  ): Promise<{ updated: boolean; memory: unknown }> {
+  ): Promise<{
+    /** True when the server took your copy (it was newer); false when it kept its own. */
+    updated: boolean;
+    /** The memory the server holds now (yours when `updated`), decoded from JSON. */
+    memory: unknown;
+  }> {
     if (!input || typeof input.deviceId !== "string")
       throw new InvalidArgumentError("sync() needs { deviceId, updatedAt, memory }");
     const memoryJson = JSON.stringify(input.memory);

@@ -113,7 +113,14 @@ export class EdgemeshClient extends BatonClient {
   }
 
   /** The device's health (HealthCheck). */
-  async health(options: CallOptions = {}): Promise<{ deviceId: string; serverTime: Date; message: string }> {
+  async health(options: CallOptions = {}): Promise<{
+    /** The id of the device that answered (the server's own device). */
+    deviceId: string;
+    /** The server's clock when it answered (second precision). */
+    serverTime: Date;
+    /** A free-text summary (baton-server: live devices, sessions and jobs in progress). */
+    message: string;
+  }> {
     const h = await callOrThrow(() => this.raw.healthCheck({}, connectCallOptions(options)));
     return { deviceId: h.deviceId, serverTime: new Date(Number(h.serverTime) * 1000), message: h.message };
   }

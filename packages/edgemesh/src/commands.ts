@@ -10,12 +10,32 @@ import type { SessionKeeper } from "./session.js";
  * `require-local-model` (a device with a local LLM).
  */
 export type RoutingPolicy =
-  | { mode: "best-available" }
-  | { mode: "require-npu" }
-  | { mode: "prefer-remote" }
-  | { mode: "force-device"; deviceId: string }
-  | { mode: "prefer-local-model" }
-  | { mode: "require-local-model" };
+  | {
+      /** The device with the best accelerator: NPU, then GPU, then CPU. The default. */
+      mode: "best-available";
+    }
+  | {
+      /** Only a device with an NPU; the call fails when none has one. */
+      mode: "require-npu";
+    }
+  | {
+      /** A device other than the server when there is one, else the server. */
+      mode: "prefer-remote";
+    }
+  | {
+      /** Exactly the device `deviceId`. */
+      mode: "force-device";
+      /** The device to run on; NotFoundError when it is not registered and live. */
+      deviceId: string;
+    }
+  | {
+      /** A device with a local LLM when there is one, else any. */
+      mode: "prefer-local-model";
+    }
+  | {
+      /** Only a device with a local LLM; the call fails when none has one. */
+      mode: "require-local-model";
+    };
 
 const MODES: Record<RoutingPolicy["mode"], RoutingPolicy_Mode> = {
   "best-available": RoutingPolicy_Mode.BEST_AVAILABLE,
@@ -47,7 +67,14 @@ export interface CommandResult {
 /** A routed command's outcome: the output and where it ran. */
 export interface RoutedCommandResult extends CommandResult {
   /** The device that ran it. */
-  device: { id: string; name: string; addr: string };
+  device: {
+    /** The device id. */
+    id: string;
+    /** The device's display name. */
+    name: string;
+    /** The device's gRPC address as it registered it (`host:port`). */
+    addr: string;
+  };
   /** Wall time on the server, forwarding included, ms. */
   totalTimeMs: number;
   /** It ran on the server itself. */

@@ -51,7 +51,10 @@ export interface Device {
 }
 
 /** What `devices.register()` takes: a device, `id` required, the rest defaulting to empty/false/0. */
-export type DeviceInput = Partial<Device> & { id: string };
+export type DeviceInput = Partial<Device> & {
+  /** The device's id, unique in the mesh; registering an id again replaces that device. */
+  id: string;
+};
 
 /** A device's status. */
 export interface DeviceStatus {
@@ -89,16 +92,32 @@ export interface MetricsSample {
 export interface Activity {
   /** Tasks running now. */
   runningTasks: Array<{
+    /** The task id within its job. */
     taskId: string;
+    /** The job the task belongs to. */
     jobId: string;
+    /** The task kind (`SYSINFO`, `ECHO`, `LLM_GENERATE`, ...). */
     kind: string;
+    /** The device running it. */
     deviceId: string;
+    /** That device's name. */
     deviceName: string;
+    /** When it started running. */
     startedAt: Date;
+    /** How long it has been running, ms, as of the server's answer. */
     elapsedMs: number;
   }>;
   /** Per live device. */
-  devices: Array<{ deviceId: string; deviceName: string; runningTaskCount: number; status: DeviceStatus | undefined }>;
+  devices: Array<{
+    /** The device id. */
+    deviceId: string;
+    /** The device's name. */
+    deviceName: string;
+    /** How many tasks it is running now. */
+    runningTaskCount: number;
+    /** Its last reported status; `undefined` when it has sent none yet. */
+    status: DeviceStatus | undefined;
+  }>;
   /** Load history by device id, when asked for. */
   metrics: Record<string, MetricsSample[]>;
 }
@@ -183,7 +202,13 @@ export class Devices {
    *
    * @throws {InvalidArgumentError} without an id.
    */
-  async register(device: DeviceInput, options: CallOptions = {}): Promise<{ registeredAt: Date }> {
+  async register(
+    device: DeviceInput,
+    options: CallOptions = {},
+  ): Promise<{
+    /** When the server registered the device (second precision). */
+    registeredAt: Date;
+  }> {
     if (typeof device?.id !== "string" || device.id === "")
       throw new InvalidArgumentError("register() needs a device id");
     const res = await callOrThrow(() =>

@@ -52,10 +52,15 @@ export interface JobDetail extends Omit<JobStatus, "tasks"> {
   /** Tasks with kind, input, group and timing. */
   tasks: Array<
     JobTask & {
+      /** The task kind (`SYSINFO`, `ECHO`, `LLM_GENERATE`, ...). */
       kind: string;
+      /** The task's input as submitted (the prompt, the echo text, ...). */
       input: string;
+      /** The 0-based index of the plan group the task is in. */
       groupIndex: number;
+      /** When it started running; `undefined` while it waits. */
       startedAt: Date | undefined;
+      /** When it finished or failed; `undefined` until then. */
       endedAt: Date | undefined;
     }
   >;

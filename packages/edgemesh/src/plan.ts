@@ -22,7 +22,12 @@ export interface TaskSpecInput {
 /** A plan: groups run one after the other, the tasks of a group in parallel. */
 export interface PlanInput {
   /** The groups, in order (`index` defaults to the position). */
-  groups: Array<{ index?: number; tasks: TaskSpecInput[] }>;
+  groups: Array<{
+    /** The group's 0-based position in the plan; defaults to its position in `groups`. */
+    index?: number;
+    /** The tasks of the group, run in parallel. */
+    tasks: TaskSpecInput[];
+  }>;
 }
 
 /**

@@ -21,7 +21,12 @@ export class WebRtc {
    */
   async start(
     options: { targetFps?: number; jpegQuality?: number; monitorIndex?: number } & CallOptions = {},
-  ): Promise<{ streamId: string; sdp: string }> {
+  ): Promise<{
+    /** The stream's id: pass it to `complete()` and `stop()`. */
+    streamId: string;
+    /** The server's SDP offer; answer it with `complete(streamId, answerSdp)`. */
+    sdp: string;
+  }> {
     const r = await this.#session.withSession((sessionId) =>
       callOrThrow(() =>
         this.#raw.startWebRTC(

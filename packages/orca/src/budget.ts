@@ -21,7 +21,12 @@ export interface BudgetSnapshot {
   /** Usage charged so far. */
   used: BudgetUsage;
   /** What is left per limit; `undefined` when that limit is unlimited or unknown. */
-  remaining: { tokens: number | undefined; costMicros: number | undefined };
+  remaining: {
+    /** Tokens left under `maxTokens` (never below 0); `undefined` when tokens are unlimited. */
+    tokens: number | undefined;
+    /** Cost left under `maxCostMicros`, in micros (millionths of the cost unit); `undefined` when unlimited. */
+    costMicros: number | undefined;
+  };
   /** Whether the server reported a budget warning (80% of a limit). */
   warned: boolean;
   /** The limit a task was refused for, if any. */

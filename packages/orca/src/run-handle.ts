@@ -100,7 +100,14 @@ export interface RunEvent {
   /** Event time, Unix ms. */
   tsMs: number;
   /** Usage carried by the event, if any. */
-  usage: { tokens: number; costMicros: number } | undefined;
+  usage:
+    | {
+        /** Tokens the envelope reports it used. */
+        tokens: number;
+        /** Cost the envelope reports, in micros (millionths of the cost unit). */
+        costMicros: number;
+      }
+    | undefined;
   /** The raw envelope. */
   envelope: Envelope;
 }
@@ -125,8 +132,26 @@ export interface EventsOptions extends StreamCallOptions {
 
 /** The result of a task. */
 export type RunResult =
-  | { ok: true; kind: "agent_result"; payload: unknown; envelope: Envelope }
-  | { ok: false; kind: "agent_error"; error: unknown; envelope: Envelope };
+  | {
+      /** True: the agent finished the task. Narrow on `ok` (or `kind`) before reading `payload`. */
+      ok: true;
+      /** The result envelope's kind. */
+      kind: "agent_result";
+      /** The decoded JSON result (`undefined` when empty, the raw text when not JSON). */
+      payload: unknown;
+      /** The raw `agent_result` envelope (ids, agent, trace id, time, usage). */
+      envelope: Envelope;
+    }
+  | {
+      /** False: the agent reported the task failed; the call itself succeeded. */
+      ok: false;
+      /** The error envelope's kind. */
+      kind: "agent_error";
+      /** The decoded JSON error the agent sent (`undefined` when empty, the raw text when not JSON). */
+      error: unknown;
+      /** The raw `agent_error` envelope (ids, agent, trace id, time, usage). */
+      envelope: Envelope;
+    };
 
 /** Options of {@link RunHandle.result}. */
 export interface ResultOptions extends CallOptions {
@@ -137,6 +162,16 @@ export interface ResultOptions extends CallOptions {
 /**
  * A handle on one run: submit tasks, follow its events, fetch results and watch its
  * budget. Making a handle costs nothing; every method is one call.
+ *
+ * @example
+ * ```ts
+ * const run = await orca.runs.start({ workflowId: "wf-1", budget: { maxTokens: 1000 } });
+ * const { id } = await run.submit({ payload: { prompt: "summarise" }, usage: { tokens: 200 } });
+ * const result = await run.result(id, { wait: true, timeoutMs: 30_000 });
+ * if (result.ok) console.log(result.payload);
+ * else console.error("agent failed:", result.error);
+ * console.log("tokens left:", run.budget.remaining.tokens);
+ * ```
  */
 export class RunHandle {
   /** The run id (ORCA uses the workflow id). */

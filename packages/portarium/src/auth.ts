@@ -93,9 +93,10 @@ interface Cached {
  * const jwt = await tokens.get("ws-acme", false);
  * ```
  */
-export function clientCredentialsTokenSource(
-  options: ClientCredentialsTokenSourceOptions,
-): TokenSource & { readonly issued: number } {
+export function clientCredentialsTokenSource(options: ClientCredentialsTokenSourceOptions): TokenSource & {
+  /** How many tokens have been fetched from the endpoint so far (cache hits do not count). */
+  readonly issued: number;
+} {
   const { credentials, defaultWorkspaceId, fetch: fetchImpl } = options;
   const now = options.now ?? Date.now;
   const url = `${options.baseUrl.replace(/\/+$/, "")}/v1/auth/token`;

@@ -119,6 +119,7 @@ export {
   PROBE_TIMEOUT_MS,
   probeEndpoint,
   type Resolve,
+  SLOW_MS,
 } from "./portarium/connection-probe.js";
 export { type EvidenceFilter, type EvidenceInit, EvidenceLog } from "./portarium/evidence-log.js";
 export { HttpProblem, MAX_BODY_BYTES, MAX_JSON_DEPTH, PROBLEM_TYPE_BASE } from "./portarium/http.js";
@@ -152,7 +153,13 @@ export {
   type PortariumSettings,
   portariumSettings,
 } from "./portarium/settings.js";
-export { MemoryPortariumStore, type PortariumStore, type Table } from "./portarium/store.js";
+export {
+  MemoryPortariumStore,
+  type PortariumRetention,
+  type PortariumStore,
+  type Table,
+  type TableRetention,
+} from "./portarium/store.js";
 export { TokenIssuer } from "./portarium/tokens.js";
 export { WorkflowService } from "./portarium/workflow-service.js";
 export { WorkspaceService } from "./portarium/workspace-service.js";

@@ -83,10 +83,25 @@ export interface ModuleFactory {
   readonly settings?: readonly SettingDeclaration[];
 }
 
-/** A factory with its module's settings declared. */
+/**
+ * A factory with its module's settings declared: returns `factory` itself with `settings`
+ * attached, so the CLI can check and list them (see {@link ModuleFactory}).
+ *
+ * @typeParam F - the factory's own type, kept so callers see its exact signature.
+ * @param factory - the module factory.
+ * @param settings - the settings the module reads (`declareSettings(...)`).
+ *
+ * @example
+ * ```ts
+ * export const myModule = withSettings((ctx) => createMyModule(ctx), declareSettings("my", MY_SETTINGS));
+ * ```
+ */
 export function withSettings<F extends (ctx: ModuleContext) => ServiceModule>(
   factory: F,
   settings: readonly SettingDeclaration[],
-): F & { readonly settings: readonly SettingDeclaration[] } {
+): F & {
+  /** The settings the module reads. */
+  readonly settings: readonly SettingDeclaration[];
+} {
   return Object.assign(factory, { settings });
 }

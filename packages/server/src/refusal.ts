@@ -44,8 +44,11 @@ export interface Refusal {
 
 /** A response ready to write: status, headers and body (trailers ride in the headers: trailers-only). */
 export interface RefusalResponse {
+  /** The HTTP status: 200 for gRPC, gRPC-Web and Connect streams (the code rides in the body or trailers); the refusal's own otherwise. */
   status: number;
+  /** Response headers; for gRPC and gRPC-Web they carry `grpc-status`/`grpc-message` (trailers-only). */
   headers: Record<string, string>;
+  /** The body: empty for gRPC, a trailer frame for gRPC-Web, an end-stream message for Connect streams, JSON for Connect unary, problem+json for REST. */
   body: Uint8Array;
 }
 

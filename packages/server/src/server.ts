@@ -121,6 +121,15 @@ const unauthenticatedServices = new Set<string>(["grpc.health.v1.Health", ...REF
  * REST, on every listen address, HTTP/1.1 and HTTP/2 on each.
  *
  * @throws {Error} when an address cannot be listened on, or an option is invalid.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({ listen: ["127.0.0.1:0"], settings: { "orca.maxRuns": "100" } });
+ * const orca = new OrcaClient({ address: server.addresses[0] });
+ * // ... calls ...
+ * await orca.close();
+ * await server.close();
+ * ```
  */
 export async function startServer(options: ServerOptions = {}): Promise<BatonServer> {
   const readMaxBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;

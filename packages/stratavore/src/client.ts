@@ -21,9 +21,13 @@ export interface StratavoreClientOptions extends ClientOptions {}
 
 /** The raw generated clients, one per service. */
 export interface StratavoreRaw {
+  /** `stratavore.v1.RunnerService`: create, get, list, update, stop, restart and delete runners, and stream their events. */
   runners: Client<typeof RunnerService>;
+  /** `stratavore.v1.ProjectService`: create, get, list, update and delete projects. */
   projects: Client<typeof ProjectService>;
+  /** `stratavore.v1.SessionService`: sessions, their transcripts, and resuming one on a new runner. */
   sessions: Client<typeof SessionService>;
+  /** `stratavore.v1.DaemonService`: daemon status, metrics, health and reconcile. */
   daemon: Client<typeof DaemonService>;
 }
 

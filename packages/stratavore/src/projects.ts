@@ -7,8 +7,11 @@ import { type QuotaInput, toQuota } from "./runners.js";
 
 /** Runner defaults of a project. */
 export interface ProjectConfigInput {
+  /** The model of runners created without one; must be one the server knows (else InvalidArgumentError). */
   defaultModel?: string;
+  /** The temperature of runners created without one (0 to the server's maximum, default 1). */
   defaultTemperature?: number;
+  /** The `maxTokens` of runners created without one; unset or 0: 4096. */
   defaultMaxTokens?: number;
   /** Environment of the runners' processes. */
   environment?: Record<string, string>;
@@ -16,22 +19,33 @@ export interface ProjectConfigInput {
 
 /** What {@link Projects.create} takes. */
 export interface CreateProjectInput {
+  /** The project's unique name, its id in every other call. */
   name: string;
+  /** Free text for people. */
   description?: string;
   /** The working directory (absolute). */
   path?: string;
+  /** Limits on the project's runners; unset or 0 fields are unlimited (the server warns). */
   quota?: QuotaInput;
+  /** Defaults for the project's runners. */
   config?: ProjectConfigInput;
+  /** Free-form labels. */
   metadata?: Record<string, string>;
 }
 
 /** What {@link Projects.update} changes; unset fields stay. */
 export interface UpdateProjectInput {
+  /** New description. */
   description?: string;
+  /** New working directory (absolute); runners started afterwards use it. */
   path?: string;
+  /** New status: a project that is not ACTIVE refuses new runners (FailedPreconditionError). */
   status?: ProjectStatus;
+  /** New quota; replaces the old one. */
   quota?: QuotaInput;
+  /** New runner defaults; replaces the old ones. */
   config?: ProjectConfigInput;
+  /** Merged into the project's labels; an empty value removes the key. */
   metadata?: Record<string, string>;
 }
 
@@ -60,7 +74,12 @@ export class Projects {
   async create(
     input: CreateProjectInput,
     options: CallOptions = {},
-  ): Promise<{ project: Project; warnings: string[] }> {
+  ): Promise<{
+    /** The project as created. */
+    project: Project;
+    /** Non-fatal remarks of the server (baton-server: no `path`, no `maxConcurrentRunners`). */
+    warnings: string[];
+  }> {
     const res = await callOrThrow(async () => {
       const quota = toQuota("quota", input.quota);
       return this.#raw.createProject(

@@ -15,29 +15,49 @@ import { RunnerHandle } from "./runner-handle.js";
 
 /** A quota: 0 or unset means unlimited. */
 export interface QuotaInput {
+  /** Runners of the project that may be active (STARTING, RUNNING, PAUSED, STOPPING) at once; int32. */
   maxConcurrentRunners?: number;
+  /** Memory a runner's process may use, MB; int64. */
   maxMemoryMb?: number | bigint;
+  /** CPU one runner's process may use, percent; int32. */
   maxCpuPercent?: number;
+  /** Tokens the project's runners may use per day; int64. */
   maxTokensPerDay?: number | bigint;
 }
 
 /** What {@link Runners.create} takes. */
 export interface CreateRunnerInput {
+  /** The project the runner works in; it must exist and be ACTIVE. */
   projectName: string;
   /** claude-3-sonnet, claude-3-opus, claude-3-haiku (or the server's configured models). */
   model?: string;
+  /**
+   * Sampling temperature, from 0 to the server's maximum (baton-server: `stratavore.maxTemperature`,
+   * default 1). Unset or 0: the project's `defaultTemperature`.
+   */
   temperature?: number;
+  /**
+   * Largest response, in tokens: an integer from 1 to the server's limit (baton-server:
+   * `stratavore.maxTokensLimit`, default 200000). Unset or 0: the project's `defaultMaxTokens`, else 4096.
+   */
   maxTokens?: number;
+  /** Free-form labels on the runner; {@link ListRunnersInput.metadataFilter} matches on them. */
   metadata?: Record<string, string>;
+  /** A runtime id to pre-assign (AlreadyExistsError when another runner has it); the server picks one when unset. */
   runtimeId?: string;
+  /** A quota of this runner's own (same units as the project's; negative values are refused). */
   quota?: QuotaInput;
 }
 
 /** What {@link Runners.list} filters by. */
 export interface ListRunnersInput {
+  /** Only runners of this project. */
   projectName?: string;
+  /** Only runners in this status (unset: any). */
   status?: RunnerStatus;
+  /** Only runners whose metadata has every one of these key/value pairs. */
   metadataFilter?: Record<string, string>;
+  /** Ask the server to include each runner's metrics. */
   includeMetrics?: boolean;
   /** Page size (the server's default when unset). */
   limit?: number;
@@ -45,19 +65,25 @@ export interface ListRunnersInput {
 
 /** What {@link Runners.update} changes; unset fields stay. */
 export interface UpdateRunnerInput {
+  /** New sampling temperature, in the same range as {@link CreateRunnerInput.temperature}. */
   temperature?: number;
+  /** New largest response, in tokens, in the same range as {@link CreateRunnerInput.maxTokens}. */
   maxTokens?: number;
   /** Merged; an empty value removes the key. */
   metadata?: Record<string, string>;
   /** PAUSED pauses a RUNNING runner; RUNNING resumes a PAUSED one. */
   status?: RunnerStatus;
+  /** A new quota for the runner; replaces the old one. */
   quota?: QuotaInput;
 }
 
 /** A runner as GetRunner answers it. */
 export interface RunnerDetails {
+  /** The runner. */
   runner: Runner;
+  /** Its performance metrics, when asked for (`includeMetrics`). */
   metrics?: RunnerMetrics;
+  /** The session it works in, when asked for (`includeSession`). */
   session?: Session;
 }
 
@@ -88,11 +114,26 @@ export class Runners {
    *
    * @throws {InvalidArgumentError} on an unknown model or an out-of-range temperature or max_tokens.
    * @throws {BudgetExceededError} when the project's `max_concurrent_runners` refuses it (`err.limit`).
+   *
+   * @example
+   * ```ts
+   * const { runner, handle, warnings } = await sv.runners.create({ projectName: "demo", model: "claude-3-haiku" });
+   * for (const w of warnings) console.warn(w);
+   * await handle.waitFor(RunnerStatus.RUNNING);
+   * console.log(runner.id, "is running");
+   * ```
    */
   async create(
     input: CreateRunnerInput,
     options: CallOptions = {},
-  ): Promise<{ runner: Runner; warnings: string[]; handle: RunnerHandle }> {
+  ): Promise<{
+    /** The runner as created (status STARTING). */
+    runner: Runner;
+    /** Non-fatal remarks of the server about the request (e.g. a default it applied). */
+    warnings: string[];
+    /** A handle on the runner: wait for a status, follow its events, stop it. */
+    handle: RunnerHandle;
+  }> {
     const res = await callOrThrow(async () => {
       const quota = toQuota("quota", input.quota);
       return this.#raw.createRunner(

@@ -23,20 +23,31 @@ import { surfaceErrorInfo } from "./errors.js";
 
 /** A message to start a session with. */
 export interface MessageInput {
+  /** Who said it. */
   role: "user" | "assistant" | "system";
+  /** The text. */
   content: string;
+  /** Tokens the message counts for in the session's total; int64, default 0. */
   tokens?: number | bigint;
+  /** Free-form labels on the message. */
   metadata?: Record<string, string>;
+  /** When it was said; sent only when set. */
   timestamp?: Date;
 }
 
 /** A session's transcript. */
 export interface Transcript {
+  /** The session. */
   sessionId: string;
+  /** Every message, oldest first. */
   messages: TranscriptMessage[];
+  /** The session's metadata (project, model, labels), where the server sent it. */
   metadata: SessionMetadata | undefined;
+  /** Tokens of all messages together. */
   totalTokens: bigint;
+  /** When the session was created, where the server says. */
   createdAt: Date | undefined;
+  /** When the session was last updated, where the server says. */
   updatedAt: Date | undefined;
   /** The format it was asked in. */
   format: TranscriptFormat;
@@ -123,7 +134,12 @@ export class Sessions {
     id: string,
     input: { model?: string; temperature?: number; maxTokens?: number; metadata?: Record<string, string> } = {},
     options: CallOptions = {},
-  ): Promise<{ session: Session; runner: Runner }> {
+  ): Promise<{
+    /** The session, now attached to the new runner. */
+    session: Session;
+    /** The new runner (status STARTING). */
+    runner: Runner;
+  }> {
     const res = await callOrThrow(
       () =>
         this.#raw.resumeSession(

@@ -23,9 +23,19 @@
  */
 
 /** Prefill and decode throughput (tokens/s) assumed for a phone without its own figures. */
-export const PHONE_DEFAULT_TPS = { prefill: 120, decode: 12 } as const;
+export const PHONE_DEFAULT_TPS = {
+  /** Prompt tokens a phone is assumed to read per second. */
+  prefill: 120,
+  /** Output tokens a phone is assumed to generate per second. */
+  decode: 12,
+} as const;
 /** Prefill and decode throughput (tokens/s) assumed for any other device without its own figures. */
-export const LAPTOP_DEFAULT_TPS = { prefill: 300, decode: 30 } as const;
+export const LAPTOP_DEFAULT_TPS = {
+  /** Prompt tokens a non-phone device is assumed to read per second. */
+  prefill: 300,
+  /** Output tokens a non-phone device is assumed to generate per second. */
+  decode: 30,
+} as const;
 /** Platforms priced as phones; every other platform is priced as a laptop. */
 export const PHONE_PLATFORMS: readonly string[] = ["android", "ios"];
 /** Predicted time of a `SYSINFO` or `ECHO` step, ms. */
@@ -52,7 +62,10 @@ export interface CostTaskInput {
 /** A plan as the cost model reads it (a generated `Plan` fits). */
 export interface CostPlanInput {
   /** Groups, run one after the other. */
-  readonly groups: ReadonlyArray<{ readonly tasks: ReadonlyArray<CostTaskInput> }>;
+  readonly groups: ReadonlyArray<{
+    /** The group's tasks, run in parallel: the group costs as much as its slowest task. */
+    readonly tasks: ReadonlyArray<CostTaskInput>;
+  }>;
 }
 
 /** A device as the cost model reads it (a generated `DeviceInfo` fits). */

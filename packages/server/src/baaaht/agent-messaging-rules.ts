@@ -51,7 +51,12 @@ export class AgentMessagingRules {
     this.#agents.get(req.agentId);
     if (!req.message) throw invalid("message is required");
     this.#fromAgent(req.agentId, req.message);
-    return { messageId: req.message.id || this.#s.id("amsg"), timestamp: timestampFromMs(this.#s.now()) };
+    return {
+      /** The message id: the one sent, else a new `amsg-...` id. */
+      messageId: req.message.id || this.#s.id("amsg"),
+      /** When the server took the message. */
+      timestamp: timestampFromMs(this.#s.now()),
+    };
   }
 
   /**

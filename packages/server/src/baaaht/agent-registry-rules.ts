@@ -22,8 +22,11 @@ export type OfflineListener = (agent: AgentRecord, reason: string) => void;
 
 /** How many registered agents are in each liveness state. */
 export interface AgentCounts {
+  /** Agents that heartbeat within `agentHeartbeatTimeoutMs`. */
   healthy: number;
+  /** Agents silent longer than `agentHeartbeatTimeoutMs` but less than twice that. */
   unhealthy: number;
+  /** Agents silent twice `agentHeartbeatTimeoutMs` or longer: out of routing. */
   offline: number;
 }
 
@@ -77,7 +80,14 @@ export class AgentRegistryRules {
       source: "agent",
       data: { agent_id: id, name: req.name, action: "registered" },
     });
-    return { agentId: id, agent, registrationToken: this.#s.id("regtok") };
+    return {
+      /** The new agent id (`agent-...`). */
+      agentId: id,
+      /** The registered agent: IDLE, RUNNING. */
+      agent,
+      /** A fresh opaque token for the registration. */
+      registrationToken: this.#s.id("regtok"),
+    };
   }
 
   /** @throws {ConnectError} INVALID_ARGUMENT without an id, NOT_FOUND for an unknown one. */
@@ -95,7 +105,12 @@ export class AgentRegistryRules {
       source: "agent",
       data: { agent_id: rec.agent.id, action: "unregistered", reason: req.reason },
     });
-    return { success: true, message: `agent ${rec.agent.id} unregistered` };
+    return {
+      /** Always true: failures throw. */
+      success: true,
+      /** A human-readable confirmation. */
+      message: `agent ${rec.agent.id} unregistered`,
+    };
   }
 
   /** Records a heartbeat (and reported resources); answers the agent's queued tasks. @throws {ConnectError} NOT_FOUND. */
@@ -106,7 +121,12 @@ export class AgentRegistryRules {
     const pending = [...this.#s.store.tasks.values()]
       .filter((t) => t.task.agentId === rec.agent.id && t.task.state === TaskState.QUEUED)
       .map((t) => t.task.id);
-    return { timestamp: timestampFromMs(this.#s.now()), pendingTasks: pending };
+    return {
+      /** The server time of the heartbeat. */
+      timestamp: timestampFromMs(this.#s.now()),
+      /** Ids of the agent's QUEUED tasks. */
+      pendingTasks: pending,
+    };
   }
 
   /** The agent was heard from: an unhealthy or offline agent is healthy again. */

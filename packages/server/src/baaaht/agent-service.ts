@@ -7,9 +7,13 @@ import type { TaskRules } from "./task-rules.js";
 
 /** The rules `agent.v1.AgentService` answers with. */
 export interface AgentParts {
+  /** Register, heartbeat, unregister, liveness. */
   agents: AgentRegistryRules;
+  /** Task execution, status, cancel and streaming. */
   tasks: TaskRules;
+  /** Agent messages and the agent stream. */
   messaging: AgentMessagingRules;
+  /** HealthCheck and GetStatus. */
   status: StatusRules;
 }
 

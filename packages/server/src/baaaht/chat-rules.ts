@@ -102,7 +102,12 @@ export class ChatRules {
   submit(
     sessionId: string,
     input: GatewayMessage | undefined,
-  ): { message: GatewayMessage; response: GatewayResponseRecord } {
+  ): {
+    /** The stored user message (id, timestamp and role filled in). */
+    message: GatewayMessage;
+    /** The response record the agent's reply chunks go into; ended with an error at once when no agent serves the session. */
+    response: GatewayResponseRecord;
+  } {
     const rec = this.#sessions.getOpen(sessionId);
     if (!input?.content) throw invalid("message.content is required");
     const max = rec.session.config?.maxMessageSize ?? 0;

@@ -132,13 +132,21 @@ export class ContainerRules {
         container.startedAt = timestampFromMs(this.#s.now());
         this.#emit(EventType.CONTAINER_STARTED, container, { runtime: this.#s.runtime.kind });
       }
-      return { containerId: id, container };
+      return {
+        /** The new container id. */
+        containerId: id,
+        /** The container as created (its state as the runtime reports it). */
+        container,
+      };
     });
   }
 
   /** @throws {ConnectError} INVALID_ARGUMENT without an id, NOT_FOUND for an unknown one. */
   get(req: GetContainerRequest) {
-    return { container: this.#find(req.containerId) };
+    return {
+      /** The container. */
+      container: this.#find(req.containerId),
+    };
   }
 
   /** Containers matching every set field of the filter. */
@@ -154,7 +162,12 @@ export class ContainerRules {
             (f.status === Status.UNSPECIFIED || c.status === f.status) &&
             labelsMatch(c.config?.labels ?? {}, f.labels)),
       );
-    return { containers, totalCount: containers.length };
+    return {
+      /** The matching containers. */
+      containers,
+      /** How many matched (the server does not page). */
+      totalCount: containers.length,
+    };
   }
 
   /** Stops a running container (SIGTERM, then SIGKILL after the timeout). @throws {ConnectError} NOT_FOUND, INVALID_ARGUMENT. */
@@ -164,7 +177,12 @@ export class ContainerRules {
     if (c.state === ContainerState.RUNNING) {
       await this.#stop(c, req.timeoutNs > 0n ? nsToMs(req.timeoutNs) : DEFAULT_STOP_TIMEOUT_MS, "stopped by client");
     }
-    return { containerId: c.id, state: c.state };
+    return {
+      /** The container stopped. */
+      containerId: c.id,
+      /** Its state now: EXITED once stopped; a container that was not running keeps its state. */
+      state: c.state,
+    };
   }
 
   /** Removes a container. @throws {ConnectError} FAILED_PRECONDITION for a running one without `force`. */
@@ -175,7 +193,10 @@ export class ContainerRules {
       await this.#stop(c, 0, "removed with force");
     }
     this.#remove(c);
-    return { containerId: c.id };
+    return {
+      /** The container removed. */
+      containerId: c.id,
+    };
   }
 
   /** Stops every running container (module close). */

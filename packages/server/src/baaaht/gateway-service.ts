@@ -9,9 +9,13 @@ import type { StatusRules } from "./status-rules.js";
 
 /** The rules `gateway.v1.GatewayService` answers with. */
 export interface GatewayParts {
+  /** The shared baaaht state (clock, events, store). */
   state: BaaahtState;
+  /** Gateway session create, get, list, close. */
   sessions: GatewaySessionRules;
+  /** Chat: messages routed to agents and their replies. */
   chat: ChatRules;
+  /** HealthCheck and GetStatus. */
   status: StatusRules;
 }
 

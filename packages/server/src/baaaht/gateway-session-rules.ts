@@ -98,7 +98,12 @@ export class GatewaySessionRules {
       { orchestrator_session_id: orch.sessionId },
       { userId: session.metadata?.userId ?? "" },
     );
-    return { sessionId: id, session };
+    return {
+      /** The new gateway session id. */
+      sessionId: id,
+      /** The session as created, with its orchestrator session id. */
+      session,
+    };
   }
 
   /** @throws {ConnectError} INVALID_ARGUMENT without an id, NOT_FOUND for an unknown one. */
@@ -131,7 +136,12 @@ export class GatewaySessionRules {
             (!f.userId || s.metadata?.userId === f.userId) &&
             labelsMatch(s.metadata?.labels ?? {}, f.labels)),
       );
-    return { sessions, totalCount: sessions.length };
+    return {
+      /** The matching gateway sessions. */
+      sessions,
+      /** How many matched (the server does not page). */
+      totalCount: sessions.length,
+    };
   }
 
   /** Closes a gateway session and its orchestrator session (a no-op on a closed one). @throws {ConnectError} NOT_FOUND. */
@@ -149,7 +159,12 @@ export class GatewaySessionRules {
       });
       this.#s.emitGateway(GatewayEventType.SESSION_CLOSED, id, { reason });
     }
-    return { sessionId: id, state: rec.session.state };
+    return {
+      /** The session closed. */
+      sessionId: id,
+      /** Its state now: CLOSED. */
+      state: rec.session.state,
+    };
   }
 
   /** A gateway session closes when its orchestrator session does (e.g. it expired). */

@@ -64,7 +64,18 @@ export class MessageRules {
   /** SendMessage. */
   send(req: SendMessageRequest) {
     const msg = this.append(req.sessionId, req.message);
-    return { messageId: msg.id, sessionId: req.sessionId, ...(msg.timestamp ? { timestamp: msg.timestamp } : {}) };
+    return {
+      /** The stored message's id (the one sent, else a new one). */
+      messageId: msg.id,
+      /** The session it was added to. */
+      sessionId: req.sessionId,
+      ...(msg.timestamp
+        ? {
+            /** When the message was stored. */
+            timestamp: msg.timestamp,
+          }
+        : {}),
+    };
   }
 
   /**

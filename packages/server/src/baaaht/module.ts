@@ -44,7 +44,10 @@ export interface BaaahtModule extends ServiceModule {
   /** The store. */
   readonly store: BaaahtStore;
   /** Orchestrator operations for callers in the same process (tests create sessions without a client). */
-  readonly orchestrator: { createSession: SessionRules["create"] };
+  readonly orchestrator: {
+    /** CreateSession as the service answers it. @throws {ConnectError} as {@link SessionRules.create} does. */
+    createSession: SessionRules["create"];
+  };
   /** Orchestrator sessions. */
   readonly sessions: SessionRules;
   /** Session chat history. */

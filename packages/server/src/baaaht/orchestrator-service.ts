@@ -11,10 +11,15 @@ import { CONTAINER_RUNTIME_HEADER } from "./version.js";
 
 /** The rules `orchestrator.v1.OrchestratorService` answers with. */
 export interface OrchestratorParts {
+  /** The shared baaaht state (clock, events, store). */
   state: BaaahtState;
+  /** Session create, get, list, update, close. */
   sessions: SessionRules;
+  /** SendMessage and StreamMessages. */
   messages: MessageRules;
+  /** Container create, get, list, stop, remove. */
   containers: ContainerRules;
+  /** HealthCheck and GetStatus. */
   status: StatusRules;
 }
 

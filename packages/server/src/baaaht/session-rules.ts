@@ -96,7 +96,12 @@ export class SessionRules {
     this.#s.sessionFeed(id);
     this.#scheduleExpiry(rec);
     this.#emit(EventType.SESSION_CREATED, session, {});
-    return { sessionId: id, session };
+    return {
+      /** The new session id. */
+      sessionId: id,
+      /** The session as created (ACTIVE). */
+      session,
+    };
   }
 
   /** Sessions matching every set field of the filter. */
@@ -112,7 +117,12 @@ export class SessionRules {
             (f.ownerId === "" || s.metadata?.ownerId === f.ownerId) &&
             labelsMatch(s.metadata?.labels ?? {}, f.labels)),
       );
-    return { sessions, totalCount: sessions.length };
+    return {
+      /** The matching sessions. */
+      sessions,
+      /** How many matched (the server does not page). */
+      totalCount: sessions.length,
+    };
   }
 
   /**
@@ -154,14 +164,22 @@ export class SessionRules {
     }
     this.touch(rec);
     this.#emit(EventType.SESSION_UPDATED, s, { changed: changed.join(",") });
-    return { session: s };
+    return {
+      /** The session after the update. */
+      session: s,
+    };
   }
 
   /** Closes a session (a no-op on a closed one). @throws {ConnectError} NOT_FOUND for an unknown one. */
   async close(req: CloseSessionRequest) {
     const rec = this.get(req.sessionId);
     if (isOpen(rec.session)) await this.#close(rec, req.reason || "closed by client", false);
-    return { sessionId: rec.session.id, state: rec.session.state };
+    return {
+      /** The session closed. */
+      sessionId: rec.session.id,
+      /** Its state now: CLOSED. */
+      state: rec.session.state,
+    };
   }
 
   /** Marks activity on a session: its idle deadline starts again. */

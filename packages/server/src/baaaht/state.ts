@@ -58,7 +58,15 @@ export class BaaahtState {
   /** Messages and events for open StreamMessages calls, per session. */
   readonly sessionFeeds = new Map<string, SeqLog<StreamMessageResponse>>();
   /** Messages routed to each agent, per agent; `delivered` is the last seq its stream yielded. */
-  readonly agentInboxes = new Map<string, { log: SeqLog<AgentMessage>; delivered: number }>();
+  readonly agentInboxes = new Map<
+    string,
+    {
+      /** The messages routed to the agent, in order (the last 1000 kept). */
+      log: SeqLog<AgentMessage>;
+      /** Sequence number of the last message delivered over StreamAgent; a new stream resumes after it. */
+      delivered: number;
+    }
+  >();
   /** When the module started, Unix ms. */
   readonly startedAtMs: number;
   /** Where the rules read the time and set their timers. */
@@ -88,7 +96,12 @@ export class BaaahtState {
    * one of its logs (the event logs, session feeds, agent inboxes). Both return to their
    * baseline once the calls ended, however they ended.
    */
-  get streams(): { bidi: number; followers: number } {
+  get streams(): {
+    /** Bidirectional calls being served now. */
+    bidi: number;
+    /** Generators following one of the module's logs now. */
+    followers: number;
+  } {
     let followers = 0;
     for (const log of this.#logs) followers += log.followers;
     return { bidi: this.#openStreams, followers };
@@ -224,7 +237,12 @@ export class BaaahtState {
   }
 
   /** The inbox of an agent (created on first use). */
-  agentInbox(agentId: string): { log: SeqLog<AgentMessage>; delivered: number } {
+  agentInbox(agentId: string): {
+    /** The messages routed to the agent, in order (the last 1000 kept). */
+    log: SeqLog<AgentMessage>;
+    /** Sequence number of the last message delivered over StreamAgent; a new stream resumes after it. */
+    delivered: number;
+  } {
     let inbox = this.agentInboxes.get(agentId);
     if (!inbox) {
       inbox = { log: this.#track(new SeqLog<AgentMessage>(1000)), delivered: 0 };

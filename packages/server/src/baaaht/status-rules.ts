@@ -11,10 +11,15 @@ import { BAAAHT_SERVER_VERSION } from "./version.js";
 
 /** What the status answers are read from. */
 export interface StatusSources {
+  /** The containers, for the running count. */
   containers: ContainerRules;
+  /** The agent registry, for agent counts by liveness. */
   agents: AgentRegistryRules;
+  /** The tasks, for the active count. */
   tasks: TaskRules;
+  /** The gateway sessions, for the active count. */
   gatewaySessions: GatewaySessionRules;
+  /** The chat router, for agents answering chat and open streams. */
   chat: ChatRules;
 }
 
@@ -43,8 +48,10 @@ export class StatusRules {
 
   #times() {
     return {
+      /** When the server started. */
       startedAt: timestampFromMs(this.#s.startedAtMs),
       // The contract types uptime as a Timestamp: it carries the duration since start.
+      /** Time since start, carried as a Timestamp (seconds and nanos since the epoch = the duration), as the contract types it. */
       uptime: timestampFromMs(this.#s.now() - this.#s.startedAtMs),
     };
   }
@@ -56,8 +63,11 @@ export class StatusRules {
     const sessions = [...this.#s.store.sessions.values()];
     const open = sessions.filter((r) => isOpen(r.session)).length;
     return {
+      /** HEALTHY; DEGRADED while the container runtime cannot start containers; UNHEALTHY while shutting down. */
       health: this.#s.shuttingDown ? Health.UNHEALTHY : rt.available ? Health.HEALTHY : Health.DEGRADED,
+      /** The server's version ({@link BAAAHT_SERVER_VERSION}). */
       version: BAAAHT_SERVER_VERSION,
+      /** One line per subsystem checked, with what it found. */
       subsystems: [
         `sessions: ${open} open of ${sessions.length}`,
         `containers: ${this.#src.containers.running} running`,
@@ -70,8 +80,11 @@ export class StatusRules {
   /** OrchestratorService.GetStatus. */
   orchestratorStatus() {
     return {
+      /** RUNNING, or STOPPING while the server shuts down. */
       status: this.#status(),
+      /** Sessions not closed. */
       activeSessions: [...this.#s.store.sessions.values()].filter((r) => isOpen(r.session)).length,
+      /** Containers running now. */
       activeContainers: this.#src.containers.running,
       ...this.#times(),
     };
@@ -81,8 +94,11 @@ export class StatusRules {
   agentHealth() {
     const c = this.#src.agents.counts();
     return {
+      /** RUNNING, or STOPPING while the server shuts down. */
       status: this.#status(),
+      /** The server's version ({@link BAAAHT_SERVER_VERSION}). */
       version: BAAAHT_SERVER_VERSION,
+      /** One line per subsystem checked, with what it found. */
       subsystems: [
         `agents: ${c.healthy} healthy, ${c.unhealthy} unhealthy, ${c.offline} offline`,
         `tasks: ${this.#src.tasks.active} active`,
@@ -94,8 +110,11 @@ export class StatusRules {
   agentStatus() {
     const active = this.#src.tasks.active;
     return {
+      /** RUNNING, or STOPPING while the server shuts down. */
       status: this.#status(),
+      /** BUSY while any task is active, else IDLE. */
       state: active > 0 ? AgentState.BUSY : AgentState.IDLE,
+      /** Tasks assigned and not finished. */
       activeTasks: active,
       ...this.#times(),
     };
@@ -105,8 +124,11 @@ export class StatusRules {
   gatewayHealth() {
     const agents = this.#src.chat.chatAgents;
     return {
+      /** HEALTHY; DEGRADED while no healthy agent answers chat; UNHEALTHY while shutting down. */
       health: this.#s.shuttingDown ? Health.UNHEALTHY : agents === 0 ? Health.DEGRADED : Health.HEALTHY,
+      /** The server's version ({@link BAAAHT_SERVER_VERSION}). */
       version: BAAAHT_SERVER_VERSION,
+      /** One line per subsystem checked, with what it found. */
       subsystems: [
         `sessions: ${this.#src.gatewaySessions.active} active`,
         `chat: ${agents} healthy agents answer chat`,
@@ -118,8 +140,11 @@ export class StatusRules {
   /** GatewayService.GetStatus. */
   gatewayStatus() {
     return {
+      /** RUNNING, or STOPPING while the server shuts down. */
       status: this.#status(),
+      /** Gateway sessions not closed. */
       activeSessions: this.#src.gatewaySessions.active,
+      /** Chat streams open now. */
       activeStreams: this.#src.chat.activeStreams,
       ...this.#times(),
     };

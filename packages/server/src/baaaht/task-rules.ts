@@ -142,7 +142,12 @@ export class TaskRules {
         }
       });
     }
-    return { taskId: id, task };
+    return {
+      /** The new task id. */
+      taskId: id,
+      /** The task as queued for its agent. */
+      task,
+    };
   }
 
   /**
@@ -212,11 +217,25 @@ export class TaskRules {
   cancel(req: CancelTaskRequest) {
     const rec = this.get(req.taskId);
     if (TERMINAL_TASK.has(rec.task.state)) {
-      return { taskId: rec.task.id, state: rec.task.state, cancelled: false };
+      return {
+        /** The task. */
+        taskId: rec.task.id,
+        /** Its state, unchanged: it had already finished. */
+        state: rec.task.state,
+        /** False: the task had already finished. */
+        cancelled: false,
+      };
     }
     this.#finish(rec, TaskState.CANCELLED, { error: { code: "CANCELLED", message: req.reason || "cancelled" } });
     this.#notifyCancel(rec, req.reason || "cancelled");
-    return { taskId: rec.task.id, state: rec.task.state, cancelled: true };
+    return {
+      /** The task. */
+      taskId: rec.task.id,
+      /** Its state now: CANCELLED. */
+      state: rec.task.state,
+      /** True: the task was cancelled and its agent told. */
+      cancelled: true,
+    };
   }
 
   /** Tasks of an agent (or all) matching every set field of the filter. */
@@ -235,12 +254,20 @@ export class TaskRules {
             (!f.createdAfter || (t.createdAt && timestampMs(t.createdAt) >= timestampMs(f.createdAfter))) &&
             (!f.createdBefore || (t.createdAt && timestampMs(t.createdAt) <= timestampMs(f.createdBefore)))),
       );
-    return { tasks, totalCount: tasks.length };
+    return {
+      /** The matching tasks. */
+      tasks,
+      /** How many matched (the server does not page). */
+      totalCount: tasks.length,
+    };
   }
 
   /** @throws {ConnectError} NOT_FOUND for an unknown task. */
   status(req: GetTaskStatusRequest) {
-    return { task: this.get(req.taskId).task };
+    return {
+      /** The task with its current state, progress and result. */
+      task: this.get(req.taskId).task,
+    };
   }
 
   /**

@@ -100,7 +100,12 @@ export class OrcaService {
    * those asleep waiting for a run's next event. Both return to 0 once every call ended,
    * however it ended (completed, cancelled, connection dropped).
    */
-  get streams(): { open: number; waiting: number } {
+  get streams(): {
+    /** StreamEvents calls running now. */
+    open: number;
+    /** Of those, the ones asleep until their run's next event. */
+    waiting: number;
+  } {
     return { open: this.#openStreams, waiting: this.#notifier.waiting };
   }
 
@@ -126,6 +131,16 @@ export class OrcaService {
     this.#notifier.closeAll();
   }
 
+  /**
+   * StartRun: creates the run `workflow_id` with its budget and, when given, accepts the
+   * initial task. Idempotent: a repeat with the same budget and initial task answers the
+   * same run id and changes nothing.
+   *
+   * @throws {ConnectError} INVALID_ARGUMENT without `workflow_id` or for a bad initial task;
+   *   ALREADY_EXISTS when the run exists with a different budget or initial task;
+   *   RESOURCE_EXHAUSTED when the initial task is over budget (nothing is created) or
+   *   `orca.maxRuns` runs are kept and none can be evicted.
+   */
   async startRun(req: StartRunRequest) {
     if (req.workflowId === "") throw invalid("workflow_id is required");
     const runId = req.workflowId;
@@ -187,6 +202,15 @@ export class OrcaService {
     });
   }
 
+  /**
+   * SubmitTask: accepts an envelope into a run (charging its usage to the budget) and logs
+   * it as an event. The envelope id is the idempotency key: a repeat is accepted again and
+   * changes nothing.
+   *
+   * @throws {ConnectError} INVALID_ARGUMENT for a missing run id, task or bad envelope;
+   *   NOT_FOUND for an unknown run; FAILED_PRECONDITION for a result arriving after its
+   *   task's deadline result; RESOURCE_EXHAUSTED over budget or over `orca.maxTasksPerRun`.
+   */
   async submitTask(req: SubmitTaskRequest) {
     if (req.runId === "") throw invalid("run_id is required");
     if (!req.task) throw invalid("task is required");
@@ -229,6 +253,14 @@ export class OrcaService {
     });
   }
 
+  /**
+   * StreamEvents: replays a run's events from `start_event_id` (at or after `since_ts_ms`), then follows new ones until
+   * `max_events` were sent, the client cancels, the server closes, or (with the
+   * `orca-follow: false` header) the replay ends.
+   *
+   * @throws {ConnectError} INVALID_ARGUMENT without a run id; NOT_FOUND for an unknown run;
+   *   OUT_OF_RANGE when the events asked for (or a follower fallen that far behind) were dropped by retention.
+   */
   async *streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
     this.#openStreams++;
     try {
@@ -267,6 +299,13 @@ export class OrcaService {
     }
   }
 
+  /**
+   * FetchResult: the `agent_result` or `agent_error` envelope reported for the task
+   * `parent_id` of a run.
+   *
+   * @throws {ConnectError} INVALID_ARGUMENT without a run id or parent id; NOT_FOUND for an
+   *   unknown run, or while the task has no result yet.
+   */
   async fetchResult(req: FetchResultRequest) {
     if (req.runId === "") throw invalid("run_id is required");
     if (req.parentId === "") throw invalid("parent_id is required");

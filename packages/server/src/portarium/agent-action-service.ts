@@ -15,17 +15,26 @@ export interface AgentActionOutput {
   flowRef: string;
   /** The run the approval gated, and its status after the action. */
   runId: string;
+  /** The run's status after the action. */
   runStatus: S["RunStatus"];
   /** The plan the approval covered. */
   planId: string;
   /** The run's workflow action the flow named, when `flowRef` is one of its action ids. */
-  action?: { actionId: string; operation: string; portFamily: S["PortFamily"] };
+  action?: {
+    /** The action's id in the workflow. */
+    actionId: string;
+    /** The operation it performs on its port (e.g. `invoice:create`). */
+    operation: string;
+    /** The port family the operation belongs to. */
+    portFamily: S["PortFamily"];
+  };
   /** The evidence entry that records the execution (and the payload's hash). */
   evidenceId: string;
   /** SHA-256 of the payload's canonical JSON: what exactly was executed. */
   payloadSha256: string;
-  /** When, and by whom. */
+  /** When it ran (ISO 8601). */
   executedAtIso: string;
+  /** The user whose token executed it. */
   executedByUserId: string;
 }
 

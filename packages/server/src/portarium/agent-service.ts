@@ -35,6 +35,10 @@ export class AgentService {
     return mustFind(this.#store.agents, workspaceId, agentId, "agent");
   }
 
+  /**
+   * Registers an agent in a workspace under a new `agent-...` id and records evidence of
+   * it by `userId`. The body is already validated against the OpenAPI schema.
+   */
   register(workspaceId: string, body: S["RegisterAgentRequest"], userId: string): AgentRecord {
     const agent: AgentRecord = {
       schemaVersion: 1,

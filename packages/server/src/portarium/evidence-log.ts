@@ -24,9 +24,13 @@ export interface EvidenceInit {
 
 /** The filters of the workspace evidence list. */
 export interface EvidenceFilter {
+  /** Only entries linked to this run. */
   runId?: string;
+  /** Only entries linked to this plan. */
   planId?: string;
+  /** Only entries linked to this work item. */
   workItemId?: string;
+  /** Only entries of this category. */
   category?: S["EvidenceCategory"];
 }
 

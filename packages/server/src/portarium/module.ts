@@ -25,7 +25,10 @@ export interface PortariumModule extends ServiceModule {
   /** The router over the operation table, with the document's validators (tests validate responses with it). */
   readonly router: PortariumRouter;
   /** The remembered `Idempotency-Key`s (bounded by `idempotencyMaxEntries`). */
-  readonly idempotency: { readonly size: number };
+  readonly idempotency: {
+    /** How many keys are remembered now. */
+    readonly size: number;
+  };
   /** Signs a token directly (tests use it for expired or foreign tokens). */
   signToken(claims: Partial<PortariumClaims> & { sub: string; workspace: string }): Promise<string>;
 }

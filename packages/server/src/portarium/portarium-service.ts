@@ -31,14 +31,23 @@ export interface PortariumServiceOptions {
  * works on validated requests (the router checks them against the OpenAPI document first).
  */
 export class PortariumService {
+  /** Workspaces: one per workspace a service account names. */
   readonly workspaces: WorkspaceService;
+  /** Workflow definitions: list, create, get, update, archive. */
   readonly workflows: WorkflowService;
+  /** Workflow runs: start, list, get, cancel, intervene, and their evidence. */
   readonly runs: RunService;
+  /** Approval requests and decisions gating runs. */
   readonly approvals: ApprovalService;
+  /** Agent actions executed under an approval. */
   readonly agentActions: AgentActionService;
+  /** The evidence logs: append-only and hash-chained, per workspace. */
   readonly evidence: EvidenceLog;
+  /** Machines: register, deregister, heartbeat, and connection tests. */
   readonly machines: MachineService;
+  /** Machine invocations: invoke, get, subscribe to their event streams. */
   readonly machineInvocations: InvocationService;
+  /** Registered agents. */
   readonly agents: AgentService;
   /** Runs machine invocations over time and feeds their streams. */
   readonly invocations: InvocationRunner;

@@ -12,13 +12,32 @@ export interface RoutedOperation extends OperationDef {
 
 /** What {@link PortariumRouter.match} found for a method and a path. */
 export type RouteMatch =
-  | { kind: "operation"; op: RoutedOperation; pathParams: Record<string, string> }
-  /** The path exists, the method does not: answer 405 with `Allow: <allowed>`. */
-  | { kind: "method-not-allowed"; allowed: string[] }
-  /** A path segment is not valid percent-encoding: answer 400 naming the parameter. */
-  | { kind: "malformed"; param: string; detail: string }
-  /** No path template matches: answer 404. */
-  | { kind: "none" };
+  | {
+      /** An operation matches the method and the path. */
+      kind: "operation";
+      /** The operation to run. */
+      op: RoutedOperation;
+      /** The path parameters by name, percent-decoded. */
+      pathParams: Record<string, string>;
+    }
+  | {
+      /** The path exists, the method does not: answer 405 with `Allow: <allowed>`. */
+      kind: "method-not-allowed";
+      /** The methods the path has. */
+      allowed: string[];
+    }
+  | {
+      /** A path segment is not valid percent-encoding: answer 400 naming the parameter. */
+      kind: "malformed";
+      /** The path parameter whose segment is malformed. */
+      param: string;
+      /** What is wrong with it. */
+      detail: string;
+    }
+  | {
+      /** No path template matches: answer 404. */
+      kind: "none";
+    };
 
 type Segment = { literal: string } | { param: string };
 

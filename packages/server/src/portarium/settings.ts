@@ -132,12 +132,18 @@ function validAllowlist(raw: string): boolean {
  */
 export const PORTARIUM_MODULE_SETTINGS = {
   // Checked by parseServiceAccounts when the module starts, with a message naming the line.
+  /**
+   * `portarium.serviceAccounts`: the client credentials allowed to get tokens, one
+   * `ID:SECRET:WORKSPACE[,WORKSPACE] [SCOPE ...]` per line.
+   */
   serviceAccounts: textSetting(
     undefined,
     "client credentials allowed to get tokens, one ID:SECRET:WS[,WS] [SCOPE ...] per line",
     { allowed: "lines of ID:SECRET:WORKSPACE[,WORKSPACE] [SCOPE ...]" },
   ),
+  /** `portarium.jwtSecret`: the HS256 secret issued tokens are signed with; unset: random per process. */
   jwtSecret: textSetting(undefined, "HS256 signing secret of issued tokens", { defaultText: "random per process" }),
+  /** `portarium.validateResponses`: check every response against the OpenAPI document (a bad one is a 500). Default false. */
   validateResponses: booleanSetting(false, "check every response against the OpenAPI document (a bad one is a 500)"),
 } satisfies SettingTable;
 

@@ -62,13 +62,21 @@ export interface Table<T> {
 
 /** Where the Portarium module keeps its state. */
 export interface PortariumStore {
+  /** The workspace list, kept under the global workspace key `""`. */
   readonly workspaces: Table<WorkspaceRecord>;
+  /** Workflow definitions per workspace. */
   readonly workflows: Table<WorkflowRecord>;
+  /** Workflow runs per workspace (finished ones may be evicted). */
   readonly runs: Table<RunRecord>;
+  /** Approvals per workspace (decided ones may be evicted). */
   readonly approvals: Table<ApprovalRecord>;
+  /** Registered machines per workspace. */
   readonly machines: Table<MachineRecord>;
+  /** Registered agents per workspace. */
   readonly agents: Table<AgentRecord>;
+  /** Evidence entries per workspace, in chain order (the oldest may be evicted). */
   readonly evidence: Table<EvidenceRecord>;
+  /** Machine invocations per workspace (finished ones may be evicted). */
   readonly invocations: Table<InvocationRecord>;
 }
 
@@ -166,13 +174,21 @@ class MemoryTable<T> implements Table<T> {
  * forgotten first; with none evictable an insert is a 507 problem).
  */
 export class MemoryPortariumStore implements PortariumStore {
+  /** The workspace list, kept under the global workspace key `""`. */
   readonly workspaces = new MemoryTable<WorkspaceRecord>();
+  /** Workflow definitions per workspace. */
   readonly workflows = new MemoryTable<WorkflowRecord>();
+  /** Workflow runs per workspace (finished ones may be evicted). */
   readonly runs: MemoryTable<RunRecord>;
+  /** Approvals per workspace (decided ones may be evicted). */
   readonly approvals: MemoryTable<ApprovalRecord>;
+  /** Registered machines per workspace. */
   readonly machines = new MemoryTable<MachineRecord>();
+  /** Registered agents per workspace. */
   readonly agents = new MemoryTable<AgentRecord>();
+  /** Evidence entries per workspace, in chain order (the oldest may be evicted). */
   readonly evidence: MemoryTable<EvidenceRecord>;
+  /** Machine invocations per workspace (finished ones may be evicted). */
   readonly invocations: MemoryTable<InvocationRecord>;
 
   constructor(retention: PortariumRetention = {}) {

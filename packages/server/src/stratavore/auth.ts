@@ -10,8 +10,11 @@ import { fail, Reason } from "./errors.js";
  * and sessions; `stratavore:admin` (includes both) for Reconcile.
  */
 export const Role = {
+  /** Get, List and Stream rpcs and the daemon's status, metrics and health. */
   read: "stratavore:read",
+  /** Everything that changes projects, runners and sessions (includes read). */
   write: "stratavore:write",
+  /** Reconcile (includes write and read). */
   admin: "stratavore:admin",
 } as const;
 

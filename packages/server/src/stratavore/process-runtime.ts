@@ -116,7 +116,12 @@ export class ProcessRuntime implements RunnerRuntime {
     return this.#children.get(runnerId)?.proc.pid;
   }
 
-  usage(runnerId: string): { cpuPercent: number; memoryMb: number } {
+  usage(runnerId: string): {
+    /** CPU use, percent of one core averaged since the process started; 0 without a live process. */
+    cpuPercent: number;
+    /** Resident memory, MiB; 0 without a live process. */
+    memoryMb: number;
+  } {
     const child = this.#children.get(runnerId);
     const pid = child?.proc.pid;
     if (!child || child.exit || pid === undefined) return { cpuPercent: 0, memoryMb: 0 };
@@ -163,9 +168,18 @@ export class ProcessRuntime implements RunnerRuntime {
  * is taken as it is (role defaults to assistant, tokens to the content's word count); any
  * other line is an assistant message whose tokens are its word count. Blank lines are skipped.
  */
-export function transcriptLine(
-  line: string,
-): { role: string; content: string; tokens: bigint; metadata: Record<string, string> } | undefined {
+export function transcriptLine(line: string):
+  | {
+      /** `user`, `assistant` or `system`; `assistant` unless the JSON line names one of the others. */
+      role: string;
+      /** The message text (the whole line when it is not JSON). */
+      content: string;
+      /** The JSON line's `tokens`, else the content's word count. */
+      tokens: bigint;
+      /** The JSON line's `metadata`, each value turned into a string; else empty. */
+      metadata: Record<string, string>;
+    }
+  | undefined {
   if (line.trim() === "") return undefined;
   const words = (s: string) => BigInt(s.split(/\s+/).filter((w) => w !== "").length);
   if (line.trimStart().startsWith("{")) {

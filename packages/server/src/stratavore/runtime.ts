@@ -10,13 +10,19 @@ export interface ExitInfo {
 
 /** What a runtime needs to start one runner. */
 export interface RunnerSpec {
+  /** The runner to start. */
   runnerId: string;
+  /** The session the runner's output is written to. */
   sessionId: string;
+  /** The runner's project. */
   projectName: string;
   /** The project's working directory: the process runs there. */
   path: string;
+  /** The model the runner uses (one of `stratavore.models`). */
   model: string;
+  /** Sampling temperature, 0 to `stratavore.maxTemperature`. */
   temperature: number;
+  /** Largest response, tokens. */
   maxTokens: number;
   /** The project's `config.environment`. */
   environment: Record<string, string>;
@@ -51,7 +57,12 @@ export interface RunnerRuntime {
   /** The runner's process id, where there is a process. */
   pid(runnerId: string): number | undefined;
   /** CPU (percent of one core, averaged since start) and resident memory (MiB) of the runner. */
-  usage(runnerId: string): { cpuPercent: number; memoryMb: number };
+  usage(runnerId: string): {
+    /** CPU use, percent of one core averaged since the process started; 0 without a live process. */
+    cpuPercent: number;
+    /** Resident memory, MiB; 0 without a live process. */
+    memoryMb: number;
+  };
   /** Ends every runner. */
   close(): Promise<void>;
 }
@@ -79,7 +90,12 @@ export class RecordRuntime implements RunnerRuntime {
   pid(): number | undefined {
     return undefined;
   }
-  usage(): { cpuPercent: number; memoryMb: number } {
+  usage(): {
+    /** CPU use, percent of one core averaged since the process started; 0 without a live process. */
+    cpuPercent: number;
+    /** Resident memory, MiB; 0 without a live process. */
+    memoryMb: number;
+  } {
     return { cpuPercent: 0, memoryMb: 0 };
   }
   async close(): Promise<void> {

@@ -44,10 +44,15 @@ export interface StratavoreSettings {
   /** JWT checks, when any key source is set. */
   jwt:
     | {
+        /** `stratavore.jwtSecret`: tokens must be signed (HS*) with this secret. */
         secret?: string;
+        /** The PEM key or certificate read from `stratavore.jwtPublicKeyFile`: tokens must be signed by it. */
         publicKey?: string;
+        /** The JWKS document read from `stratavore.jwksFile`: tokens must be signed by one of its keys. */
         jwks?: string;
+        /** `stratavore.jwtAudience`: the `aud` claim tokens must carry. */
         audience?: string;
+        /** `stratavore.jwtIssuer`: the `iss` claim tokens must carry. */
         issuer?: string;
       }
     | undefined;
