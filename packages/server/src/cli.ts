@@ -5,6 +5,7 @@ import type { ConnectionLimits } from "./connection-limits.js";
 import { parseCorsOrigins } from "./cors.js";
 import { defaultModules } from "./modules.js";
 import { parseServiceAccounts } from "./portarium/service-accounts.js";
+import { droppedLogMethod } from "./request-log.js";
 import { type BatonServer, type ServerOptions, startServer } from "./server.js";
 import { checkSettings, type SettingDeclaration, settingsHelp } from "./settings.js";
 
@@ -303,9 +304,8 @@ export function cliLogger(
   out: (line: string) => void = (l) => process.stderr.write(l),
 ): Logger {
   const upTo = LOG_LEVELS.indexOf(level);
-  const noop = () => {};
   const at = (name: LogLevel) => {
-    if (LOG_LEVELS.indexOf(name) > upTo) return noop;
+    if (LOG_LEVELS.indexOf(name) > upTo) return droppedLogMethod();
     return (message: string, fields?: Record<string, unknown>) => {
       out(
         format === "json"

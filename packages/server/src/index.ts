@@ -172,6 +172,7 @@ export {
   type RequestHandlerOptions,
   type RequestStats,
 } from "./request-handler.js";
+export { droppedLogMethod, dropsInfo } from "./request-log.js";
 export {
   type BatonServer,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,

@@ -7,6 +7,11 @@ export class Notifier {
   readonly #latest = new Map<string, number>();
   readonly #waiters = new Map<string, Set<(woke: boolean) => void>>();
   #closed = false;
+  /**
+   * What to call when a waiter's signal aborts, by signal: one abort listener per signal
+   * (a follower's stream waits on its one signal again and again), not one per wait.
+   */
+  readonly #onAbort = new WeakMap<AbortSignal, Set<() => void>>();
 
   /** How many waits are pending (a debug count: stream handlers asleep on a topic). */
   get waiting(): number {
@@ -34,15 +39,34 @@ export class Notifier {
     return new Promise((resolve) => {
       const set = this.#waiters.get(topic) ?? new Set();
       this.#waiters.set(topic, set);
+      const aborters = signal ? this.#abortersOf(signal) : undefined;
       const done = (woke: boolean) => {
         set.delete(done);
-        signal?.removeEventListener("abort", onAbort);
+        aborters?.delete(onAbort);
         resolve(woke);
       };
       const onAbort = () => done(false);
       set.add(done);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      aborters?.add(onAbort);
     });
+  }
+
+  /** The set of calls to make when `signal` aborts, listening on it the first time. */
+  #abortersOf(signal: AbortSignal): Set<() => void> {
+    let aborters = this.#onAbort.get(signal);
+    if (aborters) return aborters;
+    const set = new Set<() => void>();
+    aborters = set;
+    this.#onAbort.set(signal, set);
+    signal.addEventListener(
+      "abort",
+      () => {
+        this.#onAbort.delete(signal);
+        for (const onAbort of [...set]) onAbort();
+      },
+      { once: true },
+    );
+    return set;
   }
 
   /**

@@ -606,7 +606,10 @@ async function writeResponse(uRes: UniversalServerResponse, res: AnyResponse): P
       let chunk = await it.next();
       // Headers go out after the first read, so the implementation can still set them.
       if (!out.headersSent) out.writeHead(uRes.status, nodeHeaders(uRes.header ?? new Headers()));
-      for (; chunk.done !== true; chunk = await it.next()) await write(out, chunk.value);
+      for (; chunk.done !== true; chunk = await it.next()) {
+        const wait = write(out, chunk.value);
+        if (wait) await wait;
+      }
     }
     if (!out.headersSent) out.writeHead(uRes.status, nodeHeaders(uRes.header ?? new Headers()));
     if (uRes.trailer) out.addTrailers(nodeHeaders(uRes.trailer));
@@ -620,15 +623,20 @@ async function writeResponse(uRes: UniversalServerResponse, res: AnyResponse): P
   }
 }
 
+/**
+ * Writes one chunk: nothing to wait for (undefined) when the socket's buffer took it below
+ * its high-water mark, else a promise of `drain` (or of the response closing first). No
+ * listener is added for a write that needs no wait: Node emits a stream's errors and
+ * `close` asynchronously, so the listeners added after a full write never miss them.
+ */
 function write(
   out: AnyResponse & { write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean },
   chunk: Uint8Array,
-): Promise<void> {
+): Promise<void> | undefined {
+  if (out.destroyed || out.writableEnded)
+    return Promise.reject(new ConnectError("the response was closed", Code.Aborted));
+  if (out.write(chunk, ignore)) return undefined;
   return new Promise<void>((resolve, reject) => {
-    if (out.destroyed || out.writableEnded) {
-      reject(new ConnectError("the response was closed", Code.Aborted));
-      return;
-    }
     const done = (err?: unknown) => {
       out.off("drain", onDrain);
       out.off("close", onClose);
@@ -638,9 +646,14 @@ function write(
     };
     const onDrain = () => done();
     const onClose = () => done(new ConnectError("the response was closed", Code.Aborted));
+    if (out.destroyed) {
+      onClose();
+      return;
+    }
     out.once("close", onClose);
     out.once("error", onClose);
-    if (out.write(chunk, () => {})) done();
-    else out.once("drain", onDrain);
+    out.once("drain", onDrain);
   });
 }
+
+function ignore(): void {}

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import type { Logger } from "@baton/core";
+import { type Logger, silentLogger } from "@baton/core";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 /** The header carrying a request's id: the caller's, or one the server makes. */
@@ -34,6 +34,23 @@ export function stopwatch(): () => number {
   return () => Math.round((performance.now() - t0) * 10) / 10;
 }
 
+const DROPPED: unique symbol = Symbol("baton.logDropped");
+
+/**
+ * A log method that writes nothing, marked so that the request log knows its lines would be
+ * dropped and skips building them (the timer, the fields, a stream's wrapper). A logger
+ * below info level uses it for `info` (`baton-server --quiet`).
+ */
+export function droppedLogMethod(): Logger["info"] {
+  return Object.assign(() => {}, { [DROPPED]: true });
+}
+
+/** Whether `logger` drops info lines: {@link silentLogger}'s, or a {@link droppedLogMethod}. */
+export function dropsInfo(logger: Logger): boolean {
+  const info = logger.info as Logger["info"] & { [DROPPED]?: boolean };
+  return info === silentLogger.info || info[DROPPED] === true;
+}
+
 /** Writes one request log line at info level. */
 export function logRequest(logger: Logger, fields: RequestLogFields): void {
   logger.info("request", { ...fields });
@@ -61,6 +78,15 @@ export function codeName(code: Code | undefined): string {
  * headers. Put it first, so it sees what the other interceptors refuse.
  */
 export function requestLogInterceptor(logger: Logger): Interceptor {
+  // With the lines dropped, only the request id is left to do.
+  if (dropsInfo(logger))
+    return (next) => async (req) => {
+      const requestId = requestIdOf(req.header.get(REQUEST_ID_HEADER));
+      req.header.set(REQUEST_ID_HEADER, requestId);
+      const res = await next(req);
+      res.header.set(REQUEST_ID_HEADER, requestId);
+      return res;
+    };
   return (next) => async (req) => {
     const elapsed = stopwatch();
     const requestId = requestIdOf(req.header.get(REQUEST_ID_HEADER));

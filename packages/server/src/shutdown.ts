@@ -35,7 +35,17 @@ export class ShutdownGate {
     // Every call in flight listens on the signal (its handler's ctx.signal follows it), so
     // thousands of listeners are normal here, not a leak.
     setMaxListeners(0, this.#ended.signal);
+    this.#ended.signal.addEventListener(
+      "abort",
+      () => {
+        for (const ended of this.#waiters) ended();
+        this.#waiters.clear();
+      },
+      { once: true },
+    );
   }
+  /** What each raced call or stream message resolves with when the drain period ends. */
+  readonly #waiters = new Set<() => void>();
   #active = 0;
   #draining = false;
   #idle: (() => void) | undefined;
@@ -114,20 +124,27 @@ export class ShutdownGate {
     clearTimeout(timer);
   }
 
-  /** `p`'s value, or {@link ENDED} once the drain period is over, whichever comes first. */
-  async #race<T>(p: Promise<T>): Promise<T | typeof ENDED> {
-    const signal = this.#ended.signal;
-    if (signal.aborted) return ENDED;
-    let onAbort = () => {};
-    const ended = new Promise<typeof ENDED>((resolve) => {
-      onAbort = () => resolve(ENDED);
-      signal.addEventListener("abort", onAbort, { once: true });
+  /**
+   * `p`'s value, or {@link ENDED} once the drain period is over, whichever comes first. The
+   * waiters sit in a set that the one abort listener empties: no listener, no
+   * `Promise.race` and no async frame per call or per stream message.
+   */
+  #race<T>(p: Promise<T>): Promise<T | typeof ENDED> {
+    if (this.#ended.signal.aborted) return Promise.resolve(ENDED);
+    return new Promise<T | typeof ENDED>((resolve, reject) => {
+      const ended = () => resolve(ENDED);
+      this.#waiters.add(ended);
+      p.then(
+        (v) => {
+          this.#waiters.delete(ended);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.#waiters.delete(ended);
+          reject(err);
+        },
+      );
     });
-    try {
-      return await Promise.race([p, ended]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
   }
 
   /** Rejects with the shutdown error once the drain period is over, unless `p` settles first. */

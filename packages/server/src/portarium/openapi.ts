@@ -64,13 +64,20 @@ function lookup(pointer: string): unknown {
 export class OpenApiSchema {
   /** Every operation of the document, in document order. */
   readonly operations: OperationDef[] = [];
-  readonly #ajv: Ajv2020;
+  /** Built on the first validation, not at startup: compiling ajv's meta-schema and the document is most of the module's start time. */
+  #ajv: Ajv2020 | undefined;
   readonly #validators = new Map<string, ValidateFunction>();
 
+  #compiler(): Ajv2020 {
+    if (this.#ajv) return this.#ajv;
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+    addFormats(ajv);
+    ajv.addSchema(openapiDocument as unknown as Json, DOC_ID);
+    this.#ajv = ajv;
+    return ajv;
+  }
+
   constructor() {
-    this.#ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-    addFormats(this.#ajv);
-    this.#ajv.addSchema(openapiDocument as unknown as Json, DOC_ID);
     const paths = openapiDocument.paths as unknown as Record<string, Json>;
     for (const [template, item] of Object.entries(paths)) {
       const shared = (item.parameters as Json[] | undefined) ?? [];
@@ -119,7 +126,7 @@ export class OpenApiSchema {
   validator(pointer: string): ValidateFunction {
     let v = this.#validators.get(pointer);
     if (!v) {
-      v = this.#ajv.compile({ $ref: `${DOC_ID}${pointer}` });
+      v = this.#compiler().compile({ $ref: `${DOC_ID}${pointer}` });
       this.#validators.set(pointer, v);
     }
     return v;
