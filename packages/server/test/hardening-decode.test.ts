@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { type BatonServer, baaahtModule, startServer } from "@baton/server";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcFrame, grpcHeaders, h2Call, healthRequest, RawConnection } from "./hardening-support.js";
+import { grpcFrame, grpcHeaders, h2Call, healthRequest, http1Exchange } from "./hardening-support.js";
 
 const CHECK = "/grpc.health.v1.Health/Check";
 /** Not a protobuf message: field 1, length-delimited, says 127 bytes follow, and none do. */
@@ -20,13 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function http1(request: string | Buffer) {
-  const conn = new RawConnection(address);
-  conn.write(request);
-  const res = await conn.response();
-  conn.close();
-  return res;
-}
+const http1 = (request: string | Buffer) => http1Exchange(address, request);
 
 describe("Connect", () => {
   it("GET with a message that is not base64 is 400 invalid_argument", async () => {

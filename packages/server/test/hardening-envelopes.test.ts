@@ -4,11 +4,11 @@
 // do not decompress are INVALID_ARGUMENT on streams too (Connect said INTERNAL); an unknown
 // encoding is UNIMPLEMENTED; a bidi stream over HTTP/1.1 and Connect GETs Connect refuses
 // with a bare 405 / 415 are answered in the request's own protocol, with a reason.
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import { type BatonServer, baaahtModule, startServer } from "@baton/server";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcFrame, grpcHeaders, h2Call, healthRequest, RawConnection } from "./hardening-support.js";
+import { grpcFrame, grpcHeaders, h2Call, healthRequest, RawConnection, withH2Session } from "./hardening-support.js";
 
 const CHECK = "/grpc.health.v1.Health/Check";
 const WATCH = "/grpc.health.v1.Health/Watch";
@@ -22,15 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function withSession<T>(fn: (s: http2.ClientHttp2Session) => Promise<T>): Promise<T> {
-  const session = http2.connect(`http://${address}`);
-  session.on("error", () => {});
-  try {
-    return await fn(session);
-  } finally {
-    session.close();
-  }
-}
+const withSession = <T>(fn: (s: http2.ClientHttp2Session) => Promise<T>) => withH2Session(address, fn);
 
 async function http1(head: string, body: Buffer = Buffer.alloc(0)) {
   const conn = new RawConnection(address);

@@ -2,11 +2,11 @@
 // with a problem+json body (gRPC content types: RESOURCE_EXHAUSTED), unknown gRPC methods a
 // gRPC UNIMPLEMENTED status, unknown Connect procedures Connect's `unimplemented`, and
 // unknown REST paths stay a 404 problem.
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import { type BatonServer, baaahtModule, MAX_HEADER_BYTES, startServer } from "@baton/server";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcFrame, grpcHeaders, h2Call, healthRequest, RawConnection } from "./hardening-support.js";
+import { grpcFrame, grpcHeaders, h2Call, healthRequest, http1Exchange, withH2Session } from "./hardening-support.js";
 
 let server: BatonServer;
 let address: string;
@@ -16,23 +16,9 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function http1(request: string | Buffer) {
-  const conn = new RawConnection(address);
-  conn.write(request);
-  const res = await conn.response();
-  conn.close();
-  return res;
-}
+const http1 = (request: string | Buffer) => http1Exchange(address, request);
 
-async function withSession<T>(fn: (s: http2.ClientHttp2Session) => Promise<T>): Promise<T> {
-  const session = http2.connect(`http://${address}`);
-  session.on("error", () => {});
-  try {
-    return await fn(session);
-  } finally {
-    session.close();
-  }
-}
+const withSession = <T>(fn: (s: http2.ClientHttp2Session) => Promise<T>) => withH2Session(address, fn);
 
 const longPath = `/v1/${"a".repeat(MAX_HEADER_BYTES + 100)}`;
 

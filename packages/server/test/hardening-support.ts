@@ -1,7 +1,7 @@
 // Raw sockets for the hardening tests: HTTP/1.1 requests written by hand on one keep-alive
 // connection, and gRPC frames for node:http2, so what the server does on the wire is seen
 // exactly (no client library smoothing it over).
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 
 /** One HTTP/1.1 response read off a raw socket. */
@@ -177,3 +177,23 @@ export const grpcHeaders = (path: string, contentType = "application/grpc"): htt
   ":path": path,
   "content-type": contentType,
 });
+
+/** One raw HTTP/1.1 exchange on a new connection to `address`: writes `request`, reads the answer, closes. */
+export async function http1Exchange(address: string, request: string | Buffer): Promise<RawResponse> {
+  const conn = new RawConnection(address);
+  conn.write(request);
+  const res = await conn.response();
+  conn.close();
+  return res;
+}
+
+/** Runs `fn` on a new cleartext HTTP/2 session to `address`, closed afterwards. */
+export async function withH2Session<T>(address: string, fn: (s: http2.ClientHttp2Session) => Promise<T>): Promise<T> {
+  const session = http2.connect(`http://${address}`);
+  session.on("error", () => {});
+  try {
+    return await fn(session);
+  } finally {
+    session.close();
+  }
+}
