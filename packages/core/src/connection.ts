@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import type * as http2 from "node:http2";
 import * as https from "node:https";
+import { createRequire } from "node:module";
 import * as net from "node:net";
 import { Readable } from "node:stream";
 import * as tls from "node:tls";
@@ -11,7 +12,7 @@ import {
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { type Dispatcher, Pool } from "undici";
+import type { Dispatcher, Pool } from "undici";
 import type { ParsedAddress } from "./address.js";
 import { markBodyInMemory } from "./body-in-memory.js";
 import { ConnectionBase } from "./connection-base.js";
@@ -205,7 +206,7 @@ export class Connection extends ConnectionBase {
   #httpPool(): Pool {
     if (!this.#pool) {
       const ready = this.address.secure ? "secureConnect" : "connect";
-      this.#pool = new Pool(originOf(this.address.baseUrl), {
+      this.#pool = new (undici().Pool)(originOf(this.address.baseUrl), {
         headersTimeout: 0,
         bodyTimeout: 0,
         connect: (_opts, callback) => {
@@ -338,6 +339,17 @@ function dialer(address: ParsedAddress, tlsOpts: TlsOptions | undefined, timeout
     return { socket, handshakeDone };
   };
 }
+
+/**
+ * The undici package, loaded on the first HTTP/1.1 REST request (it is CommonJS, so
+ * `require` loads it synchronously): a process that never sends one — an RPC-only client,
+ * or baton-server, which imports core for its addresses — does not pay for loading it.
+ */
+function undici(): typeof import("undici") {
+  undiciModule ??= createRequire(import.meta.url)("undici") as typeof import("undici");
+  return undiciModule;
+}
+let undiciModule: typeof import("undici") | undefined;
 
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 

@@ -1,10 +1,19 @@
+import { createRequire } from "node:module";
 import { openapiDocument } from "@baton/wire/portarium";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 
-// ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
-  addFormatsModule) as unknown as (ajv: Ajv2020) => void;
+// ajv and ajv-formats are CommonJS, loaded with `require` on the first validation: loading
+// them is a good part of the server's start, and a server that validates nothing never needs them.
+const require = createRequire(import.meta.url);
+
+/** ajv's 2020-12 compiler with ajv-formats added (ajv-formats' `exports.default` is the plugin). */
+function newAjv(): Ajv2020 {
+  const { Ajv2020: Compiler } = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+  const formats = require("ajv-formats") as { default: (ajv: Ajv2020) => void };
+  const ajv = new Compiler({ strict: false, allErrors: true, validateFormats: true });
+  formats.default(ajv);
+  return ajv;
+}
 
 const DOC_ID = "urn:baton:portarium:openapi";
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
@@ -70,8 +79,7 @@ export class OpenApiSchema {
 
   #compiler(): Ajv2020 {
     if (this.#ajv) return this.#ajv;
-    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-    addFormats(ajv);
+    const ajv = newAjv();
     ajv.addSchema(openapiDocument as unknown as Json, DOC_ID);
     this.#ajv = ajv;
     return ajv;
