@@ -23,6 +23,7 @@ export {
 } from "./connection-browser.js";
 export * from "./deadline.js";
 export * from "./errors.js";
+export * from "./exchange.js";
 export * from "./logger.js";
 export * from "./pagination.js";
 export * from "./resumable-stream.js";

@@ -11,6 +11,7 @@ import { type ParsedAddress, parseAddress } from "./address.js";
 import type { ConnectionOptions, FetchLike, TokenProvider } from "./connection.js";
 import { checkTimeout } from "./deadline.js";
 import { InvalidArgumentError } from "./errors.js";
+import { type Exchange, exchangeOverFetch } from "./exchange.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { type ResumableStreamOptions, resumableStream } from "./resumable-stream.js";
 import { type RetryPolicy, resolveRetryPolicy, retryInterceptor } from "./retry.js";
@@ -40,6 +41,7 @@ export abstract class ConnectionBase {
   readonly options: Readonly<ConnectionOptions>;
   #transport: Transport | undefined;
   #fetch: FetchLike | undefined;
+  #exchange: Exchange | undefined;
   #closed = false;
 
   /**
@@ -84,6 +86,16 @@ export abstract class ConnectionBase {
     return this.#fetch;
   }
 
+  /**
+   * One request with its body in memory and its whole response, for REST clients' JSON
+   * calls: over Node's HTTP/1.1 pool directly (no web `Request`/`Response`, no stream per
+   * body), elsewhere over {@link ConnectionBase.fetch}. Made on first use.
+   */
+  get exchange(): Exchange {
+    this.#exchange ??= this.createExchange();
+    return this.#exchange;
+  }
+
   /** Whether {@link ConnectionBase.close} was called. */
   get closed(): boolean {
     return this.#closed;
@@ -126,6 +138,11 @@ export abstract class ConnectionBase {
 
   /** The platform's `fetch` to the connection's address. */
   protected abstract createFetch(): FetchLike;
+
+  /** The platform's {@link ConnectionBase.exchange}; by default over its `fetch`. */
+  protected createExchange(): Exchange {
+    return exchangeOverFetch((request) => this.fetch(request));
+  }
 
   /** Releases what the platform holds (sockets, in-flight requests); called once, by `close`. */
   protected abstract release(): void | Promise<void>;

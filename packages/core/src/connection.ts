@@ -17,6 +17,7 @@ import type { ParsedAddress } from "./address.js";
 import { markBodyInMemory } from "./body-in-memory.js";
 import { ConnectionBase } from "./connection-base.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
+import type { Exchange } from "./exchange.js";
 import { createLeanGrpcTransport } from "./grpc-transport.js";
 import type { Logger } from "./logger.js";
 import type { RetryOptions } from "./retry.js";
@@ -160,6 +161,14 @@ export class Connection extends ConnectionBase {
    */
   protected override createFetch(): FetchLike {
     return this.#httpVersion === "2" ? http2Fetch(this.#sessionManager()) : http1Fetch(this.#httpPool(), this.address);
+  }
+
+  /**
+   * Over HTTP/1.1, straight to the undici pool (headers as a plain object, the body read
+   * whole from the socket's stream); over HTTP/2, over {@link Connection.fetch}.
+   */
+  protected override createExchange(): Exchange {
+    return this.#httpVersion === "2" ? super.createExchange() : http1Exchange(this.#httpPool(), this.address);
   }
 
   /** Closes the connection's sockets; calls in flight fail with CANCELED. */
@@ -409,8 +418,8 @@ function webHeadersOf(raw: http.IncomingHttpHeaders): Headers {
   return headers;
 }
 
-function fetchFailed(request: Request, err: unknown): unknown {
-  return request.signal.aborted ? request.signal.reason : new TypeError("fetch failed", { cause: err });
+function fetchFailed(signal: AbortSignal | undefined, err: unknown): unknown {
+  return signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: err });
 }
 
 async function requestBody(request: Request): Promise<Buffer | undefined> {
@@ -422,33 +431,63 @@ function originOf(baseUrl: string): string {
   return new URL(baseUrl).origin;
 }
 
+/** The headers of a request to the pool: hop-by-hop ones and `content-length` left to undici. */
+function poolHeaders(entries: Iterable<[string, string]>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    const k = key.toLowerCase();
+    if (!HOP_BY_HOP.has(k) && k !== "content-length") headers[k] = value;
+  }
+  return headers;
+}
+
+/** The path of `url` on the pool's `origin` (the request's own URL is on it: its path is what follows it). */
+function poolPath(url: string, origin: string): string {
+  if (url.startsWith(`${origin}/`)) return url.slice(origin.length);
+  const { pathname, search } = new URL(url);
+  return `${pathname}${search}`;
+}
+
 /** `fetch` over HTTP/1.1 with keep-alive sockets from undici's `pool`. */
 function http1Fetch(pool: Pool, address: ParsedAddress): FetchLike {
   const origin = originOf(address.baseUrl);
   return async (request) => {
     request.signal.throwIfAborted();
     const body = await requestBody(request);
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, key) => {
-      if (!HOP_BY_HOP.has(key) && key !== "content-length") headers[key] = value;
-    });
-    // The request's own URL is on the pool's origin: its path is what follows it.
-    const path = request.url.startsWith(`${origin}/`)
-      ? request.url.slice(origin.length)
-      : (({ pathname, search }) => `${pathname}${search}`)(new URL(request.url));
     let res: Dispatcher.ResponseData;
     try {
       res = await pool.request({
         method: request.method as "GET",
-        path,
-        headers,
+        path: poolPath(request.url, origin),
+        headers: poolHeaders(request.headers),
         body: body ?? null,
         signal: request.signal,
       });
     } catch (err) {
-      throw fetchFailed(request, err);
+      throw fetchFailed(request.signal, err);
     }
     return bufferedResponseOf(res.statusCode, "", res.headers, res.body, request.method);
+  };
+}
+
+/** {@link Exchange} over HTTP/1.1 with keep-alive sockets from undici's `pool`, without web streams. */
+function http1Exchange(pool: Pool, address: ParsedAddress): Exchange {
+  const origin = originOf(address.baseUrl);
+  return async ({ method, url, headers, body, signal }) => {
+    signal?.throwIfAborted();
+    try {
+      const res = await pool.request({
+        method: method as "GET",
+        path: poolPath(url, origin),
+        headers: poolHeaders(Object.entries(headers)),
+        body: body ?? null,
+        ...(signal ? { signal } : {}),
+      });
+      const bytes = new Uint8Array(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: res.headers, body: bytes };
+    } catch (err) {
+      throw fetchFailed(signal, err);
+    }
   };
 }
 
@@ -466,7 +505,7 @@ function http2Fetch(sessions: HandshakeSessionManager): FetchLike {
     });
     const stream = await sessions
       .request(request.method, `${url.pathname}${url.search}`, headers, {})
-      .catch((err: unknown) => Promise.reject(fetchFailed(request, err)));
+      .catch((err: unknown) => Promise.reject(fetchFailed(request.signal, err)));
     return new Promise<Response>((resolve, reject) => {
       // Closing a stream with CANCEL emits "close" but no "error": settle on both, or an
       // aborted request would never answer.
@@ -477,9 +516,9 @@ function http2Fetch(sessions: HandshakeSessionManager): FetchLike {
       request.signal.addEventListener("abort", onAbort, { once: true });
       stream.once("close", () => {
         request.signal.removeEventListener("abort", onAbort);
-        reject(fetchFailed(request, new Error("the HTTP/2 stream closed before a response")));
+        reject(fetchFailed(request.signal, new Error("the HTTP/2 stream closed before a response")));
       });
-      stream.once("error", (err) => reject(fetchFailed(request, err)));
+      stream.once("error", (err) => reject(fetchFailed(request.signal, err)));
       stream.once("response", (h) => {
         sessions.notifyResponseByteRead(stream);
         resolve(responseOf(Number(h[":status"]), "", h as http.IncomingHttpHeaders, stream, request.method));

@@ -16,6 +16,7 @@ export * from "./connection.js";
 export * from "./connection-base.js";
 export * from "./deadline.js";
 export * from "./errors.js";
+export * from "./exchange.js";
 export * from "./grpc-transport.js";
 export * from "./logger.js";
 export * from "./pagination.js";

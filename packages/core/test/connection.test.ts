@@ -349,4 +349,72 @@ describe("Connection.fetch over HTTP/1.1 (undici pool)", () => {
     expect(err).toBeInstanceOf(TypeError);
     expect((err.cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
   });
+
+  it("exchange: a request with its body in memory, answered whole, over HTTP/1.1 and HTTP/2", async () => {
+    const h1 = await listen(restServer(Promise.resolve()));
+    const h2 = await listen(
+      http2.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          res.writeHead(201, { "content-type": "application/json", "x-seen": String(req.headers["x-token"]) });
+          res.end(JSON.stringify({ method: req.method, path: req.url, body: Buffer.concat(chunks).toString() }));
+        });
+      }),
+    );
+    const one = connection({ address: h1, httpVersion: "1.1" });
+    const res = await one.exchange({
+      method: "POST",
+      url: `http://${h1}/runs?limit=2`,
+      // Hop-by-hop headers and content-length are the pool's own; names may come in any case.
+      headers: { "X-Token": "t-1", connection: "close", "content-length": "999" },
+      body: '{"a":1}',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(new TextDecoder().decode(res.body))).toEqual({
+      method: "POST",
+      path: "/runs?limit=2",
+      body: '{"a":1}',
+      token: "t-1",
+      length: "7",
+    });
+    const two = connection({ address: h2, httpVersion: "2" });
+    const res2 = await two.exchange({
+      method: "PUT",
+      url: `http://${h2}/x`,
+      headers: { "x-token": "t-2" },
+      body: "hi",
+    });
+    expect(res2).toMatchObject({ status: 201, headers: { "x-seen": "t-2" } });
+    expect(JSON.parse(new TextDecoder().decode(res2.body))).toEqual({ method: "PUT", path: "/x", body: "hi" });
+  });
+
+  it("exchange fails like fetch: the signal's reason when aborted, fetch failed when the connection drops", async () => {
+    const address = await listen(restServer(Promise.resolve()));
+    const conn = connection({ address, httpVersion: "1.1" });
+    const controller = new AbortController();
+    const pending = conn.exchange({
+      method: "GET",
+      url: `http://${address}/never`,
+      headers: {},
+      signal: controller.signal,
+    });
+    setImmediate(() => controller.abort(new Error("given up")));
+    await expect(pending).rejects.toThrow("given up");
+    const dropper = await listen(
+      http.createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+        res.write('{"cut":');
+        setImmediate(() => res.socket?.destroy());
+      }),
+    );
+    const cut = connection({ address: dropper, httpVersion: "1.1" });
+    const err = (await cut
+      .exchange({ method: "GET", url: `http://${dropper}/x`, headers: {} })
+      .catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe("fetch failed");
+    expect(err.cause).toBeInstanceOf(Error);
+  });
 });

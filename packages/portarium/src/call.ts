@@ -10,6 +10,7 @@ import {
   toBatonError,
 } from "@baton/core";
 import { problemToError } from "./errors.js";
+import type { CallResponse, PortariumCalls } from "./json-calls.js";
 import type { PortariumRaw } from "./raw.js";
 
 /** Options every Portarium call takes. */
@@ -42,8 +43,13 @@ export interface PageQuery {
 
 /** What the resources of one client share. */
 export interface Scope {
-  /** The openapi-fetch client requests go through. */
+  /** The openapi-fetch client (streams go through it). */
   readonly raw: PortariumRaw;
+  /**
+   * What JSON calls go through: the lean calls over the connection's exchange, or `raw`
+   * when there is middleware or a custom `fetch` (those take web `Request`s).
+   */
+  readonly calls: PortariumCalls;
   /** The client's default workspace. */
   readonly workspaceId: string | undefined;
   /** The connection: default `timeoutMs` and `idleTimeoutMs`, resumable streams. */
@@ -66,8 +72,8 @@ type WorkspacePath<P> = P & { workspaceId: string };
 
 /** One request of a call, as a resource builds it. */
 export interface CallRequest {
-  /** The openapi-fetch client. */
-  readonly raw: PortariumRaw;
+  /** The client's JSON calls ({@link Scope.calls}), typed as openapi-fetch's. */
+  readonly raw: PortariumCalls;
   /** The call's workspace. Reading it fails the call with InvalidArgumentError when there is none. */
   readonly workspaceId: string;
   /** Deadline signal and headers, to spread into the openapi-fetch init. */
@@ -90,8 +96,8 @@ export interface RestResult<T> {
   data?: T;
   /** The parsed body of a failure (problem+json, or text). */
   error?: unknown;
-  /** The response itself. */
-  response: Response;
+  /** The response (its status and headers; the body is in `data` or `error`). */
+  response: CallResponse;
 }
 
 /** Sends the request of one call. */
@@ -146,7 +152,7 @@ async function perform<T>(scope: Scope, options: PortariumCallOptions, send: Sen
     params: { path: { ...path, workspaceId: workspaceOf(scope, options) }, ...(query ? { query } : {}) },
   });
   const request: CallRequest = {
-    raw: scope.raw,
+    raw: scope.calls,
     get workspaceId() {
       return workspaceOf(scope, options);
     },

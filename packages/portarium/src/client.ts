@@ -6,9 +6,11 @@ import { ApprovalsResource } from "./approvals.js";
 import { type ClientCredentials, type PortariumTokenProvider, type TokenSource, tokenSourceOf } from "./auth.js";
 import type { Scope } from "./call.js";
 import { EvidenceResource } from "./evidence.js";
+import { createJsonCalls } from "./json-calls.js";
 import { MachinesResource } from "./machines.js";
 import { createRaw, type PortariumRaw } from "./raw.js";
 import { RunsResource } from "./runs.js";
+import { createExchangeTransport } from "./transport.js";
 import { WorkflowsResource } from "./workflows.js";
 import { WorkspacesResource } from "./workspaces.js";
 
@@ -59,6 +61,8 @@ export interface PortariumClientOptions extends Omit<ClientOptions, "token" | "i
 interface Shared {
   tokens: TokenSource;
   fetch: FetchLike;
+  /** Whether `fetch` is the user's (then every call goes through it, as a web `Request`). */
+  customFetch: boolean;
   middleware: readonly Middleware[];
 }
 
@@ -125,11 +129,35 @@ export class PortariumClient extends BatonClient {
         },
       ),
       fetch: transportFetch,
+      customFetch: fetch !== undefined,
       middleware: [...(middleware ?? [])],
     };
     this.workspaceId = workspaceId;
-    this.raw = createRaw({ connection, workspaceId, ...this.#shared });
-    const scope: Scope = { raw: this.raw, workspaceId, connection };
+    const shared = this.#shared;
+    const { raw, hasMiddleware } = createRaw({ connection, workspaceId, ...shared });
+    this.raw = raw;
+    // JSON calls skip openapi-fetch's web Request/Response unless something needs them.
+    const lean = createJsonCalls({
+      baseUrl: connection.address.baseUrl,
+      headers: connection.options.headers,
+      exchange: createExchangeTransport(
+        {
+          tokens: shared.tokens,
+          defaultWorkspaceId: workspaceId,
+          retry: connection.retryPolicy,
+          logger: connection.logger,
+        },
+        (request) => connection.exchange(request),
+      ),
+    });
+    const scope: Scope = {
+      raw,
+      get calls() {
+        return shared.customFetch || hasMiddleware() ? raw : lean;
+      },
+      workspaceId,
+      connection,
+    };
     this.workspaces = new WorkspacesResource(scope);
     this.workflows = new WorkflowsResource(scope);
     this.runs = new RunsResource(scope);

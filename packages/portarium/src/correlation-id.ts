@@ -8,9 +8,14 @@ import type { Middleware } from "openapi-fetch";
  */
 export const correlationIdMiddleware: Middleware = {
   onRequest({ request }) {
-    const id = request.headers.get("x-correlation-id") ?? request.headers.get("x-request-id") ?? crypto.randomUUID();
+    const id = correlationIdOf((name) => request.headers.get(name) ?? undefined);
     request.headers.set("x-correlation-id", id);
     request.headers.set("x-request-id", id);
     return request;
   },
 };
+
+/** The correlation id of a request with these headers: its `x-correlation-id`, else its `x-request-id`, else a new UUID. */
+export function correlationIdOf(header: (name: string) => string | undefined): string {
+  return header("x-correlation-id") ?? header("x-request-id") ?? crypto.randomUUID();
+}

@@ -25,9 +25,10 @@ export interface RawClientOptions {
 /**
  * The openapi-fetch client every call goes through: the connection's base URL and headers,
  * a correlation id per call, the user's middleware, then {@link createTransport} (auth,
- * retries) over `fetch`.
+ * retries) over `fetch`. `hasMiddleware` says whether the user's middleware is on it (from
+ * the options or `raw.use()`).
  */
-export function createRaw(options: RawClientOptions): PortariumRaw {
+export function createRaw(options: RawClientOptions): { raw: PortariumRaw; hasMiddleware: () => boolean } {
   const { connection } = options;
   const raw = createClient<paths>({
     baseUrl: connection.address.baseUrl,
@@ -41,5 +42,16 @@ export function createRaw(options: RawClientOptions): PortariumRaw {
     ...(connection.options.headers ? { headers: connection.options.headers } : {}),
   });
   raw.use(correlationIdMiddleware, ...options.middleware);
-  return raw;
+  // Middleware added later with `raw.use()` runs on the resources' calls too: count it.
+  const added = new Set<Middleware>(options.middleware);
+  const { use, eject } = raw;
+  raw.use = (...middleware) => {
+    use(...middleware);
+    for (const m of middleware) if (m) added.add(m);
+  };
+  raw.eject = (...middleware) => {
+    eject(...middleware);
+    for (const m of middleware) added.delete(m);
+  };
+  return { raw, hasMiddleware: () => added.size > 0 };
 }

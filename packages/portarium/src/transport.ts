@@ -1,4 +1,6 @@
 import {
+  type Exchange,
+  type ExchangeResponse,
   type FetchLike,
   isBodyInMemory,
   isRetryableError,
@@ -58,49 +60,28 @@ export interface TransportOptions {
  * `text/event-stream` responses are handed over as they arrive.
  */
 export function createTransport(options: TransportOptions): FetchLike {
-  const { tokens, retry } = options;
-  const logger = options.logger ?? silentLogger;
-  const once: RetryPolicy = { ...retry, maxAttempts: 1 };
   return async (request: Request): Promise<Response> => {
     const stream = request.headers.get("accept")?.includes("text/event-stream") ?? false;
-    const safe = SAFE_METHODS.has(request.method) || request.headers.has("idempotency-key");
-    const policy = safe && !stream ? retry : once;
-    // The token endpoint takes credentials in its body, never a bearer token. (The URL is parsed once.)
-    const pathname = new URL(request.url).pathname;
-    const anonymous = pathname.endsWith("/v1/auth/token");
-    const refreshable = !anonymous && tokens.refreshable;
-    const workspaceId = workspaceOfPath(pathname) ?? options.defaultWorkspaceId;
-    const resend = policy.maxAttempts > 1 || refreshable;
-    const body = request.body !== null && resend ? await request.arrayBuffer() : undefined;
+    const plan = planOf(options, request.method, request.url, request.headers.has("idempotency-key"), stream);
+    const body = request.body !== null && plan.resend ? await request.arrayBuffer() : undefined;
     // Without a body the same Request can be sent again; with one, each attempt gets a copy of the bytes.
     const fresh = (): Request => (body === undefined ? request : new Request(request, { body }));
-    const send = async (forceRefresh: boolean): Promise<Response> => {
-      const req = fresh();
-      const token = anonymous ? undefined : await untilAborted(tokens.get(workspaceId, forceRefresh), request.signal);
-      if (token !== undefined) req.headers.set("authorization", `Bearer ${token}`);
-      try {
-        return await options.fetch(req);
-      } catch (err) {
-        throw networkError(request, err);
-      }
-    };
-    let refreshed = false;
-    return withRetries(
-      async (attempt) => {
-        let res = await send(false);
-        if (res.status === 401 && refreshable && !refreshed) {
-          refreshed = true;
-          await res.body?.cancel();
-          res = await send(true);
+    return attempts(options, plan, request.signal, {
+      async send(token) {
+        const req = fresh();
+        if (token !== undefined) req.headers.set("authorization", `Bearer ${token}`);
+        try {
+          return await options.fetch(req);
+        } catch (err) {
+          throw networkError(request.signal, err);
         }
-        const transient = TRANSIENT_STATUSES.has(res.status) || res.status === 429;
-        if (transient && attempt < policy.maxAttempts) {
-          const err = problemToError(res.status, undefined, res.headers);
-          if (isRetryableError(err, policy)) {
-            await res.body?.cancel();
-            throw err;
-          }
-        }
+      },
+      status: (res) => res.status,
+      headers: (res) => res.headers,
+      discard: async (res) => {
+        await res.body?.cancel();
+      },
+      async settle(res) {
         // An event stream is never read whole, whether or not the request said it wanted one.
         if (stream || res.body === null || res.headers.get("content-type")?.startsWith("text/event-stream")) return res;
         // The connection's own fetch read it whole already: no second copy.
@@ -109,31 +90,159 @@ export function createTransport(options: TransportOptions): FetchLike {
         try {
           bytes = await res.arrayBuffer();
         } catch (err) {
-          throw networkError(request, err);
+          throw networkError(request.signal, err);
         }
         return new Response(bytes, { status: res.status, statusText: res.statusText, headers: res.headers });
       },
-      {
-        policy,
-        logger,
-        signal: request.signal,
-        logFields: { method: request.method, url: request.url },
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-      },
-    );
+    });
   };
 }
 
+/**
+ * The same auth and retries as {@link createTransport}, for a request whose body is in
+ * memory, over a connection's {@link Exchange} (no web `Request` or `Response`): what the
+ * resources' JSON calls go through. The response is read whole inside each attempt.
+ */
+export function createExchangeTransport(options: Omit<TransportOptions, "fetch">, exchange: Exchange): Exchange {
+  return (request) => {
+    const plan = planOf(options, request.method, request.url, request.headers["idempotency-key"] !== undefined, false);
+    return attempts(options, plan, request.signal, {
+      async send(token) {
+        const req =
+          token === undefined
+            ? request
+            : { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+        try {
+          return await exchange(req);
+        } catch (err) {
+          throw networkError(request.signal, err);
+        }
+      },
+      status: (res) => res.status,
+      headers: (res) => headersOf(res.headers),
+      discard: () => Promise.resolve(),
+      settle: (res) => Promise.resolve(res),
+    });
+  };
+}
+
+/** A response's headers as web `Headers` (for errors: built only when one is made). */
+export function headersOf(raw: ExchangeResponse["headers"]): Headers {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+    else headers.set(k, v);
+  }
+  return headers;
+}
+
+/** What a request's method, URL and headers decide about its attempts. */
+interface Plan {
+  /** The retry policy: the connection's, or one attempt. */
+  policy: RetryPolicy;
+  /** The token endpoint: no bearer token. */
+  anonymous: boolean;
+  /** Whether a 401 asks the token source for a new token and sends once more. */
+  refreshable: boolean;
+  /** The workspace whose token the request carries. */
+  workspaceId: string | undefined;
+  /** Whether the request may be sent more than once (its body must then be kept). */
+  resend: boolean;
+  /** For the retry log. */
+  logFields: { method: string; url: string };
+}
+
+function planOf(
+  options: Omit<TransportOptions, "fetch">,
+  method: string,
+  url: string,
+  idempotencyKey: boolean,
+  stream: boolean,
+): Plan {
+  const safe = SAFE_METHODS.has(method) || idempotencyKey;
+  const policy = safe && !stream ? options.retry : { ...options.retry, maxAttempts: 1 };
+  // The token endpoint takes credentials in its body, never a bearer token. (The URL is parsed once.)
+  const pathname = new URL(url).pathname;
+  const anonymous = pathname.endsWith("/v1/auth/token");
+  const refreshable = !anonymous && options.tokens.refreshable;
+  return {
+    policy,
+    anonymous,
+    refreshable,
+    workspaceId: workspaceOfPath(pathname) ?? options.defaultWorkspaceId,
+    resend: policy.maxAttempts > 1 || refreshable,
+    logFields: { method, url },
+  };
+}
+
+/** How {@link attempts} sends one attempt and reads what it answered. */
+interface AttemptIo<R> {
+  /** Sends the request with this bearer token (none for the token endpoint). */
+  send(token: string | undefined): Promise<R>;
+  /** The response's status. */
+  status(res: R): number;
+  /** The response's headers (`Retry-After`, the request id). */
+  headers(res: R): Headers;
+  /** Drops a response that will not be answered. */
+  discard(res: R): Promise<void>;
+  /** The response as answered: its body read whole unless it is a stream. */
+  settle(res: R): Promise<R>;
+}
+
+/** The attempts of one request: bearer token, one refresh after a 401, retries of transient failures. */
+function attempts<R>(
+  options: Omit<TransportOptions, "fetch">,
+  plan: Plan,
+  signal: AbortSignal | undefined,
+  io: AttemptIo<R>,
+): Promise<R> {
+  const { tokens } = options;
+  const send = async (forceRefresh: boolean): Promise<R> => {
+    const token = plan.anonymous ? undefined : await untilAborted(tokens.get(plan.workspaceId, forceRefresh), signal);
+    return io.send(token);
+  };
+  let refreshed = false;
+  return withRetries(
+    async (attempt) => {
+      let res = await send(false);
+      if (io.status(res) === 401 && plan.refreshable && !refreshed) {
+        refreshed = true;
+        await io.discard(res);
+        res = await send(true);
+      }
+      const status = io.status(res);
+      const transient = TRANSIENT_STATUSES.has(status) || status === 429;
+      if (transient && attempt < plan.policy.maxAttempts) {
+        const err = problemToError(status, undefined, io.headers(res));
+        if (isRetryableError(err, plan.policy)) {
+          await io.discard(res);
+          throw err;
+        }
+      }
+      return io.settle(res);
+    },
+    {
+      policy: plan.policy,
+      logger: options.logger ?? silentLogger,
+      ...(signal ? { signal } : {}),
+      logFields: plan.logFields,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    },
+  );
+}
+
 /** A failed fetch or body read: the caller's abort as it is, anything else a retryable {@link UnavailableError}. */
-function networkError(request: Request, err: unknown): unknown {
-  if (request.signal.aborted) return err;
+function networkError(signal: AbortSignal | undefined, err: unknown): unknown {
+  if (signal?.aborted) return err;
   const cause = err instanceof Error ? err : new Error(String(err));
   const why = cause.cause instanceof Error ? `${cause.message} (${cause.cause.message})` : cause.message;
   return new UnavailableError(`network error: ${why}`, { cause: err });
 }
 
 /** `promise`, or the signal's reason as soon as it aborts (the promise itself runs on, for others waiting on it). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
   if (signal.aborted) {
     // Others may be waiting on the promise; this caller only must not leave its failure unhandled.
     promise.catch(() => undefined);

@@ -1,3 +1,4 @@
+import type { Connection } from "@baton/core";
 import {
   ConflictError,
   InvalidArgumentError,
@@ -8,33 +9,52 @@ import {
   UnauthenticatedError,
 } from "@baton/portarium";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errOf, type Recorded, recordingFetch, startPortarium, type TestServer, workflowBody } from "./support.js";
+import {
+  errOf,
+  type Recorded,
+  recordingConnection,
+  recordingFetch,
+  startPortarium,
+  type TestServer,
+  workflowBody,
+} from "./support.js";
 
+// The resources' JSON calls go over the connection's exchange (no web Request/Response)
+// unless a custom fetch or middleware needs web objects: both paths run the whole suite.
 const transports = [
-  { name: "HTTP/1.1", httpVersion: "1.1" as const },
-  { name: "HTTP/2", httpVersion: "2" as const },
+  { name: "HTTP/1.1", httpVersion: "1.1" as const, customFetch: false },
+  { name: "HTTP/2", httpVersion: "2" as const, customFetch: false },
+  { name: "HTTP/1.1 with a custom fetch (openapi-fetch's path)", httpVersion: "1.1" as const, customFetch: true },
 ];
 
-describe.each(transports)("Portarium over $name", ({ httpVersion }) => {
+describe.each(transports)("Portarium over $name", ({ httpVersion, customFetch }) => {
   let t: TestServer;
   let portarium: PortariumClient;
   let records: Recorded[];
+  let connection: Connection | undefined;
 
   beforeAll(async () => {
     t = await startPortarium({ "portarium.connectionTestAllow": "127.0.0.1" });
-    // The connection's own fetch, recorded on the way.
-    const rec = recordingFetch((r) => portarium.connection.fetch(r));
-    records = rec.records;
-    portarium = new PortariumClient({
-      address: t.address,
-      httpVersion,
+    const options = {
       clientCredentials: { clientId: "demo", clientSecret: "s3cret" },
       workspaceId: "ws-a",
-      fetch: rec.fetch,
-    });
+    };
+    if (customFetch) {
+      // The connection's own fetch, recorded on the way.
+      const rec = recordingFetch((r) => portarium.connection.fetch(r));
+      records = rec.records;
+      portarium = new PortariumClient({ address: t.address, httpVersion, ...options, fetch: rec.fetch });
+    } else {
+      // The connection records its fetch and its exchange.
+      const rec = recordingConnection(t.address, httpVersion);
+      records = rec.records;
+      connection = rec.connection;
+      portarium = new PortariumClient({ ...options, connection });
+    }
   });
   afterAll(async () => {
     await portarium.close();
+    await connection?.close();
     // Every response the client saw conforms to the OpenAPI document.
     const problems: string[] = [];
     const exercised = new Set<string>();

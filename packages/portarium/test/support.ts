@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Connection, type Exchange } from "@baton/core";
 import { PortariumClient, type PortariumClientOptions } from "@baton/portarium";
 import { type BatonServer, type Clock, createPortariumModule, type PortariumModule, startServer } from "@baton/server";
 
@@ -220,4 +221,49 @@ export function runBody(runId: string) {
     status: "Running",
     createdAtIso: "2024-01-01T00:00:00.000Z",
   };
+}
+
+/**
+ * A connection that records every request and response of its `fetch` (streams, and
+ * clients with middleware) and of its `exchange` (a client's JSON calls) in `records`.
+ */
+export function recordingConnection(
+  address: string,
+  httpVersion: "1.1" | "2",
+): { connection: Connection; records: Recorded[] } {
+  const records: Recorded[] = [];
+  class Recording extends Connection {
+    protected override createFetch() {
+      const rec = recordingFetch(super.createFetch());
+      return (request: Request) =>
+        rec.fetch(request).finally(() => {
+          records.push(...rec.records.splice(0));
+        });
+    }
+    protected override createExchange(): Exchange {
+      const inner = super.createExchange();
+      return async (request) => {
+        const res = await inner(request);
+        const sent =
+          request.body === undefined
+            ? ""
+            : new TextDecoder().decode(
+                typeof request.body === "string" ? new TextEncoder().encode(request.body) : request.body,
+              );
+        const text = new TextDecoder().decode(res.body);
+        const contentType = res.headers["content-type"];
+        records.push({
+          method: request.method,
+          path: new URL(request.url).pathname,
+          status: res.status,
+          contentType: typeof contentType === "string" ? contentType : undefined,
+          body: text === "" ? undefined : JSON.parse(text),
+          requestHeaders: new Headers(request.headers),
+          requestBody: sent === "" ? undefined : JSON.parse(sent),
+        });
+        return res;
+      };
+    }
+  }
+  return { connection: new Recording({ address, httpVersion }), records };
 }
