@@ -24,6 +24,7 @@ export {
 export * from "./deadline.js";
 export * from "./errors.js";
 export * from "./exchange.js";
+export * from "./idle-timer.js";
 export * from "./logger.js";
 export * from "./pagination.js";
 export * from "./resumable-stream.js";

@@ -12,6 +12,7 @@ import type { ConnectionOptions, FetchLike, TokenProvider } from "./connection.j
 import { checkTimeout } from "./deadline.js";
 import { InvalidArgumentError } from "./errors.js";
 import { type Exchange, exchangeOverFetch } from "./exchange.js";
+import { IdleTimer } from "./idle-timer.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { type ResumableStreamOptions, resumableStream } from "./resumable-stream.js";
 import { type RetryPolicy, resolveRetryPolicy, retryInterceptor } from "./retry.js";
@@ -168,44 +169,16 @@ function deadlineTransport(
       if (bad) throw bad;
       const idle = idleOf(contextValues) ?? idleTimeoutMs;
       if (!idle) return inner.stream(method, signal, callTimeoutMs, header, input, contextValues);
-      const controller = new AbortController();
-      const onAbort = () => controller.abort(signal?.reason);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener("abort", onAbort, { once: true });
-      let timer = setTimeout(() => expire(), idle);
-      const expire = () =>
-        controller.abort(new ConnectError(`the stream sent nothing for ${idle} ms`, Code.DeadlineExceeded));
-      try {
-        const res = await inner.stream(method, controller.signal, callTimeoutMs, header, input, contextValues);
-        clearTimeout(timer);
-        const messages = res.message;
-        return {
-          ...res,
-          message: (async function* () {
-            const it = messages[Symbol.asyncIterator]();
-            try {
-              for (;;) {
-                timer = setTimeout(expire, idle);
-                let next: IteratorResult<unknown>;
-                try {
-                  next = await it.next();
-                } finally {
-                  clearTimeout(timer);
-                }
-                if (next.done) return;
-                yield next.value;
-              }
-            } finally {
-              signal?.removeEventListener("abort", onAbort);
-              await it.return?.();
-            }
-          })() as typeof res.message,
-        };
-      } catch (err) {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        throw err;
-      }
+      // Armed while waiting for the response headers and for each message (not while the caller reads).
+      const timer = new IdleTimer(
+        idle,
+        (ms) => new ConnectError(`the stream sent nothing for ${ms} ms`, Code.DeadlineExceeded),
+      );
+      const streamSignal = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
+      const res = await timer.during(() =>
+        inner.stream(method, streamSignal, callTimeoutMs, header, input, contextValues),
+      );
+      return { ...res, message: timer.watch(res.message) as typeof res.message };
     },
   };
 }

@@ -18,6 +18,7 @@ export * from "./deadline.js";
 export * from "./errors.js";
 export * from "./exchange.js";
 export * from "./grpc-transport.js";
+export * from "./idle-timer.js";
 export * from "./logger.js";
 export * from "./pagination.js";
 export * from "./resumable-stream.js";

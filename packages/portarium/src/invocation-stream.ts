@@ -1,8 +1,7 @@
-import { Code, ProtocolError, type StreamCallOptions, toBatonError, UnavailableError } from "@baton/core";
+import { Code, IdleTimer, ProtocolError, type StreamCallOptions, toBatonError, UnavailableError } from "@baton/core";
 import type { components } from "@baton/wire/portarium";
 import { type Scope, workspaceOf } from "./call.js";
 import { problemToError } from "./errors.js";
-import { IdleTimer } from "./idle-timer.js";
 import type { PortariumRaw } from "./raw.js";
 import { parseServerSentEvents, type ServerSentEvent } from "./sse.js";
 

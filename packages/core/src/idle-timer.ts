@@ -1,20 +1,30 @@
-import { DeadlineExceededError } from "@baton/core";
+import { DeadlineExceededError } from "./errors.js";
 
 /**
  * Fails a stream that goes `idleMs` without sending anything: armed only while the reader
  * waits for the server (a slow consumer does not count), it aborts {@link IdleTimer.signal}
- * with a {@link DeadlineExceededError} when it fires.
+ * with the timer's error when it fires (by default a {@link DeadlineExceededError}). Every
+ * stream idle timeout of Baton is one: RPC streams' (the connection's transport) and
+ * Portarium's event streams.
  */
 export class IdleTimer {
   readonly #idleMs: number;
+  readonly #error: (idleMs: number) => Error;
   readonly #controller = new AbortController();
   /** Rejects when the timer fires, so a read from a fetch that ignores aborts does not hang. */
   readonly #fired: Promise<never>;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** @param idleMs how long the server may stay silent, in ms (> 0). */
-  constructor(idleMs: number) {
+  /**
+   * @param idleMs how long the server may stay silent, in ms (> 0).
+   * @param error the error it fires with (an RPC transport's is a `ConnectError`).
+   */
+  constructor(
+    idleMs: number,
+    error: (idleMs: number) => Error = (ms) => new DeadlineExceededError(`the stream sent nothing for ${ms} ms`),
+  ) {
     this.#idleMs = idleMs;
+    this.#error = error;
     const signal = this.#controller.signal;
     this.#fired = new Promise<never>((_, reject) => {
       signal.addEventListener("abort", () => reject(signal.reason), { once: true });
@@ -30,14 +40,14 @@ export class IdleTimer {
   }
 
   /** The error the timer fired with, or undefined while it has not. */
-  get error(): DeadlineExceededError | undefined {
-    return this.#controller.signal.aborted ? (this.#controller.signal.reason as DeadlineExceededError) : undefined;
+  get error(): Error | undefined {
+    return this.#controller.signal.aborted ? (this.#controller.signal.reason as Error) : undefined;
   }
 
-  /** Runs `wait` (a read from the server) with the timer armed. @throws {DeadlineExceededError} when it fires first. */
+  /** Runs `wait` (a read from the server) with the timer armed. @throws the timer's error when it fires first. */
   async during<T>(wait: () => Promise<T>): Promise<T> {
     this.#timer = setTimeout(() => {
-      this.#controller.abort(new DeadlineExceededError(`the stream sent nothing for ${this.#idleMs} ms`));
+      this.#controller.abort(this.#error(this.#idleMs));
     }, this.#idleMs);
     try {
       return await Promise.race([wait(), this.#fired]);
@@ -48,8 +58,8 @@ export class IdleTimer {
     }
   }
 
-  /** The chunks of `body`, each waited for with the timer armed. */
-  async *watch(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  /** The items of `body` (chunks, messages), each waited for with the timer armed. */
+  async *watch<T>(body: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
     const it = body[Symbol.asyncIterator]();
     try {
       for (;;) {
