@@ -8,6 +8,7 @@ import { parseServiceAccounts } from "./portarium/service-accounts.js";
 import { droppedLogMethod } from "./request-log.js";
 import { type BatonServer, type ServerOptions, startServer } from "./server.js";
 import { checkSettings, type SettingDeclaration, settingsHelp } from "./settings.js";
+import { VERSION } from "./version.js";
 
 /** The flags of baton-server. Each that takes a value may come from `BATON_<NAME>` instead. */
 const FLAGS = {
@@ -63,9 +64,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = "text" | "json";
 
 /** The package version (`baton-server --version`). */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
+export { VERSION };
 
 /** The `baton-server --help` text. */
 export const USAGE = `Usage: baton-server [options]

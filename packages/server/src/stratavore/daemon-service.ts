@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import * as os from "node:os";
 import {
   ComponentStatusSchema,
@@ -18,6 +17,7 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { VERSION as PACKAGE_VERSION } from "../version.js";
 import { Role, type RoleName } from "./auth.js";
 import { invalid } from "./errors.js";
 import type { RequestCounters } from "./guard.js";
@@ -32,16 +32,7 @@ export const daemonRoles: Record<keyof ServiceImpl<typeof DaemonService>, RoleNa
 };
 
 /** The version GetStatus reports: baton-server's own. */
-export const VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: unknown;
-    };
-    return `baton-server ${typeof pkg.version === "string" ? pkg.version : "unknown"}`;
-  } catch {
-    return "baton-server unknown";
-  }
-})();
+export const VERSION = `baton-server ${PACKAGE_VERSION}`;
 
 /** What the daemon service reads besides the state. */
 export interface DaemonContext {
