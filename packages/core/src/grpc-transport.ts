@@ -5,6 +5,7 @@ import {
   ConnectError,
   createContextValues,
   type Interceptor,
+  type StreamRequest,
   type StreamResponse,
   type Transport,
   type UnaryRequest,
@@ -128,11 +129,407 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
       }
     },
     stream(method, signal, timeoutMs, header, input, contextValues) {
-      return streaming.stream(method, signal, timeoutMs, header, input, contextValues) as Promise<
-        StreamResponse<typeof method.input, typeof method.output>
-      >;
+      if (method.methodKind !== "server_streaming") {
+        return streaming.stream(method, signal, timeoutMs, header, input, contextValues) as Promise<
+          StreamResponse<typeof method.input, typeof method.output>
+        >;
+      }
+      // One AbortController per stream (as connect-es has): it links the caller's signal
+      // and the deadline, and is aborted when the call ends, so interceptors can tell.
+      const deadline = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(ConnectError.from(signal?.reason, Code.Canceled));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+      const timer =
+        deadline === undefined
+          ? undefined
+          : setTimeout(
+              () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+              deadline,
+            );
+      let ended = false;
+      const settle = () => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (!controller.signal.aborted) controller.abort();
+      };
+      const req = {
+        stream: true as const,
+        service: method.parent,
+        method,
+        requestMethod: "POST",
+        url: createMethodUrl(baseUrl, method),
+        header: requestHeader(true, deadline, header),
+        contextValues: contextValues ?? createContextValues(),
+        signal: controller.signal,
+        message: input,
+      } as StreamRequest<typeof method.input, typeof method.output>;
+      const inner = (r: StreamRequest) => serverStreamOverStream(sessions, origin, r, readMax, writeMax, settle);
+      let next = inner as (r: StreamRequest) => Promise<StreamResponse>;
+      for (const interceptor of [...interceptors].reverse()) {
+        next = interceptor(next as Parameters<Interceptor>[0]) as unknown as typeof next;
+      }
+      return next(req).then(
+        (res) => res as StreamResponse<typeof method.input, typeof method.output>,
+        (err: unknown) => {
+          settle();
+          throw ConnectError.from(err, Code.Internal);
+        },
+      );
     },
   };
+}
+
+/**
+ * Response bytes a server stream holds for a consumer that is behind before it stops reading
+ * the HTTP/2 stream (HTTP/2 flow control then stops the server): the memory of a stream is
+ * bounded by this plus one DATA chunk, or by one message up to readMaxBytes.
+ */
+const STREAM_HIGH_WATER_BYTES = 128 * 1024;
+
+/**
+ * Sends a server-streaming request on a new stream of the session: the request envelope
+ * written in one frame with the end of stream, then response frames parsed as DATA chunks
+ * arrive and handed to the consumer one `next()` at a time. Resolves once the response
+ * headers are in (as connect-node does), failing there on an error status or header.
+ * `settle` runs once when the call is over (done, failed, cancelled or returned).
+ */
+async function serverStreamOverStream(
+  sessions: Http2SessionManager,
+  origin: string,
+  req: StreamRequest,
+  readMax: number,
+  writeMax: number,
+  settle: () => void,
+): Promise<StreamResponse> {
+  const signal = req.signal;
+  const desc = req.method.input;
+  const envelopes: Buffer[] = [];
+  try {
+    for await (const input of req.message) {
+      const bytes = toBinary(desc, isMessage(input, desc) ? input : create(desc, input));
+      if (bytes.byteLength > writeMax) {
+        throw new ConnectError(
+          `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${writeMax}`,
+          Code.ResourceExhausted,
+        );
+      }
+      const env = Buffer.allocUnsafe(5 + bytes.byteLength);
+      env[0] = 0;
+      env.writeUInt32BE(bytes.byteLength, 1);
+      env.set(bytes, 5);
+      envelopes.push(env);
+    }
+  } catch (err) {
+    settle();
+    throw ConnectError.from(err, Code.Internal);
+  }
+  if (signal.aborted) {
+    settle();
+    throw ConnectError.from(signal.reason, Code.Canceled);
+  }
+  if (!req.url.startsWith(origin)) {
+    settle();
+    throw new ConnectError(
+      `cannot make a request to ${req.url}: the http2 session is connected to ${origin}`,
+      Code.Internal,
+    );
+  }
+  const body = envelopes.length === 1 ? envelopes[0]! : Buffer.concat(envelopes);
+  const headers: http2.OutgoingHttpHeaders = {};
+  req.header.forEach((value, key) => {
+    headers[key] = value;
+  });
+  const output = req.method.output;
+  return new Promise<StreamResponse>((resolve, reject) => {
+    let stream: http2.ClientHttp2Stream | undefined;
+    let header: Headers | undefined;
+    const trailer = new Headers();
+    /** Status in the headers (a trailers-only response): no trailers to wait for. */
+    let foundStatus = false;
+    /** The stream ended ("end"): what is queued is all there is. */
+    let ended = false;
+    /** The call is over for the consumer: every later `next()` is done (after `failure`, once). */
+    let finished = false;
+    /** What ends the stream once the queue is drained: an error, or `null` for a clean end. */
+    let outcome: ConnectError | null | undefined;
+    const queue: Buffer[] = [];
+    let head = 0;
+    let queuedBytes = 0;
+    let paused = false;
+    /** A frame split across DATA chunks: its parts so far, and the bytes it needs (-1: header incomplete). */
+    let parts: Buffer[] = [];
+    let partsLength = 0;
+    let need = -1;
+    let waiter: { resolve: (r: IteratorResult<unknown>) => void; reject: (e: unknown) => void } | undefined;
+
+    const onAbort = () => fail(ConnectError.from(signal.reason, Code.Canceled), true);
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    function closeStream(code: number): void {
+      if (stream && !stream.closed) stream.close(code);
+    }
+
+    /** Ends the call with `err`: at once (`now`: cancellation, a deadline), or after the queued messages. */
+    function fail(err: ConnectError, now = false): void {
+      if (finished || outcome !== undefined) return;
+      const cancel = err.code === Code.Canceled || err.code === Code.DeadlineExceeded;
+      closeStream(cancel ? H2_CANCEL : H2_INTERNAL_ERROR);
+      if (header === undefined) {
+        // No response yet: the stream() call itself fails.
+        finished = true;
+        signal.removeEventListener("abort", onAbort);
+        settle();
+        reject(err);
+        return;
+      }
+      if (now) {
+        queue.length = 0;
+        head = 0;
+        queuedBytes = 0;
+      }
+      outcome = err;
+      drain();
+    }
+
+    /** The clean end of the response: validated as connect-es validates it, then delivered after the queue. */
+    function complete(): void {
+      if (finished || outcome !== undefined) return;
+      try {
+        if (!header) throw new ConnectError("protocol error: the stream ended without a response", Code.Internal);
+        if (partsLength > 0) throw new ConnectError("protocol error: incomplete envelope", Code.Internal);
+        if (!foundStatus) validateTrailer(trailer, header);
+        outcome = null;
+        drain();
+      } catch (err) {
+        fail(ConnectError.from(err, Code.Internal));
+      }
+    }
+
+    /** Hands the waiting consumer its next message, or the outcome once the queue is empty. */
+    function drain(): void {
+      if (!waiter) return;
+      const w = waiter;
+      if (head < queue.length) {
+        waiter = undefined;
+        const r = take();
+        if (r instanceof ConnectError) w.reject(r);
+        else w.resolve(r);
+        return;
+      }
+      if (outcome === undefined) return;
+      waiter = undefined;
+      const err = end();
+      if (err) w.reject(err);
+      else w.resolve({ done: true, value: undefined });
+    }
+
+    /** Marks the call finished; returns the error to throw, if it failed. */
+    function end(): ConnectError | undefined {
+      finished = true;
+      signal.removeEventListener("abort", onAbort);
+      settle();
+      return outcome ?? undefined;
+    }
+
+    /** Decodes the next queued frame (the queue is not empty), resuming the stream when drained. */
+    function take(): IteratorResult<unknown> | ConnectError {
+      const frame = queue[head]!;
+      queue[head++] = EMPTY;
+      queuedBytes -= frame.length;
+      if (head === queue.length) {
+        queue.length = 0;
+        head = 0;
+        if (paused && stream && outcome === undefined) {
+          paused = false;
+          stream.resume();
+        }
+      }
+      if ((frame[0]! & 0b1) === 0b1) {
+        const err = new ConnectError(
+          "protocol error: received compressed output without an agreed encoding",
+          Code.Internal,
+        );
+        fail(err, true);
+        end();
+        return err;
+      }
+      try {
+        return { done: false, value: fromBinary(output, frame.subarray(5)) };
+      } catch (err) {
+        const ce = ConnectError.from(err, Code.Internal);
+        fail(ce, true);
+        end();
+        return ce;
+      }
+    }
+
+    /** Fails the call when a frame announces a message over readMaxBytes. */
+    function tooLarge(length: number): boolean {
+      if (length <= readMax) return false;
+      fail(
+        new ConnectError(
+          `message size ${length} is larger than configured readMaxBytes ${readMax}`,
+          Code.ResourceExhausted,
+        ),
+      );
+      return true;
+    }
+
+    /** Splits DATA into whole frames (each with its 5-byte prefix) and queues them. */
+    function onData(chunk: Buffer): void {
+      if (stream) sessions.notifyResponseByteRead(stream);
+      if (finished || outcome !== undefined) return;
+      let buf = chunk;
+      if (partsLength > 0) {
+        parts.push(chunk);
+        partsLength += chunk.length;
+        if (need < 0 && partsLength >= 5) {
+          const prefix = parts[0]!.length >= 5 ? parts[0]! : Buffer.concat(parts, partsLength);
+          need = 5 + prefix.readUInt32BE(1);
+          if (tooLarge(need - 5)) return;
+        }
+        if (need < 0 || partsLength < need) return;
+        buf = Buffer.concat(parts, partsLength);
+        parts = [];
+        partsLength = 0;
+        need = -1;
+      }
+      let off = 0;
+      while (buf.length - off >= 5) {
+        const length = buf.readUInt32BE(off + 1);
+        if (tooLarge(length)) return;
+        if (buf.length - off - 5 < length) break;
+        const frame = buf.subarray(off, off + 5 + length);
+        queue.push(frame);
+        queuedBytes += frame.length;
+        off += 5 + length;
+      }
+      if (off < buf.length) {
+        const rest = buf.subarray(off);
+        parts = [rest];
+        partsLength = rest.length;
+        need = rest.length >= 5 ? 5 + rest.readUInt32BE(1) : -1;
+      }
+      if (foundStatus && head < queue.length) {
+        fail(new ConnectError("protocol error: received a message in a trailers-only response", Code.Internal));
+        return;
+      }
+      if (!paused && queuedBytes >= STREAM_HIGH_WATER_BYTES && stream) {
+        paused = true;
+        stream.pause();
+      }
+      drain();
+    }
+
+    const iterator: AsyncIterator<unknown> = {
+      next() {
+        if (head < queue.length) {
+          const r = take();
+          return r instanceof ConnectError ? Promise.reject(r) : Promise.resolve(r);
+        }
+        if (finished) return Promise.resolve({ done: true, value: undefined });
+        if (outcome !== undefined) {
+          const err = end();
+          return err ? Promise.reject(err) : Promise.resolve({ done: true, value: undefined });
+        }
+        if (waiter) return Promise.reject(new ConnectError("concurrent next() on a stream", Code.Internal));
+        return new Promise((res, rej) => {
+          waiter = { resolve: res, reject: rej };
+        });
+      },
+      return() {
+        // The consumer stopped (`break`): cancel the stream if it is still running.
+        if (!finished) {
+          if (outcome === undefined) closeStream(H2_CANCEL);
+          queue.length = 0;
+          head = 0;
+          queuedBytes = 0;
+          outcome = null;
+          end();
+        }
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+
+    sessions.request("POST", req.url.slice(origin.length), headers, {}).then(
+      (s) => {
+        if (finished) {
+          s.close(H2_CANCEL);
+          return;
+        }
+        stream = s;
+        const session = s.session;
+        s.on("response", (h) => {
+          const hs = webHeaders(h);
+          try {
+            const { foundStatus: inHeader, headerError } = validateResponse(Number(h[":status"]), hs);
+            if (headerError) throw headerError;
+            const encoding = hs.get("grpc-encoding");
+            if (encoding !== null && encoding.toLowerCase() !== "identity") {
+              throw new ConnectError(`unsupported response encoding "${encoding}"`, Code.Internal, hs);
+            }
+            foundStatus = inHeader;
+          } catch (err) {
+            fail(ConnectError.from(err, Code.Internal));
+            return;
+          }
+          header = hs;
+          resolve({
+            stream: true,
+            service: req.service,
+            method: req.method,
+            header: hs,
+            trailer,
+            message: { [Symbol.asyncIterator]: () => iterator },
+          } as StreamResponse);
+        });
+        s.on("data", onData);
+        s.on("trailers", (t) => {
+          webHeaders(t).forEach((value, key) => {
+            trailer.set(key, value);
+          });
+        });
+        s.on("end", () => {
+          ended = true;
+          // Complete (trailers, or a trailers-only answer): done. Otherwise "close" tells why it ended.
+          if (foundStatus || trailer.has(headerGrpcStatus)) complete();
+        });
+        s.on("error", (err) => {
+          if (s.writableEnded && codesOf(err).includes("ERR_STREAM_WRITE_AFTER_END")) return;
+          const reset = codesOf(err).includes("ERR_HTTP2_STREAM_ERROR") ? resetError(s.rstCode) : undefined;
+          fail(reset ?? droppedError(session, s.rstCode) ?? nodeError(err));
+        });
+        s.on("close", () => {
+          if (finished || outcome !== undefined) return;
+          if (ended && (s.rstCode === undefined || s.rstCode === H2_NO_ERROR)) complete();
+          else
+            fail(
+              droppedError(session, s.rstCode) ??
+                resetError(s.rstCode) ??
+                new ConnectError("protocol error: the stream closed before the response ended", Code.Internal),
+            );
+        });
+        s.end(body);
+      },
+      (err: unknown) => fail(nodeError(err)),
+    );
+  });
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * UNAVAILABLE when the stream ended because its session went away (the connection closed
+ * or the server sent GOAWAY without it), not because the server reset the stream.
+ */
+function droppedError(session: http2.Http2Session | undefined, rstCode: number | undefined): ConnectError | undefined {
+  if (session !== undefined && !session.destroyed) return undefined;
+  if (rstCode !== undefined && rstCode !== H2_NO_ERROR && rstCode !== H2_CANCEL) return undefined;
+  return new ConnectError("the connection closed before the stream ended", Code.Unavailable);
 }
 
 /** Sends one unary request on a new stream of the session and reads its answer. */
