@@ -1,14 +1,25 @@
 // The lean gRPC transport on the wire: a raw node:http2 server answers exactly what each
 // test needs (trailers, trailers-only, HTTP errors, compressed or oversized messages,
 // GOAWAY), and sees what the client sends (grpc-timeout, te, RST_STREAM codes).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ErrorInfoSchema } from "@baton/wire/google-rpc";
-import { Orchestrator, SubmitTaskRequestSchema, SubmitTaskResponseSchema } from "@baton/wire/orca";
+import {
+  Orchestrator,
+  StreamEventsRequestSchema,
+  type StreamEventsResponse,
+  StreamEventsResponseSchema,
+  SubmitTaskRequestSchema,
+  SubmitTaskResponseSchema,
+} from "@baton/wire/orca";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Connection, type ConnectionOptions, DeadlineExceededError, toBatonError } from "../src/index.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -18,9 +29,16 @@ afterEach(async () => {
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
 
+/** Where a {@link rawServer} listens: TCP (default), TLS over TCP, or a Unix socket. */
+type Listen = { tls?: { key: string; cert: string }; socketPath?: string };
+
 /** A raw HTTP/2 server: `handler` gets each stream once its request body has arrived (or at once with `eager`). */
-async function rawServer(handler: Handler, eager = false): Promise<{ address: string; server: http2.Http2Server }> {
-  const server = http2.createServer();
+async function rawServer(
+  handler: Handler,
+  eager = false,
+  listen: Listen = {},
+): Promise<{ address: string; server: http2.Http2Server | http2.Http2SecureServer }> {
+  const server = listen.tls ? http2.createSecureServer(listen.tls) : http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
     sessions.add(s);
@@ -33,7 +51,9 @@ async function rawServer(handler: Handler, eager = false): Promise<{ address: st
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("end", () => handler(stream, headers, Buffer.concat(chunks)));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) =>
+    listen.socketPath ? server.listen(listen.socketPath, resolve) : server.listen(0, "127.0.0.1", resolve),
+  );
   cleanups.push(
     () =>
       new Promise<void>((resolve) => {
@@ -41,7 +61,10 @@ async function rawServer(handler: Handler, eager = false): Promise<{ address: st
         server.close(() => resolve());
       }),
   );
-  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  const address = listen.socketPath
+    ? `unix://${listen.socketPath}`
+    : `${listen.tls ? "https://" : ""}127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { address, server };
 }
 
 function envelope(bytes: Uint8Array, flags = 0): Buffer {
@@ -344,4 +367,381 @@ describe("lean gRPC transport: deadlines, cancellation, sessions", () => {
     const err = await failure(orca.submitTask(submit));
     expect([Code.Unavailable, Code.Canceled, Code.Aborted, Code.Internal]).toContain(err.code);
   });
+});
+
+// Server streams (StreamEvents) on the lean transport, which carries them itself.
+const ok = { "grpc-status": "0" };
+const grpcHead = { ":status": 200, "content-type": "application/grpc" };
+const event = (i: number) =>
+  envelope(toBinary(StreamEventsResponseSchema, create(StreamEventsResponseSchema, { event: { id: `e-${i}` } })));
+const streamReq = { runId: "r", startEventId: 1n };
+
+/** Every event id of the stream, or the error it ended with (and the ids before it). */
+async function drain(iterable: AsyncIterable<StreamEventsResponse>): Promise<{ ids: string[]; err?: ConnectError }> {
+  const ids: string[] = [];
+  try {
+    for await (const r of iterable) ids.push(r.event?.id ?? "");
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConnectError);
+    return { ids, err: err as ConnectError };
+  }
+  return { ids };
+}
+
+/** Resolves on a later turn of the event loop. */
+const later = () => new Promise<void>((r) => setImmediate(r));
+
+// connect-node's transport differs in a few of these edges (it accepts gzip, resets on a
+// deadline with INTERNAL_ERROR, yields messages buffered before an abort), so several fail on it.
+describe("server streams over the lean transport", () => {
+  it("sends one request envelope, then reads frames split across DATA chunks and several in one chunk", async () => {
+    let seen: { headers: http2.IncomingHttpHeaders; body: Buffer } | undefined;
+    const { address } = await rawServer(async (stream, headers, body) => {
+      seen = { headers, body };
+      stream.respond({ ...grpcHead, "x-h": "1" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ ...ok, "x-t": "2" }));
+      const all = Buffer.concat(Array.from({ length: 40 }, (_, i) => event(i)));
+      // Three frames in one write, then the rest cut at odd places (inside prefixes too).
+      let off = 0;
+      for (const cut of [event(0).length * 3, 2, 1, 7, 3, 50, 4, 11]) {
+        stream.write(all.subarray(off, off + cut));
+        off += cut;
+        await later();
+      }
+      stream.end(all.subarray(off));
+    });
+    const { orca } = client(address);
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    const { ids, err } = await drain(
+      orca.streamEvents(streamReq, {
+        timeoutMs: 5000,
+        onHeader: (h) => {
+          header = h;
+        },
+        onTrailer: (t) => {
+          trailer = t;
+        },
+      }),
+    );
+    expect(err).toBeUndefined();
+    expect(ids).toEqual(Array.from({ length: 40 }, (_, i) => `e-${i}`));
+    expect(header?.get("x-h")).toBe("1");
+    expect(trailer?.get("x-t")).toBe("2");
+    expect(seen?.headers[":path"]).toBe("/orca.v1.Orchestrator/StreamEvents");
+    expect(seen?.headers.te).toBe("trailers");
+    expect(seen?.headers["grpc-timeout"]).toMatch(/^\d+m$/);
+    const body = seen?.body ?? Buffer.alloc(0);
+    expect(body.readUInt32BE(1)).toBe(body.length - 5);
+    expect(fromBinary(StreamEventsRequestSchema, body.subarray(5)).runId).toBe("r");
+  });
+
+  it("reads trailers-only answers: OK as an empty stream, an error status as the error", async () => {
+    let status = 0;
+    const { address } = await rawServer((stream) =>
+      stream.respond(
+        { ...grpcHead, "grpc-status": String(status), "grpc-message": status ? "no such run" : "" },
+        { endStream: true },
+      ),
+    );
+    const { orca } = client(address);
+    expect(await drain(orca.streamEvents(streamReq))).toEqual({ ids: [] });
+    status = Code.NotFound;
+    const { ids, err } = await drain(orca.streamEvents(streamReq));
+    expect(ids).toEqual([]);
+    expect(err?.code).toBe(Code.NotFound);
+    expect(err?.rawMessage).toBe("no such run");
+  });
+
+  it("delivers the messages before an error status in the trailers, then the error with its metadata", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond({ ...grpcHead, "x-h": "h" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () =>
+        stream.sendTrailers({ "grpc-status": String(Code.ResourceExhausted), "grpc-message": "budget", "x-t": "t" }),
+      );
+      stream.end(Buffer.concat([event(1), event(2)]));
+    });
+    const { orca } = client(address);
+    const { ids, err } = await drain(orca.streamEvents(streamReq));
+    expect(ids).toEqual(["e-1", "e-2"]);
+    expect(err?.code).toBe(Code.ResourceExhausted);
+    expect(err?.metadata.get("x-t")).toBe("t");
+    expect(err?.metadata.get("x-h")).toBe("h");
+  });
+
+  it("fails a stream that ends without a status, or in the middle of a frame, with INTERNAL", async () => {
+    let cut = false;
+    const { address } = await rawServer((stream) => {
+      stream.respond(grpcHead, { waitForTrailers: cut });
+      if (cut) {
+        stream.on("wantTrailers", () => stream.sendTrailers(ok));
+        stream.end(event(1).subarray(0, 6));
+      } else stream.end(event(1));
+    });
+    const { orca } = client(address);
+    const missing = await drain(orca.streamEvents(streamReq));
+    expect(missing.err?.code).toBe(Code.Internal);
+    expect(missing.err?.rawMessage).toMatch(/missing status/);
+    cut = true;
+    const partial = await drain(orca.streamEvents(streamReq));
+    expect(partial.ids).toEqual([]);
+    expect(partial.err?.code).toBe(Code.Internal);
+  });
+
+  it("maps HTTP statuses and refuses compressed answers (INTERNAL)", async () => {
+    let mode: "503" | "gzip" | "flag" = "503";
+    const { address } = await rawServer((stream) => {
+      if (mode === "503") return stream.respond({ ":status": 503 }, { endStream: true });
+      stream.respond(
+        { ...grpcHead, ...(mode === "gzip" ? { "grpc-encoding": "gzip" } : {}) },
+        { waitForTrailers: true },
+      );
+      stream.on("wantTrailers", () => stream.sendTrailers(ok));
+      stream.end(envelope(new Uint8Array([10, 0]), 1));
+    });
+    const { orca } = client(address);
+    expect((await drain(orca.streamEvents(streamReq))).err?.code).toBe(Code.Unavailable);
+    mode = "gzip";
+    const gz = (await drain(orca.streamEvents(streamReq))).err;
+    expect(gz?.code).toBe(Code.Internal);
+    expect(gz?.rawMessage).toMatch(/unsupported response encoding "gzip"/);
+    mode = "flag";
+    expect((await drain(orca.streamEvents(streamReq))).err?.code).toBe(Code.Internal);
+  });
+
+  it("refuses a message over maxReceiveMessageBytes with RESOURCE_EXHAUSTED and resets the stream", async () => {
+    let rst: number | undefined;
+    const { address } = await rawServer((stream) => {
+      stream.on("close", () => {
+        rst = stream.rstCode;
+      });
+      stream.respond(grpcHead);
+      const big = Buffer.alloc(5 + 1024);
+      big.writeUInt32BE(1024 * 1024, 1);
+      stream.write(Buffer.concat([event(1), big]));
+    });
+    const { orca } = client(address, { maxReceiveMessageBytes: 1000 });
+    const { err } = await drain(orca.streamEvents(streamReq));
+    expect(err?.code).toBe(Code.ResourceExhausted);
+    expect(err?.rawMessage).toMatch(/larger than configured readMaxBytes 1000/);
+    await expect.poll(() => rst).toBeDefined();
+  });
+
+  it("fails with DEADLINE_EXCEEDED after timeoutMs, mid-stream, and resets the stream with CANCEL", async () => {
+    let rst: number | undefined;
+    const { address } = await rawServer((stream) => {
+      stream.on("close", () => {
+        rst = stream.rstCode;
+      });
+      stream.respond(grpcHead);
+      stream.write(event(1));
+    });
+    const { orca } = client(address);
+    const { ids, err } = await drain(orca.streamEvents(streamReq, { timeoutMs: 50 }));
+    expect(ids).toEqual(["e-1"]);
+    expect(err?.code).toBe(Code.DeadlineExceeded);
+    await expect.poll(() => rst).toBe(http2.constants.NGHTTP2_CANCEL);
+  });
+
+  it("cancels by AbortSignal mid-stream with CANCELED and RST_STREAM CANCEL", async () => {
+    let rst: number | undefined;
+    const { address } = await rawServer((stream) => {
+      stream.on("close", () => {
+        rst = stream.rstCode;
+      });
+      stream.respond(grpcHead);
+      stream.write(Buffer.concat([event(1), event(2)]));
+    });
+    const { orca } = client(address);
+    const controller = new AbortController();
+    const ids: string[] = [];
+    const err = await (async () => {
+      for await (const r of orca.streamEvents(streamReq, { signal: controller.signal })) {
+        ids.push(r.event?.id ?? "");
+        if (ids.length === 1) controller.abort();
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(ids).toEqual(["e-1"]);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.Canceled);
+    await expect.poll(() => rst).toBe(http2.constants.NGHTTP2_CANCEL);
+    // An aborted signal fails the next stream at once.
+    expect((await drain(orca.streamEvents(streamReq, { signal: controller.signal }))).err?.code).toBe(Code.Canceled);
+  });
+
+  it("maps a reset by the server mid-stream by its RST_STREAM code, after the messages before it", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond(grpcHead);
+      // A destroyed stream is reset at once (close() would end it cleanly first).
+      stream.write(event(1), () => setImmediate(() => stream.destroy(new Error("boom"))));
+    });
+    const { orca } = client(address);
+    const { ids, err } = await drain(orca.streamEvents(streamReq));
+    expect(ids).toEqual(["e-1"]);
+    expect(err?.code).toBe(Code.Internal);
+    expect(err?.rawMessage).toMatch(/INTERNAL_ERROR/);
+  });
+
+  it("fails with UNAVAILABLE when the connection goes away mid-stream", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond(grpcHead);
+      stream.write(event(1), () => setImmediate(() => stream.session?.destroy()));
+    });
+    const { orca } = client(address);
+    const { err } = await drain(orca.streamEvents(streamReq));
+    expect(err?.code).toBe(Code.Unavailable);
+  });
+
+  it("gives stream interceptors a StreamResponse whose messages they can wrap, and ends the call's signal", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond({ ...grpcHead, "x-h": "1" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers(ok));
+      stream.end(Buffer.concat([event(1), event(2)]));
+    });
+    const seen: string[] = [];
+    let signal: AbortSignal | undefined;
+    const spy: Interceptor = (next) => async (req) => {
+      signal = req.signal;
+      const res = await next(req);
+      if (!res.stream) return res;
+      seen.push(`header ${res.header.get("x-h")}`);
+      return {
+        ...res,
+        message: (async function* () {
+          for await (const m of res.message) {
+            seen.push("message");
+            yield m;
+          }
+        })(),
+      };
+    };
+    const { orca } = client(address, { interceptors: [spy] });
+    expect((await drain(orca.streamEvents(streamReq))).ids).toEqual(["e-1", "e-2"]);
+    expect(seen).toEqual(["header 1", "message", "message"]);
+    expect(signal?.aborted).toBe(true);
+  });
+});
+
+describe("server streams over the lean transport: backpressure, break, TLS and Unix sockets", () => {
+  it("stops reading while the consumer is behind (memory bounded) and resumes when it pulls", async () => {
+    const total = 4000;
+    let written = 0;
+    let stalled = false;
+    const { address } = await rawServer(async (stream) => {
+      stream.respond(grpcHead, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers(ok));
+      const pad = "x".repeat(1000);
+      for (let i = 0; i < total && !stream.destroyed; i++) {
+        const frame = envelope(
+          toBinary(
+            StreamEventsResponseSchema,
+            create(StreamEventsResponseSchema, { event: { id: `e-${i}`, payloadJson: pad } }),
+          ),
+        );
+        if (!stream.write(frame)) {
+          stalled = true;
+          await new Promise((r) => stream.once("drain", r));
+          stalled = false;
+        }
+        written += frame.length;
+      }
+      stream.end();
+    });
+    const { conn } = client(address);
+    const orca = createClient(Orchestrator, conn.transport);
+    const it = orca.streamEvents(streamReq)[Symbol.asyncIterator]();
+    expect((await it.next()).value?.event?.id).toBe("e-0");
+    // The consumer stops pulling: the server must end up blocked on flow control, far short
+    // of the ~4 MB it has to send.
+    await expect.poll(() => stalled, { timeout: 10_000 }).toBe(true);
+    let before = -1;
+    await expect
+      .poll(
+        () => {
+          const same = written === before;
+          before = written;
+          return same && stalled;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
+    expect(written).toBeLessThan(1024 * 1024);
+    let got = 1;
+    for (let r = await it.next(); !r.done; r = await it.next()) got++;
+    expect(got).toBe(total);
+  });
+
+  it("resets the stream with CANCEL when the consumer returns early", async () => {
+    let rst: number | undefined;
+    const { address } = await rawServer((stream) => {
+      stream.on("close", () => {
+        rst = stream.rstCode;
+      });
+      stream.respond(grpcHead);
+      stream.write(Buffer.concat([event(1), event(2)]));
+    });
+    const { conn } = client(address);
+    const res = await conn.transport.stream(
+      Orchestrator.method.streamEvents,
+      undefined,
+      undefined,
+      undefined,
+      (async function* () {
+        yield create(StreamEventsRequestSchema, streamReq);
+      })(),
+      undefined,
+    );
+    for await (const m of res.message) {
+      expect(m.event?.id).toBe("e-1");
+      break;
+    }
+    await expect.poll(() => rst).toBe(http2.constants.NGHTTP2_CANCEL);
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), "baton-lean-"));
+  const respond = (stream: http2.ServerHttp2Stream) => {
+    stream.respond(grpcHead, { waitForTrailers: true });
+    stream.on("wantTrailers", () => stream.sendTrailers(ok));
+    stream.end(Buffer.concat([event(1), event(2), event(3)]));
+  };
+
+  it("streams over TLS", async () => {
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+      ],
+      { cwd: dir, stdio: "pipe" },
+    );
+    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const key = readFileSync(join(dir, "key.pem"), "utf8");
+    const { address } = await rawServer(respond, false, { tls: { key, cert } });
+    const { orca } = client(address, { tls: { ca: cert } });
+    expect((await drain(orca.streamEvents(streamReq))).ids).toEqual(["e-1", "e-2", "e-3"]);
+  });
+
+  it("streams over a Unix socket", async () => {
+    const { address } = await rawServer(respond, false, { socketPath: join(dir, "s.sock") });
+    const { orca } = client(address);
+    expect((await drain(orca.streamEvents(streamReq))).ids).toEqual(["e-1", "e-2", "e-3"]);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });
