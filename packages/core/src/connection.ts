@@ -99,10 +99,10 @@ export interface ConnectionOptions {
   /** Use the JSON format instead of binary, for `connect` and `grpc-web`. Default false. */
   useJson?: boolean;
   /**
-   * What carries gRPC over HTTP/2: `lean`, Baton's own unary path straight over `node:http2`
-   * (no per-call stream pipeline, no AbortController without a signal or deadline; streams
-   * still go through connect-node), or `connect-node`, connect-node's gRPC transport for
-   * everything. Both share the one HTTP/2 session of the connection. Default `lean`.
+   * What carries gRPC over HTTP/2: `lean`, Baton's own unary and server-streaming paths
+   * straight over `node:http2` (no per-call stream pipeline, no AbortController for a unary
+   * call without a signal or deadline; client and bidi streams still go through
+   * connect-node), or `connect-node`, connect-node's gRPC transport for everything. Both share the one HTTP/2 session of the connection. Default `lean`.
    */
   grpcTransport?: "lean" | "connect-node";
 }

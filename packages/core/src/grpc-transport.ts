@@ -58,18 +58,24 @@ const H2_CODE_NAMES: Record<number, string> = {
 const NEVER: AbortSignal = new AbortController().signal;
 
 /**
- * A connect-es `Transport` for gRPC over HTTP/2 made for unary calls: each call is one
- * `node:http2` stream on the address's shared session, its request written in one frame
- * and its response read straight from the stream's events. No async-iterable pipeline,
- * and no `AbortController` unless the call has a deadline (a caller's signal is used as it
- * is). Streaming calls go through connect-node's gRPC transport on the same session.
+ * A connect-es `Transport` for gRPC over HTTP/2 made for unary calls and server streams: each
+ * call is one `node:http2` stream on the address's shared session, its request written in one
+ * frame with the end of stream. A unary answer is read straight from the stream's events, with
+ * no async-iterable pipeline and no `AbortController` unless the call has a deadline (a
+ * caller's signal is used as it is). A server stream's frames are parsed as DATA chunks arrive
+ * (split across chunks or several in one) and handed to the consumer one `next()` at a time;
+ * while more than 128 KiB wait for a consumer that is behind, the stream stops being read
+ * (HTTP/2 flow control then holds the server back), so memory stays bounded. Client and bidi
+ * streams go through connect-node's gRPC transport on the same session.
  *
- * Same wire behaviour as connect-node's: `grpc-timeout`, `te: trailers`, trailers and
- * trailers-only responses, `grpc-status-details-bin` details, HTTP status and RST_STREAM
- * codes mapped as connect-node maps them, cancellation as RST_STREAM CANCEL, message limits
- * both ways (RESOURCE_EXHAUSTED). It asks for no compression and refuses a compressed
- * response (INTERNAL). Interceptors see `req.signal` as the caller's signal, or the
- * deadline's; it is not aborted when the call ends.
+ * Same wire behaviour as connect-node's: `grpc-timeout` (and a local timer), `te: trailers`,
+ * trailers and trailers-only responses, `grpc-status-details-bin` details, HTTP status and
+ * RST_STREAM codes mapped as connect-node maps them, cancellation (a signal, a deadline, or a
+ * consumer's `return()`) as RST_STREAM CANCEL, message limits both ways (RESOURCE_EXHAUSTED).
+ * A stream whose connection goes away fails with UNAVAILABLE. It asks for no compression and
+ * refuses a compressed response (INTERNAL). Interceptors see `req.signal` as the caller's
+ * signal, or the deadline's, for unary calls (not aborted when the call ends); a stream's
+ * signal links both and is aborted when the stream ends, as connect-es does.
  */
 export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Transport {
   const { sessionManager: sessions, baseUrl } = options;
