@@ -1,8 +1,17 @@
 import type * as http2 from "node:http2";
-import { create, type DescMessage, fromBinary, isMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  fromBinary,
+  isMessage,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
+  type ContextValues,
   createContextValues,
   type Interceptor,
   type StreamRequest,
@@ -91,12 +100,9 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
     writeMaxBytes: writeMax,
   });
   // The innermost step of every unary call: one HTTP/2 stream.
-  const send = (req: UnaryRequest) => unaryOverStream(sessions, origin, req, readMax, writeMax);
-  let chain = send as (req: UnaryRequest) => Promise<UnaryResponse>;
-  for (const interceptor of [...interceptors].reverse()) {
-    chain = interceptor(chain as Parameters<Interceptor>[0]) as unknown as typeof chain;
-  }
-  const run = chain;
+  const run = withInterceptors(interceptors, (req: UnaryRequest) =>
+    unaryOverStream(sessions, origin, req, readMax, writeMax),
+  );
   return {
     async unary(method, signal, timeoutMs, header, input, contextValues) {
       const deadline = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
@@ -118,13 +124,8 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
         };
       }
       const req = {
+        ...requestBase(baseUrl, method, deadline, header, contextValues),
         stream: false as const,
-        service: method.parent,
-        method,
-        requestMethod: "POST",
-        url: createMethodUrl(baseUrl, method),
-        header: requestHeader(true, deadline, header),
-        contextValues: contextValues ?? createContextValues(),
         signal: callSignal,
         message: isMessage(input, method.input) ? input : create(method.input, input),
       } as UnaryRequest<typeof method.input, typeof method.output>;
@@ -163,22 +164,15 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
         if (!controller.signal.aborted) controller.abort();
       };
       const req = {
+        ...requestBase(baseUrl, method, deadline, header, contextValues),
         stream: true as const,
-        service: method.parent,
-        method,
-        requestMethod: "POST",
-        url: createMethodUrl(baseUrl, method),
-        header: requestHeader(true, deadline, header),
-        contextValues: contextValues ?? createContextValues(),
         signal: controller.signal,
         message: input,
       } as StreamRequest<typeof method.input, typeof method.output>;
-      const inner = (r: StreamRequest) => serverStreamOverStream(sessions, origin, r, readMax, writeMax, settle);
-      let next = inner as (r: StreamRequest) => Promise<StreamResponse>;
-      for (const interceptor of [...interceptors].reverse()) {
-        next = interceptor(next as Parameters<Interceptor>[0]) as unknown as typeof next;
-      }
-      return next(req).then(
+      const run = withInterceptors(interceptors, (r: StreamRequest) =>
+        serverStreamOverStream(sessions, origin, r, readMax, writeMax, settle),
+      );
+      return run(req).then(
         (res) => res as StreamResponse<typeof method.input, typeof method.output>,
         (err: unknown) => {
           settle();
@@ -216,18 +210,7 @@ async function serverStreamOverStream(
   const envelopes: Buffer[] = [];
   try {
     for await (const input of req.message) {
-      const bytes = toBinary(desc, isMessage(input, desc) ? input : create(desc, input));
-      if (bytes.byteLength > writeMax) {
-        throw new ConnectError(
-          `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${writeMax}`,
-          Code.ResourceExhausted,
-        );
-      }
-      const env = Buffer.allocUnsafe(5 + bytes.byteLength);
-      env[0] = 0;
-      env.writeUInt32BE(bytes.byteLength, 1);
-      env.set(bytes, 5);
-      envelopes.push(env);
+      envelopes.push(encodeEnvelope(desc, isMessage(input, desc) ? input : create(desc, input), writeMax));
     }
   } catch (err) {
     settle();
@@ -550,17 +533,7 @@ function unaryOverStream(
   if (signal.aborted) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
   let body: Buffer;
   try {
-    const bytes = toBinary(req.method.input, req.message);
-    if (bytes.byteLength > writeMax) {
-      throw new ConnectError(
-        `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${writeMax}`,
-        Code.ResourceExhausted,
-      );
-    }
-    body = Buffer.allocUnsafe(5 + bytes.byteLength);
-    body[0] = 0;
-    body.writeUInt32BE(bytes.byteLength, 1);
-    body.set(bytes, 5);
+    body = encodeEnvelope(req.method.input, req.message, writeMax);
   } catch (err) {
     return Promise.reject(ConnectError.from(err, Code.Internal));
   }
@@ -701,6 +674,49 @@ function unaryOverStream(
       (err: unknown) => fail(nodeError(err)),
     );
   });
+}
+
+/** What every request of the transport carries, unary or stream. */
+function requestBase(
+  baseUrl: string,
+  method: DescMethod,
+  deadline: number | undefined,
+  header: Parameters<typeof requestHeader>[2],
+  contextValues: ContextValues | undefined,
+) {
+  return {
+    service: method.parent,
+    method,
+    requestMethod: "POST",
+    url: createMethodUrl(baseUrl, method),
+    header: requestHeader(true, deadline, header),
+    contextValues: contextValues ?? createContextValues(),
+  };
+}
+
+/** `send` wrapped in connect-es interceptors, the first one outermost (as connect-es runs them). */
+function withInterceptors<Req, Res>(interceptors: Interceptor[], send: (req: Req) => Promise<Res>) {
+  let chain = send;
+  for (const interceptor of [...interceptors].reverse()) {
+    chain = interceptor(chain as unknown as Parameters<Interceptor>[0]) as unknown as typeof chain;
+  }
+  return chain;
+}
+
+/** One message as a gRPC envelope (uncompressed), refused over `writeMax` with RESOURCE_EXHAUSTED. */
+function encodeEnvelope<Desc extends DescMessage>(desc: Desc, message: MessageShape<Desc>, writeMax: number): Buffer {
+  const bytes = toBinary(desc, message);
+  if (bytes.byteLength > writeMax) {
+    throw new ConnectError(
+      `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${writeMax}`,
+      Code.ResourceExhausted,
+    );
+  }
+  const env = Buffer.allocUnsafe(5 + bytes.byteLength);
+  env[0] = 0;
+  env.writeUInt32BE(bytes.byteLength, 1);
+  env.set(bytes, 5);
+  return env;
 }
 
 /** The one message of a unary response body (gRPC envelopes), or undefined when there is none. */

@@ -388,6 +388,19 @@ async function drain(iterable: AsyncIterable<StreamEventsResponse>): Promise<{ i
   return { ids };
 }
 
+/** A server whose streams send two events and stay open; `rst()` is the RST_STREAM code its stream closed with. */
+async function openStreamServer(): Promise<{ address: string; rst: () => number | undefined }> {
+  let code: number | undefined;
+  const { address } = await rawServer((stream) => {
+    stream.on("close", () => {
+      code = stream.rstCode;
+    });
+    stream.respond(grpcHead);
+    stream.write(Buffer.concat([event(1), event(2)]));
+  });
+  return { address, rst: () => code };
+}
+
 /** Resolves on a later turn of the event loop. */
 const later = () => new Promise<void>((r) => setImmediate(r));
 
@@ -544,14 +557,7 @@ describe("server streams over the lean transport", () => {
   });
 
   it("cancels by AbortSignal mid-stream with CANCELED and RST_STREAM CANCEL", async () => {
-    let rst: number | undefined;
-    const { address } = await rawServer((stream) => {
-      stream.on("close", () => {
-        rst = stream.rstCode;
-      });
-      stream.respond(grpcHead);
-      stream.write(Buffer.concat([event(1), event(2)]));
-    });
+    const { address, rst } = await openStreamServer();
     const { orca } = client(address);
     const controller = new AbortController();
     const ids: string[] = [];
@@ -567,7 +573,7 @@ describe("server streams over the lean transport", () => {
     expect(ids).toEqual(["e-1"]);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.Canceled);
-    await expect.poll(() => rst).toBe(http2.constants.NGHTTP2_CANCEL);
+    await expect.poll(rst).toBe(http2.constants.NGHTTP2_CANCEL);
     // An aborted signal fails the next stream at once.
     expect((await drain(orca.streamEvents(streamReq, { signal: controller.signal }))).err?.code).toBe(Code.Canceled);
   });
@@ -675,14 +681,7 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
   });
 
   it("resets the stream with CANCEL when the consumer returns early", async () => {
-    let rst: number | undefined;
-    const { address } = await rawServer((stream) => {
-      stream.on("close", () => {
-        rst = stream.rstCode;
-      });
-      stream.respond(grpcHead);
-      stream.write(Buffer.concat([event(1), event(2)]));
-    });
+    const { address, rst } = await openStreamServer();
     const { conn } = client(address);
     const res = await conn.transport.stream(
       Orchestrator.method.streamEvents,
@@ -698,7 +697,7 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
       expect(m.event?.id).toBe("e-1");
       break;
     }
-    await expect.poll(() => rst).toBe(http2.constants.NGHTTP2_CANCEL);
+    await expect.poll(rst).toBe(http2.constants.NGHTTP2_CANCEL);
   });
 
   const dir = mkdtempSync(join(tmpdir(), "baton-lean-"));
