@@ -151,6 +151,10 @@ export async function listen(
   }
   outer.maxConnections = limits.maxConnections;
   function track(s: net.Socket) {
+    // Answers go out as they are written: with Nagle's algorithm a small write after an
+    // unacknowledged one (a gRPC-Web trailer frame, a stream message) would wait for the
+    // client's delayed ACK. (A no-op on Unix sockets.)
+    s.setNoDelay(true);
     sockets.add(s);
     s.once("close", () => {
       sockets.delete(s);
