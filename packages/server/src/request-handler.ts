@@ -1,7 +1,7 @@
 import * as http2 from "node:http2";
 import type { Readable } from "node:stream";
 import type { Logger } from "@baton/core";
-import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import {
@@ -15,6 +15,20 @@ import {
 import type { Compression, UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import { type ConnectionLimits, MAX_DRAIN_BYTES, MAX_HEADER_BYTES } from "./connection-limits.js";
+import {
+  decodeMessage,
+  end,
+  type FastRoutes,
+  invalidFlags,
+  nodeHeaders,
+  type RpcPathCounts,
+  recordingRouter,
+  serveFast,
+  takesFastPath,
+  truncatedEnvelope,
+  type Writer,
+  write,
+} from "./grpc-fast-path.js";
 import type { Handler } from "./listen.js";
 import type { AnyRequest, AnyResponse } from "./module.js";
 import { refuse, type WireProtocol, wireProtocolOf } from "./refusal.js";
@@ -48,6 +62,8 @@ export interface RequestStats {
   readonly requests: number;
   /** Bytes written to those responses that their clients have not read yet. */
   readonly bufferedBytes: number;
+  /** How many RPCs the gRPC fast path and connect's router have served since the start. */
+  readonly rpcPaths: RpcPathCounts;
 }
 
 /** The request handler of the server and its counters. */
@@ -84,7 +100,16 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   };
   const router = createConnectRouter(routerOptions);
-  options.routes(router);
+  const fastRoutes: FastRoutes = new Map();
+  options.routes(recordingRouter(router, fastRoutes));
+  const fastOptions = {
+    interceptors: options.interceptors,
+    readMaxBytes: options.readMaxBytes,
+    writeMaxBytes: options.writeMaxBytes,
+    compressions,
+    ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
+  };
+  const rpcPaths = { fast: 0, connect: 0 };
   const paths = new Map<string, UniversalHandler>();
   for (const h of router.handlers) paths.set(h.requestPath, h);
   const { limits, logger } = options;
@@ -141,7 +166,17 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       });
       return;
     }
+    const fast = route && fastRoutes.get(path);
+    if (fast && takesFastPath(req)) {
+      rpcPaths.fast++;
+      void serveFast(fast, req, res, deadline, fastOptions).catch((err: unknown) => {
+        logger.error("rpc failed", { method: fast.method.name, error: String(err) });
+        res.destroy();
+      });
+      return;
+    }
     if (route) {
+      rpcPaths.connect++;
       serveRpc(route, req, res, deadline, options, protocol).catch((err: unknown) => {
         const code = ConnectError.from(err).code;
         if (code !== Code.Aborted && code !== Code.Canceled)
@@ -179,7 +214,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     stats() {
       let bufferedBytes = 0;
       for (const f of active) bufferedBytes += bufferedBytesOf(f.res);
-      return { requests: active.size, bufferedBytes };
+      return { requests: active.size, bufferedBytes, rpcPaths: { ...rpcPaths } };
     },
     close() {
       clearInterval(sweep);
@@ -378,18 +413,6 @@ interface MessageChecker {
   end(): Promise<void>;
 }
 
-/** Parses `bytes` as `schema`, throwing INVALID_ARGUMENT when it does not decode. */
-function checkDecodes(schema: DescMessage, bytes: Uint8Array): void {
-  try {
-    fromBinary(schema, bytes);
-  } catch (err) {
-    throw new ConnectError(
-      `cannot decode ${schema.typeName}: ${err instanceof Error ? err.message : String(err)}`,
-      Code.InvalidArgument,
-    );
-  }
-}
-
 function headerValue(req: AnyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -420,7 +443,7 @@ function messageChecker(
         // An empty body is the empty message, whatever its encoding says (as Connect reads it).
         if (encoding !== undefined && encoding !== "identity" && bytes.byteLength > 0)
           bytes = await decompress("content-encoding", encoding, bytes, maxBytes);
-        checkDecodes(schema, bytes);
+        decodeMessage(schema, bytes);
       },
     };
   }
@@ -451,12 +474,7 @@ function messageChecker(
           continue;
         }
         // Requests carry messages only: bit 0 (compressed) is the one flag a client may set.
-        if ((flags & ~0x01) !== 0) {
-          throw new ConnectError(
-            `invalid envelope flags 0x${flags.toString(16).padStart(2, "0")}: a request message may only set the compressed flag (0x01)`,
-            Code.InvalidArgument,
-          );
-        }
+        if ((flags & ~0x01) !== 0) throw invalidFlags(flags);
         let message: Uint8Array = buf.subarray(5, need);
         if (flags & 0x01) {
           const header = protocol === "connect-stream" ? "connect-content-encoding" : "grpc-encoding";
@@ -467,7 +485,7 @@ function messageChecker(
             );
           message = await decompress(header, encoding, message, maxBytes);
         }
-        checkDecodes(schema, message);
+        decodeMessage(schema, message);
         const rest = buf.subarray(need);
         chunks = rest.byteLength > 0 ? [rest] : [];
         have = rest.byteLength;
@@ -477,14 +495,7 @@ function messageChecker(
     },
     async end() {
       // The body ended inside an envelope: a truncated message, not a missing one.
-      if (!gaveUp && have > 0) {
-        throw new ConnectError(
-          flags === undefined
-            ? `the request ended inside an envelope prefix (${have} of 5 bytes)`
-            : `the request ended inside a message (${have - 5} of ${need - 5} bytes)`,
-          Code.InvalidArgument,
-        );
-      }
+      if (!gaveUp && have > 0) throw truncatedEnvelope(have, flags === undefined ? undefined : need);
     },
   };
 }
@@ -528,7 +539,7 @@ async function checkConnectGet(schema: DescMessage, url: string, maxBytes: numbe
   try {
     if (compression !== null && compression !== "identity" && bytes.byteLength > 0)
       bytes = await decompress("compression", compression, bytes, maxBytes);
-    checkDecodes(schema, bytes);
+    decodeMessage(schema, bytes);
   } catch (err) {
     const e = ConnectError.from(err);
     // An unsupported compression or an oversized message: Connect's own answer is right.
@@ -581,25 +592,13 @@ function beforeAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): P
   });
 }
 
-function nodeHeaders(header: Headers): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  header.forEach((value, key) => {
-    out[key] = key === "set-cookie" ? header.getSetCookie() : value;
-  });
-  return out;
-}
-
 /**
  * Writes Connect's response, waiting for `drain` whenever the socket's buffer is above its
  * high-water mark (so a slow client slows the stream's producer) and giving up when the
  * response closes first (a cut or a gone client), so the producer is released.
  */
 async function writeResponse(uRes: UniversalServerResponse, res: AnyResponse): Promise<void> {
-  const out = res as AnyResponse & {
-    writeHead(status: number, headers: Record<string, string | string[]>): void;
-    write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean;
-    addTrailers(headers: Record<string, string | string[]>): void;
-  };
+  const out = res as Writer;
   const it = uRes.body?.[Symbol.asyncIterator]();
   try {
     if (it) {
@@ -613,47 +612,8 @@ async function writeResponse(uRes: UniversalServerResponse, res: AnyResponse): P
     }
     if (!out.headersSent) out.writeHead(uRes.status, nodeHeaders(uRes.header ?? new Headers()));
     if (uRes.trailer) out.addTrailers(nodeHeaders(uRes.trailer));
-    await new Promise<void>((resolve) => {
-      if (out.destroyed) resolve();
-      out.once("close", resolve);
-      out.end(() => resolve());
-    });
+    await end(out);
   } finally {
     void it?.return?.()?.catch(() => {});
   }
 }
-
-/**
- * Writes one chunk: nothing to wait for (undefined) when the socket's buffer took it below
- * its high-water mark, else a promise of `drain` (or of the response closing first). No
- * listener is added for a write that needs no wait: Node emits a stream's errors and
- * `close` asynchronously, so the listeners added after a full write never miss them.
- */
-function write(
-  out: AnyResponse & { write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean },
-  chunk: Uint8Array,
-): Promise<void> | undefined {
-  if (out.destroyed || out.writableEnded)
-    return Promise.reject(new ConnectError("the response was closed", Code.Aborted));
-  if (out.write(chunk, ignore)) return undefined;
-  return new Promise<void>((resolve, reject) => {
-    const done = (err?: unknown) => {
-      out.off("drain", onDrain);
-      out.off("close", onClose);
-      out.off("error", onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onClose = () => done(new ConnectError("the response was closed", Code.Aborted));
-    if (out.destroyed) {
-      onClose();
-      return;
-    }
-    out.once("close", onClose);
-    out.once("error", onClose);
-    out.once("drain", onDrain);
-  });
-}
-
-function ignore(): void {}

@@ -4,6 +4,7 @@ import { bearerAuthInterceptor } from "./auth.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type ConnectionLimits, resolveConnectionLimits } from "./connection-limits.js";
 import { parseCorsOrigins, withCors } from "./cors.js";
+import type { RpcPathCounts } from "./grpc-fast-path.js";
 import { type Listener, listen, type ServerTlsOptions } from "./listen.js";
 import type { AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
@@ -85,6 +86,12 @@ export interface ServerStats {
   requests: number;
   /** Bytes written to those responses that their clients have not read yet. */
   bufferedBytes: number;
+  /**
+   * How many RPCs were served since the start by the gRPC fast path (HTTP/2 gRPC with
+   * protobuf and no request compression, to a unary or server-streaming method) and by
+   * connect-es's router (everything else).
+   */
+  rpcPaths: RpcPathCounts;
 }
 
 /** A running reference server. */
@@ -209,8 +216,8 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
     addresses: listeners.map((l) => l.address),
     modules: new Map(modules.map((m) => [m.name, m])),
     stats() {
-      const { requests: open, bufferedBytes } = requests.stats();
-      return { connections: listeners.reduce((n, l) => n + l.connections, 0), requests: open, bufferedBytes };
+      const { requests: open, bufferedBytes, rpcPaths } = requests.stats();
+      return { connections: listeners.reduce((n, l) => n + l.connections, 0), requests: open, bufferedBytes, rpcPaths };
     },
     dropConnections() {
       for (const l of listeners) l.dropConnections();

@@ -17,6 +17,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { type Clock, systemClock } from "../clock.js";
 import { errorWithInfo } from "../error-info.js";
+import { shareEncoding } from "../grpc-fast-path.js";
 import { KeyedMutex } from "../keyed-mutex.js";
 import { Notifier } from "../notifier.js";
 import { DEFAULT_ORCA_SETTINGS, MAX_TIMEOUT_MS } from "./settings.js";
@@ -332,7 +333,8 @@ export class OrcaService {
   #response(event: Envelope): StreamEventsResponse {
     let res = this.#responses.get(event);
     if (!res) {
-      res = create(StreamEventsResponseSchema, { event });
+      // Stored events are never changed: every stream writes the same encoded bytes.
+      res = shareEncoding(create(StreamEventsResponseSchema, { event }));
       this.#responses.set(event, res);
     }
     return res;

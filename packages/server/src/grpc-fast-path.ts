@@ -1,0 +1,562 @@
+import * as http2 from "node:http2";
+import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createHandlerContext,
+  createMethodImplSpec,
+  createServiceImplSpec,
+  type HandlerContext,
+  type Interceptor,
+  type MethodImplSpec,
+  type StreamResponse,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { type Compression, compressionNegotiate, encodeEnvelope, envelopeCompress } from "@connectrpc/connect/protocol";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { AnyRequest, AnyResponse } from "./module.js";
+
+/**
+ * A gRPC fast path for the common call: HTTP/2, `application/grpc` or
+ * `application/grpc+proto`, no request compression, a unary or server-streaming method.
+ * It does what connect-es's gRPC handler does for such a call (same interceptors, same
+ * `HandlerContext`, same statuses and trailers) without its per-call pipeline of
+ * async-iterable layers: it reads the envelope itself, decodes the request once (the decode
+ * is the message check), and writes one envelope per response message, encoding a message
+ * marked with {@link shareEncoding} once for every stream it goes to. Everything else goes
+ * through connect's router.
+ */
+
+/** Connect's default: response messages smaller than this are never compressed. */
+const COMPRESS_MIN_BYTES = 1024;
+
+/** The content types the fast path serves (connect answers `application/grpc` as protobuf too). */
+const FAST_CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
+
+/** Messages whose encoding may be shared by every stream they are written to (see {@link shareEncoding}). */
+const shared = new WeakSet<object>();
+/** The enveloped (uncompressed) bytes of each shared message, once encoded. */
+const encoded = new WeakMap<object, Uint8Array>();
+
+/**
+ * Marks a response message as never changed again, so that the fast path encodes it once
+ * and writes the same bytes to every stream that yields it (one stored event followed by
+ * many StreamEvents calls). Only for messages nothing mutates after this call; returns the
+ * message.
+ */
+export function shareEncoding<T extends object>(message: T): T {
+  shared.add(message);
+  return message;
+}
+
+/** How many gRPC calls each path served, for tests and operators. */
+export interface RpcPathCounts {
+  /** Calls served by the gRPC fast path. */
+  fast: number;
+  /** RPCs (every protocol) served by connect's router. */
+  connect: number;
+}
+
+/** What the fast path needs from the server. */
+export interface FastPathOptions {
+  /** Interceptors of every RPC, outermost first (as connect's router applies them). */
+  interceptors: Interceptor[];
+  /** Largest request message accepted, in bytes. */
+  readMaxBytes: number;
+  /** Largest response message sent, in bytes. */
+  writeMaxBytes: number;
+  /** Compressions the server may answer with (negotiated from `grpc-accept-encoding`). */
+  compressions: Compression[];
+  /** Aborted when the server's drain period is over. */
+  shutdownSignal?: AbortSignal;
+}
+
+/** The implementations of the unary and server-streaming methods, by request path. */
+export type FastRoutes = Map<string, MethodImplSpec>;
+
+/**
+ * A router that registers on `router` and records in `routes` the implementation of every
+ * unary and server-streaming method registered with the router's own options (a service
+ * registered with options of its own, which may change its protocols or limits, stays on
+ * connect's path).
+ */
+export function recordingRouter(router: ConnectRouter, routes: FastRoutes): ConnectRouter {
+  const record = (spec: MethodImplSpec) => {
+    if (spec.kind === "unary" || spec.kind === "server_streaming")
+      routes.set(`/${spec.method.parent.typeName}/${spec.method.name}`, spec);
+  };
+  const recording = {
+    get handlers() {
+      return router.handlers;
+    },
+    service(service: Parameters<ConnectRouter["service"]>[0], impl: never, options?: unknown) {
+      (router.service as (...a: unknown[]) => unknown)(service, impl, options);
+      if (options === undefined)
+        for (const spec of Object.values(createServiceImplSpec(service, impl).methods)) record(spec);
+      return recording;
+    },
+    rpc(method: Parameters<ConnectRouter["rpc"]>[0], impl: never, options?: unknown) {
+      (router.rpc as (...a: unknown[]) => unknown)(method, impl, options);
+      if (options === undefined) record(createMethodImplSpec(method, impl) as MethodImplSpec);
+      return recording;
+    },
+  };
+  return recording as unknown as ConnectRouter;
+}
+
+/** Whether `req` is a call the fast path serves (given that its path names a recorded method). */
+export function takesFastPath(req: AnyRequest): boolean {
+  if (!("stream" in req) || req.method !== "POST") return false;
+  const type = req.headers["content-type"];
+  if (type === undefined || !FAST_CONTENT_TYPES.has(type.toLowerCase())) return false;
+  const encoding = req.headers["grpc-encoding"];
+  return encoding === undefined || encoding === "identity";
+}
+
+/** What a call ended with, when it ended well (an abort reason is needed to release the context without a DOMException). */
+const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
+
+/**
+ * Serves one gRPC call on the fast path; never rejects (every failure is a gRPC status, or
+ * a reset stream when the response is gone). `deadline` aborts when the request body is not
+ * complete in time.
+ */
+export async function serveFast(
+  spec: MethodImplSpec,
+  req: AnyRequest,
+  res: AnyResponse,
+  deadline: AbortSignal | undefined,
+  options: FastPathOptions,
+): Promise<void> {
+  const stream = (req as http2.Http2ServerRequest).stream;
+  const method = spec.method;
+  const header = requestHeaders(req.headers);
+  const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
+  const compression = compressionNegotiate(
+    options.compressions,
+    null,
+    header.get("grpc-accept-encoding"),
+    "grpc-accept-encoding",
+  ).response;
+  const context = createHandlerContext({
+    ...spec,
+    service: method.parent,
+    requestMethod: "POST",
+    protocolName: "grpc",
+    ...(timeout.timeoutMs !== undefined ? { timeoutMs: timeout.timeoutMs } : {}),
+    ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
+    requestHeader: header,
+    url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${(req as http2.Http2ServerRequest).authority}${req.url}`,
+    responseHeader: { "content-type": "application/grpc+proto" },
+    responseTrailer: { "grpc-status": "0" },
+  });
+  if (compression) context.responseHeader.set("grpc-encoding", compression.name);
+  // The client reset the stream or went away: the handler's signal says why.
+  const onClose = () => context.abort(errorFromResetCode(stream.rstCode));
+  stream.once("close", onClose);
+  const out = res as Writer;
+  let failure: unknown;
+  try {
+    const body = readSingle(req, method.input, options.readMaxBytes, deadline, method.methodKind);
+    if (timeout.error) body.catch(() => {});
+    const input = timeout.error ? Promise.reject(timeout.error) : body;
+    input.catch(() => {}); // awaited below, or inside the interceptors (streams)
+    const encode = encoder(method.output, options.writeMaxBytes, compression);
+    const common = {
+      service: method.parent,
+      requestMethod: "POST",
+      url: context.url,
+      signal: context.signal,
+      header: context.requestHeader,
+      contextValues: context.values,
+    };
+    const merged = (r: typeof common): HandlerContext => ({
+      ...context,
+      service: r.service,
+      requestHeader: r.header,
+      signal: r.signal,
+      values: r.contextValues,
+    });
+    const base = { service: method.parent, header: context.responseHeader, trailer: context.responseTrailer };
+    if (spec.kind === "unary") {
+      // As connect: the whole request is read before the interceptors run.
+      const message = await input;
+      const next = applyInterceptors(
+        async (r) =>
+          ({
+            ...base,
+            stream: false,
+            method,
+            message: create(method.output, await spec.impl((r as { message: never }).message, merged(r))),
+          }) as UnaryResponse,
+        options.interceptors,
+      );
+      const answer = await next({ ...common, stream: false, method, message } as never);
+      copyHeaders(answer.header, context.responseHeader);
+      copyHeaders(answer.trailer, context.responseTrailer);
+      const bytes = await encode(answer.message as object);
+      if (!live(out)) return;
+      out.writeHead(200, nodeHeaders(context.responseHeader));
+      out.addTrailers(nodeHeaders(context.responseTrailer));
+      await end(out, bytes);
+      return;
+    }
+    if (spec.kind !== "server_streaming") throw new ConnectError("not a fast-path method", Code.Internal);
+    const impl = spec.impl;
+    const next = applyInterceptors(
+      async (r: typeof common & { message: AsyncIterable<never> }) =>
+        ({
+          ...base,
+          stream: true,
+          method,
+          message: impl(await single(r.message), merged(r)),
+        }) as StreamResponse,
+      options.interceptors,
+    );
+    const answer = (await next({ ...common, stream: true, method, message: once(input) } as never)) as StreamResponse;
+    copyHeaders(answer.header, context.responseHeader);
+    const it = (answer.message as AsyncIterable<object>)[Symbol.asyncIterator]();
+    let done = false;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          done = true;
+          break;
+        }
+        const bytes = await encode(create(method.output, r.value as never));
+        // Headers go out with the first message, so the handler could still set them.
+        if (!out.headersSent) out.writeHead(200, nodeHeaders(context.responseHeader));
+        const wait = write(out, bytes);
+        if (wait) await wait;
+      }
+    } finally {
+      // Never waited for: a handler still busy ends on its aborted signal.
+      if (!done) void it.return?.()?.catch(() => {});
+    }
+    copyHeaders(answer.trailer, context.responseTrailer);
+    if (!live(out)) return;
+    if (!out.headersSent) out.writeHead(200, nodeHeaders(context.responseHeader));
+    out.addTrailers(nodeHeaders(context.responseTrailer));
+    await end(out);
+  } catch (err) {
+    failure = err;
+    const error =
+      err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    setTrailerStatus(context.responseTrailer, error);
+    if (!live(out)) return;
+    if (!out.headersSent) out.writeHead(200, nodeHeaders(context.responseHeader));
+    out.addTrailers(nodeHeaders(context.responseTrailer));
+    await end(out);
+  } finally {
+    stream.off("close", onClose);
+    context.abort(failure ?? CALL_ENDED);
+  }
+}
+
+/** Applies interceptors as connect does: the first in the list is the outermost. */
+function applyInterceptors<T extends (req: never) => Promise<unknown>>(fn: T, interceptors: Interceptor[]): T {
+  let next = fn as unknown as Parameters<Interceptor>[0];
+  for (let i = interceptors.length - 1; i >= 0; i--) next = (interceptors[i] as Interceptor)(next);
+  return next as unknown as T;
+}
+
+/** The request's headers as fetch `Headers`, HTTP/2 pseudo-headers left out (as connect-node converts them). */
+function requestHeaders(headers: http2.IncomingHttpHeaders): Headers {
+  const out = new Headers();
+  for (const key in headers) {
+    if (key.charCodeAt(0) === 58 /* ":" */) continue;
+    const v = headers[key];
+    if (v === undefined) continue;
+    if (typeof v === "string") out.append(key, v);
+    else for (const e of v) out.append(key, e);
+  }
+  return out;
+}
+
+/** Replaces `to`'s entries with `from`'s (an interceptor may have answered with headers of its own). */
+function copyHeaders(from: Headers, to: Headers): void {
+  if (from === to) return;
+  for (const key of [...to.keys()]) to.delete(key);
+  from.forEach((value, key) => {
+    to.set(key, value);
+  });
+}
+
+/** The error a handler's signal aborts with when its client resets the stream (as connect-node maps reset codes). */
+function errorFromResetCode(rstCode: number | undefined): ConnectError {
+  const c = http2.constants;
+  const why = `http/2 stream closed with error code ${rstCode ?? "none"}`;
+  switch (rstCode) {
+    case c.NGHTTP2_REFUSED_STREAM:
+      return new ConnectError(why, Code.Unavailable);
+    case c.NGHTTP2_ENHANCE_YOUR_CALM:
+      return new ConnectError(why, Code.ResourceExhausted);
+    case c.NGHTTP2_INADEQUATE_SECURITY:
+    case c.NGHTTP2_HTTP_1_1_REQUIRED:
+      return new ConnectError(why, Code.PermissionDenied);
+    case c.NGHTTP2_PROTOCOL_ERROR:
+    case c.NGHTTP2_INTERNAL_ERROR:
+    case c.NGHTTP2_FLOW_CONTROL_ERROR:
+    case c.NGHTTP2_SETTINGS_TIMEOUT:
+    case c.NGHTTP2_FRAME_SIZE_ERROR:
+    case c.NGHTTP2_COMPRESSION_ERROR:
+    case c.NGHTTP2_CONNECT_ERROR:
+      return new ConnectError(why, Code.Internal);
+    default:
+      return new ConnectError("the client closed the stream", Code.Canceled);
+  }
+}
+
+/**
+ * Encodes response messages into envelopes: RESOURCE_EXHAUSTED past `writeMaxBytes` (as
+ * connect says it), compressed when the client accepts a compression and the message is
+ * large enough, and encoded once for every stream when shared ({@link shareEncoding}).
+ */
+function encoder(
+  schema: DescMessage,
+  writeMaxBytes: number,
+  compression: Compression | null,
+): (message: object) => Promise<Uint8Array> | Uint8Array {
+  return (message) => {
+    const cached = encoded.get(message);
+    if (cached && (compression === null || cached.byteLength - 5 < COMPRESS_MIN_BYTES)) return cached;
+    const bytes = toBinary(schema, message as never);
+    if (bytes.byteLength > writeMaxBytes)
+      throw new ConnectError(
+        `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${writeMaxBytes}`,
+        Code.ResourceExhausted,
+      );
+    if (compression !== null && bytes.byteLength >= COMPRESS_MIN_BYTES)
+      return envelopeCompress({ flags: 0, data: bytes }, compression, COMPRESS_MIN_BYTES).then((e) =>
+        encodeEnvelope(e.flags, e.data),
+      );
+    const envelope = encodeEnvelope(0, bytes);
+    if (shared.has(message)) encoded.set(message, envelope);
+    return envelope;
+  };
+}
+
+/**
+ * Parses `bytes` as `schema`, throwing INVALID_ARGUMENT when they do not decode (connect
+ * would say INTERNAL): the one decode of a request message, which is also its check.
+ */
+export function decodeMessage(schema: DescMessage, bytes: Uint8Array): unknown {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (err) {
+    throw new ConnectError(
+      `cannot decode ${schema.typeName}: ${err instanceof Error ? err.message : String(err)}`,
+      Code.InvalidArgument,
+    );
+  }
+}
+
+/** The invalid-flags refusal, shared with the checker of connect's path. */
+export function invalidFlags(flags: number): ConnectError {
+  return new ConnectError(
+    `invalid envelope flags 0x${flags.toString(16).padStart(2, "0")}: a request message may only set the compressed flag (0x01)`,
+    Code.InvalidArgument,
+  );
+}
+
+/** The refusal of a body that ended inside an envelope, shared with the checker of connect's path. */
+export function truncatedEnvelope(have: number, need: number | undefined): ConnectError {
+  return new ConnectError(
+    need === undefined
+      ? `the request ended inside an envelope prefix (${have} of 5 bytes)`
+      : `the request ended inside a message (${have - 5} of ${need - 5} bytes)`,
+    Code.InvalidArgument,
+  );
+}
+
+/**
+ * Reads the one request message of a unary or server-streaming call: the envelopes as
+ * they arrive (a message larger than `maxBytes` is refused from its prefix, before it is
+ * buffered), each decoded once. The errors are connect's (missing or extra message) or the
+ * server's own checks (flags, truncation, decoding); the request body stops being read at
+ * the first one. Rejects with `deadline`'s reason when it aborts first, and CANCELED when
+ * the stream closes first.
+ */
+function readSingle(
+  req: AnyRequest,
+  schema: DescMessage,
+  maxBytes: number,
+  deadline: AbortSignal | undefined,
+  kind: string,
+): Promise<unknown> {
+  const label = kind === "unary" ? "unary" : "server-streaming";
+  return new Promise<unknown>((resolve, reject) => {
+    let chunks: Uint8Array[] = [];
+    let have = 0;
+    let need = 5;
+    let flags: number | undefined;
+    let message: unknown;
+    let count = 0;
+    let settled = false;
+    const finish = (err: unknown, value?: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onGone);
+      deadline?.removeEventListener("abort", onDeadline);
+      if (err === undefined) resolve(value);
+      else {
+        req.pause();
+        reject(err);
+      }
+    };
+    const onData = (c: Buffer) => {
+      chunks.push(c);
+      have += c.byteLength;
+      try {
+        while (have >= need) {
+          const buf = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+          if (flags === undefined) {
+            const length = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).readUInt32BE(1);
+            if (length > maxBytes)
+              throw new ConnectError(
+                `message size ${length} is larger than configured readMaxBytes ${maxBytes}`,
+                Code.ResourceExhausted,
+              );
+            flags = buf[0] as number;
+            need = 5 + length;
+            chunks = [buf];
+            continue;
+          }
+          if ((flags & ~0x01) !== 0) throw invalidFlags(flags);
+          if (flags & 0x01)
+            throw new ConnectError(
+              "a message is flagged compressed, but the request has no grpc-encoding",
+              Code.InvalidArgument,
+            );
+          const decoded = decodeMessage(schema, buf.subarray(5, need));
+          if (++count > 1)
+            throw new ConnectError(
+              `protocol error: received extra input message for ${label} method`,
+              Code.Unimplemented,
+            );
+          message = decoded;
+          const rest = buf.subarray(need);
+          chunks = rest.byteLength > 0 ? [rest] : [];
+          have = rest.byteLength;
+          need = 5;
+          flags = undefined;
+        }
+      } catch (err) {
+        finish(err);
+      }
+    };
+    const onEnd = () => {
+      if (have > 0) finish(truncatedEnvelope(have, flags === undefined ? undefined : need));
+      else if (count === 0)
+        finish(new ConnectError(`protocol error: missing input message for ${label} method`, Code.Unimplemented));
+      else finish(undefined, message);
+    };
+    const onError = (err: unknown) => finish(ConnectError.from(err, Code.Canceled));
+    const onGone = () => finish(new ConnectError("the client closed the stream", Code.Canceled));
+    const onDeadline = () => finish(deadline?.reason);
+    if (deadline?.aborted) {
+      onDeadline();
+      return;
+    }
+    deadline?.addEventListener("abort", onDeadline, { once: true });
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onError);
+    req.once("close", onGone);
+  });
+}
+
+/** The request message(s) as the interceptors of a stream see them: an async iterable of the one message. */
+function once<T>(message: Promise<T>): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      yield await message;
+    },
+  };
+}
+
+/** The one message of `messages` (an interceptor may have replaced the iterable), as connect reads it. */
+async function single<T>(messages: AsyncIterable<T>): Promise<T> {
+  const it = messages[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done === true)
+    throw new ConnectError("protocol error: missing input message for server-streaming method", Code.Unimplemented);
+  const second = await it.next();
+  if (second.done !== true)
+    throw new ConnectError(
+      "protocol error: received extra input message for server-streaming method",
+      Code.Unimplemented,
+    );
+  return first.value;
+}
+
+/** The parts of a server response the writers use. */
+export type Writer = AnyResponse & {
+  writeHead(status: number, headers: Record<string, string | string[]>): void;
+  write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean;
+  addTrailers(headers: Record<string, string | string[]>): void;
+};
+
+/** Whether the response can still be written to. */
+function live(out: Writer): boolean {
+  return !(out.destroyed || out.writableEnded);
+}
+
+/** Ends the response (with a last chunk) and resolves when it has finished or closed. */
+export function end(out: Writer, chunk?: Uint8Array): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (out.destroyed) {
+      resolve();
+      return;
+    }
+    out.once("close", resolve);
+    if (chunk) out.end(chunk, () => resolve());
+    else out.end(() => resolve());
+  });
+}
+
+/** fetch `Headers` as a Node header object (`set-cookie` as a list). */
+export function nodeHeaders(header: Headers): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  header.forEach((value, key) => {
+    out[key] = key === "set-cookie" ? header.getSetCookie() : value;
+  });
+  return out;
+}
+
+/**
+ * Writes one chunk: nothing to wait for (undefined) when the socket's buffer took it below
+ * its high-water mark, else a promise of `drain` (or of the response closing first). No
+ * listener is added for a write that needs no wait: Node emits a stream's errors and
+ * `close` asynchronously, so the listeners added after a full write never miss them.
+ */
+export function write(out: Writer, chunk: Uint8Array): Promise<void> | undefined {
+  if (out.destroyed || out.writableEnded)
+    return Promise.reject(new ConnectError("the response was closed", Code.Aborted));
+  if (out.write(chunk, ignore)) return undefined;
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: unknown) => {
+      out.off("drain", onDrain);
+      out.off("close", onClose);
+      out.off("error", onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(new ConnectError("the response was closed", Code.Aborted));
+    if (out.destroyed) {
+      onClose();
+      return;
+    }
+    out.once("close", onClose);
+    out.once("error", onClose);
+    out.once("drain", onDrain);
+  });
+}
+
+function ignore(): void {}
