@@ -4,7 +4,7 @@ import {
   Code,
   ConnectError,
   type ConnectRouter,
-  createHandlerContext,
+  createContextValues,
   createMethodImplSpec,
   createServiceImplSpec,
   type HandlerContext,
@@ -139,18 +139,13 @@ export async function serveFast(
     header.get("grpc-accept-encoding"),
     "grpc-accept-encoding",
   ).response;
-  const context = createHandlerContext({
-    ...spec,
-    service: method.parent,
-    requestMethod: "POST",
-    protocolName: "grpc",
-    ...(timeout.timeoutMs !== undefined ? { timeoutMs: timeout.timeoutMs } : {}),
-    ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
-    requestHeader: header,
-    url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${(req as http2.Http2ServerRequest).authority}${req.url}`,
-    responseHeader: { "content-type": "application/grpc+proto" },
-    responseTrailer: { "grpc-status": "0" },
-  });
+  const context = callContext(
+    spec,
+    header,
+    `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${(req as http2.Http2ServerRequest).authority}${req.url}`,
+    timeout.timeoutMs,
+    options.shutdownSignal,
+  );
   if (compression) context.responseHeader.set("grpc-encoding", compression.name);
   // The client reset the stream or went away: the handler's signal says why.
   const onClose = () => context.abort(errorFromResetCode(stream.rstCode));
@@ -253,6 +248,57 @@ export async function serveFast(
     stream.off("close", onClose);
     context.abort(failure ?? CALL_ENDED);
   }
+}
+
+/** A handler's context and what ends it. */
+type CallContext = HandlerContext & { abort(reason: unknown): void };
+
+/**
+ * The `HandlerContext` of a call, as connect's `createHandlerContext` makes it, from one
+ * `AbortController` instead of three: its signal aborts when `abort` is called (the
+ * client went away, the call ended), when the deadline passes (DEADLINE_EXCEEDED, as
+ * connect says it) and when the drain period of a shutdown ends (the shutdown's reason).
+ */
+function callContext(
+  spec: MethodImplSpec,
+  requestHeader: Headers,
+  url: string,
+  timeoutMs: number | undefined,
+  shutdownSignal: AbortSignal | undefined,
+): CallContext {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let timer: NodeJS.Timeout | undefined;
+  const onShutdown = () => abort(shutdownSignal?.reason);
+  const abort = (reason: unknown) => {
+    if (timer !== undefined) clearTimeout(timer);
+    shutdownSignal?.removeEventListener("abort", onShutdown);
+    if (!signal.aborted) controller.abort(reason);
+  };
+  let remaining: () => number | undefined = () => undefined;
+  if (timeoutMs !== undefined) {
+    const at = Date.now() + timeoutMs;
+    remaining = () => at - Date.now();
+    const expire = () => abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    if (timeoutMs <= 0) expire();
+    else timer = setTimeout(expire, timeoutMs);
+  }
+  if (shutdownSignal?.aborted) onShutdown();
+  else shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
+  return {
+    ...spec,
+    service: spec.method.parent,
+    requestMethod: "POST",
+    protocolName: "grpc",
+    url,
+    signal,
+    timeoutMs: remaining,
+    requestHeader,
+    responseHeader: new Headers({ "content-type": "application/grpc+proto" }),
+    responseTrailer: new Headers({ "grpc-status": "0" }),
+    values: createContextValues(),
+    abort,
+  };
 }
 
 /** Applies interceptors as connect does: the first in the list is the outermost. */
