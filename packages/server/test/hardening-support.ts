@@ -117,6 +117,8 @@ export interface H2Answer {
   grpcStatus: string | undefined;
   grpcMessage: string | undefined;
   headers: http2.IncomingHttpHeaders;
+  /** The trailer block (empty for a trailers-only answer). */
+  trailers: http2.IncomingHttpHeaders;
   body: Buffer;
   /** The RST_STREAM code the stream closed with (0: NO_ERROR or a clean end). */
   rstCode: number;
@@ -152,6 +154,7 @@ export function h2Call(
         grpcStatus: status["grpc-status"] as string | undefined,
         grpcMessage: status["grpc-message"] as string | undefined,
         headers: response,
+        trailers: trailers ?? {},
         body: Buffer.concat(chunks),
         rstCode: stream.rstCode ?? 0,
       });
