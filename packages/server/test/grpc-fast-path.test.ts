@@ -117,7 +117,7 @@ describe("gRPC fast path", () => {
     const answer = await withH2Session(address, async (s) => {
       const before = server.stats().rpcPaths.fast;
       const stream = s.request({ ":method": "POST", te: "trailers", ...grpcHeaders(START) });
-      const done = new Promise<{ status?: string; body: Buffer }>((resolve) => {
+      const done = new Promise<{ status: string | undefined; body: Buffer }>((resolve) => {
         const chunks: Buffer[] = [];
         let status: string | undefined;
         stream.on("data", (d: Buffer) => chunks.push(d));
