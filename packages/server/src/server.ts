@@ -263,45 +263,76 @@ function endStreamsOnAbort(): Interceptor {
   };
 }
 
-async function* endOnAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  let busy = false;
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    void it.return?.(undefined)?.catch(() => {});
-  };
-  const onAbort = () => {
-    if (!busy) end();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    while (!ended) {
-      busy = true;
-      let r: IteratorResult<T>;
-      try {
-        r = await it.next();
-      } catch (err) {
+/**
+ * `source`'s messages until `signal` aborts, then the abort's error (see
+ * {@link endStreamsOnAbort}). An iterator written out rather than an async generator: it
+ * sits on every message of every stream, and a generator layer costs a promise and a
+ * resumption per message.
+ */
+function endOnAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const it = source[Symbol.asyncIterator]();
+      let busy = false;
+      let ended = false;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        signal.removeEventListener("abort", onAbort);
+      };
+      // Returns the source at once: every `finally` down to the handler's runs.
+      const end = () => {
+        release();
+        if (ended) return;
         ended = true;
-        throw err;
-      } finally {
-        busy = false;
-      }
-      if (r.done) {
-        ended = true;
-        break;
-      }
-      // Aborted while the handler was busy: nothing more goes out, so end it now rather
-      // than yield a value nobody may ever ask past.
-      if (signal.aborted) break;
-      yield r.value;
-    }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    end();
-  }
-  if (signal.aborted) throw ConnectError.from(signal.reason, Code.Canceled);
+        void it.return?.(undefined)?.catch(() => {});
+      };
+      const onAbort = () => {
+        if (!busy) end();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      const abortError = () => ConnectError.from(signal.reason, Code.Canceled);
+      const finished: IteratorResult<T> = { done: true, value: undefined };
+      return {
+        next() {
+          if (ended) {
+            release();
+            return signal.aborted ? Promise.reject(abortError()) : Promise.resolve(finished);
+          }
+          busy = true;
+          return it.next().then(
+            (r) => {
+              busy = false;
+              if (r.done) {
+                ended = true;
+                release();
+                if (signal.aborted) throw abortError();
+                return r;
+              }
+              // Aborted while the handler was busy: nothing more goes out, so end it now
+              // rather than hand out a value nobody may ever ask past.
+              if (signal.aborted) {
+                end();
+                throw abortError();
+              }
+              return r;
+            },
+            (err: unknown) => {
+              busy = false;
+              ended = true;
+              release();
+              throw err;
+            },
+          );
+        },
+        return(value?: unknown) {
+          end();
+          return Promise.resolve({ done: true, value } as IteratorResult<T>);
+        },
+      };
+    },
+  };
 }
 
 /** Turns unexpected exceptions into INTERNAL (logged), so a bug never crashes the process. */

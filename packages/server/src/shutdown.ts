@@ -159,30 +159,46 @@ export class ShutdownGate {
    * handler ended on its aborted signal (quietly, or with the signal's reason), failed with
    * a cancellation, is still waiting, or is still replaying.
    */
-  async *#guard<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-    const it = source[Symbol.asyncIterator]();
-    let finished = false;
-    try {
-      for (;;) {
-        let r: IteratorResult<T> | typeof ENDED;
-        try {
-          r = await this.#race(it.next());
-        } catch (err) {
+  #guard<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+    // An iterator written out rather than an async generator: it sits on every message of
+    // every stream, and a generator layer costs a promise and a resumption per message.
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<T> => {
+        const it = source[Symbol.asyncIterator]();
+        let finished = false;
+        // Not awaited: a handler still waiting finishes on its aborted signal.
+        const stop = () => {
+          if (finished) return;
           finished = true;
-          // The handler's own refusals stand; a cancellation caused by the shutdown does not.
-          if (this.#ended.signal.aborted && !(err instanceof ConnectError && err.code !== Code.Canceled))
-            throw shuttingDown();
-          throw err;
-        }
-        if (r !== ENDED && r.done) finished = true;
-        if (r === ENDED || this.#ended.signal.aborted) throw shuttingDown();
-        if (r.done) return;
-        yield r.value;
-      }
-    } finally {
-      // Not awaited: a handler still waiting finishes on its aborted signal.
-      if (!finished) it.return?.(undefined).catch(() => {});
-    }
+          it.return?.(undefined).catch(() => {});
+        };
+        const ended = this.#ended.signal;
+        return {
+          next: async (): Promise<IteratorResult<T>> => {
+            if (finished) return { done: true, value: undefined };
+            let r: IteratorResult<T> | typeof ENDED;
+            try {
+              r = await this.#race(it.next());
+            } catch (err) {
+              finished = true;
+              // The handler's own refusals stand; a cancellation caused by the shutdown does not.
+              if (ended.aborted && !(err instanceof ConnectError && err.code !== Code.Canceled)) throw shuttingDown();
+              throw err;
+            }
+            if (r !== ENDED && r.done) finished = true;
+            if (r === ENDED || ended.aborted) {
+              stop();
+              throw shuttingDown();
+            }
+            return r;
+          },
+          return: (value?: unknown): Promise<IteratorResult<T>> => {
+            stop();
+            return Promise.resolve({ done: true, value } as IteratorResult<T>);
+          },
+        };
+      },
+    };
   }
 }
 
