@@ -75,7 +75,11 @@ export interface OrcaStore {
    * drops the oldest events past its retention bound.
    */
   appendEvent(runId: string, event: Envelope): Promise<Envelope>;
-  /** Retained events with id >= `fromId`, in order, at most `limit`. */
+  /**
+   * Retained events with id >= `fromId`, in order, at most `limit`. An event object is never
+   * changed once appended: the service shares one response (and its encoding) among every
+   * stream that reads it.
+   */
   readEvents(runId: string, fromId: bigint, limit: number): Promise<Envelope[]>;
   /** The ids the run's retained events span, or undefined when the run does not exist. */
   eventWindow(runId: string): Promise<EventWindow | undefined>;
