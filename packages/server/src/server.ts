@@ -256,10 +256,11 @@ function refuseWhileDraining(res: AnyResponse): void {
  * the abort's status (DEADLINE_EXCEEDED, UNAVAILABLE, CANCELED), never a clean end.
  */
 function endStreamsOnAbort(): Interceptor {
-  return (next) => async (req) => {
-    const res = await next(req);
-    if (!res.stream) return res;
-    return { ...res, message: endOnAbort(res.message, req.signal) };
+  return (next) => (req) => {
+    // A method that answers one message has no stream to end: no extra async step for it.
+    const kind = req.method.methodKind;
+    if (kind === "unary" || kind === "client_streaming") return next(req);
+    return next(req).then((res) => (res.stream ? { ...res, message: endOnAbort(res.message, req.signal) } : res));
   };
 }
 
