@@ -263,40 +263,38 @@ export class OrcaService {
    *   OUT_OF_RANGE when the events asked for (or a follower fallen that far behind) were dropped by retention.
    */
   async *streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
+    // One generator, counted in its own finally: a wrapper delegating to it would add a
+    // resumption per event per stream.
     this.#openStreams++;
     try {
-      yield* this.#streamEvents(req, ctx);
+      if (req.runId === "") throw invalid("run_id is required");
+      const first = await this.#store.eventWindow(req.runId);
+      if (!first) throw runNotFound(req.runId);
+      const follow = ctx.requestHeader.get(FOLLOW_HEADER)?.toLowerCase() !== "false";
+      // 0 and 1 ask for the whole history: what retention kept of it. A later id that
+      // retention dropped is OUT_OF_RANGE, as is a follower that falls that far behind.
+      let next = req.startEventId > 1n ? req.startEventId : first.oldest;
+      let sent = 0;
+      for (;;) {
+        const window = await this.#store.eventWindow(req.runId);
+        if (!window) throw runNotFound(req.runId);
+        if (next < window.oldest) throw eventsEvicted(req.runId, next, window.oldest);
+        const batch = await this.#store.readEvents(req.runId, next, READ_BATCH);
+        for (const event of batch) {
+          next = BigInt(event.id) + 1n;
+          if (req.sinceTsMs > 0n && event.tsMs < req.sinceTsMs) continue;
+          yield this.#response(event);
+          sent++;
+          if (req.maxEvents > 0 && sent >= req.maxEvents) return;
+        }
+        if (batch.length === READ_BATCH) continue;
+        if (!follow || this.#closed) return;
+        // Wait for the event with id `next`, the client going away, or shutdown.
+        const woke = await this.#notifier.wait(req.runId, Number(next), ctx.signal);
+        if (!woke) return;
+      }
     } finally {
       this.#openStreams--;
-    }
-  }
-
-  async *#streamEvents(req: StreamEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamEventsResponse> {
-    if (req.runId === "") throw invalid("run_id is required");
-    const first = await this.#store.eventWindow(req.runId);
-    if (!first) throw runNotFound(req.runId);
-    const follow = ctx.requestHeader.get(FOLLOW_HEADER)?.toLowerCase() !== "false";
-    // 0 and 1 ask for the whole history: what retention kept of it. A later id that
-    // retention dropped is OUT_OF_RANGE, as is a follower that falls that far behind.
-    let next = req.startEventId > 1n ? req.startEventId : first.oldest;
-    let sent = 0;
-    for (;;) {
-      const window = await this.#store.eventWindow(req.runId);
-      if (!window) throw runNotFound(req.runId);
-      if (next < window.oldest) throw eventsEvicted(req.runId, next, window.oldest);
-      const batch = await this.#store.readEvents(req.runId, next, READ_BATCH);
-      for (const event of batch) {
-        next = BigInt(event.id) + 1n;
-        if (req.sinceTsMs > 0n && event.tsMs < req.sinceTsMs) continue;
-        yield this.#response(event);
-        sent++;
-        if (req.maxEvents > 0 && sent >= req.maxEvents) return;
-      }
-      if (batch.length === READ_BATCH) continue;
-      if (!follow || this.#closed) return;
-      // Wait for the event with id `next`, the client going away, or shutdown.
-      const woke = await this.#notifier.wait(req.runId, Number(next), ctx.signal);
-      if (!woke) return;
     }
   }
 
