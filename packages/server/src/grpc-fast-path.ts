@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import * as http2 from "node:http2";
 import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
@@ -108,10 +109,57 @@ export function recordingRouter(router: ConnectRouter, routes: FastRoutes): Conn
 /** Whether `req` is a call the fast path serves (given that its path names a recorded method). */
 export function takesFastPath(req: AnyRequest): boolean {
   if (!("stream" in req) || req.method !== "POST") return false;
-  const type = req.headers["content-type"];
+  return fastHeaders(req.headers);
+}
+
+/**
+ * Whether a POST with these headers is a call the fast path serves (given that its path
+ * names a recorded method): a protobuf gRPC content type and no request compression.
+ */
+export function fastHeaders(headers: http2.IncomingHttpHeaders): boolean {
+  const type = headers["content-type"];
   if (type === undefined || !FAST_CONTENT_TYPES.has(type.toLowerCase())) return false;
-  const encoding = req.headers["grpc-encoding"];
+  const encoding = headers["grpc-encoding"];
   return encoding === undefined || encoding === "identity";
+}
+
+/**
+ * Arms the deadline of a request body: `fail` is called (with the error the call ends
+ * with) if the body is not complete in time; the function returned disarms it.
+ */
+export type BodyDeadline = (fail: (reason: unknown) => void) => () => void;
+
+/** A {@link BodyDeadline} that fails when `signal` aborts (with its reason). */
+export function signalDeadline(signal: AbortSignal | undefined): BodyDeadline | undefined {
+  if (!signal) return undefined;
+  return (fail) => {
+    if (signal.aborted) {
+      fail(signal.reason);
+      return ignore;
+    }
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
+  };
+}
+
+/** Where a call's request body is read: the HTTP/2 stream itself, or compat's request over it. */
+export type BodySource = EventEmitter & { pause(): unknown };
+
+/** One call as the fast path serves it. */
+export interface FastCall {
+  /** The request's headers (pseudo-headers included). */
+  headers: http2.IncomingHttpHeaders;
+  /** The URL the handler's context shows (`http://authority/path`). */
+  url: string;
+  /** The call's HTTP/2 stream (its reset code when the client resets it, its close). */
+  stream: http2.ServerHttp2Stream;
+  /** Where the request body is read. */
+  body: BodySource;
+  /** Where the response is written. */
+  out: FastWriter;
+  /** The request body's deadline, if it has one. */
+  deadline: BodyDeadline | undefined;
 }
 
 /** What a call ended with, when it ended well (an abort reason is needed to release the context without a DOMException). */
@@ -119,19 +167,13 @@ const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
 
 /**
  * Serves one gRPC call on the fast path; never rejects (every failure is a gRPC status, or
- * a reset stream when the response is gone). `deadline` aborts when the request body is not
- * complete in time.
+ * a reset stream when the response is gone). `call.deadline` fails the call when the
+ * request body is not complete in time.
  */
-export async function serveFast(
-  spec: MethodImplSpec,
-  req: AnyRequest,
-  res: AnyResponse,
-  deadline: AbortSignal | undefined,
-  options: FastPathOptions,
-): Promise<void> {
-  const stream = (req as http2.Http2ServerRequest).stream;
+export async function serveFast(spec: MethodImplSpec, call: FastCall, options: FastPathOptions): Promise<void> {
+  const stream = call.stream;
   const method = spec.method;
-  const header = requestHeaders(req.headers);
+  const header = requestHeaders(call.headers);
   const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
   const compression = compressionNegotiate(
     options.compressions,
@@ -139,21 +181,15 @@ export async function serveFast(
     header.get("grpc-accept-encoding"),
     "grpc-accept-encoding",
   ).response;
-  const context = callContext(
-    spec,
-    header,
-    `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${(req as http2.Http2ServerRequest).authority}${req.url}`,
-    timeout.timeoutMs,
-    options.shutdownSignal,
-  );
+  const context = callContext(spec, header, call.url, timeout.timeoutMs, options.shutdownSignal);
   if (compression) context.responseHeader.set("grpc-encoding", compression.name);
   // The client reset the stream or went away: the handler's signal says why.
   const onClose = () => context.abort(errorFromResetCode(stream.rstCode));
   stream.once("close", onClose);
-  const out = res as Writer;
+  const out = call.out;
   let failure: unknown;
   try {
-    const body = readSingle(req, method.input, options.readMaxBytes, deadline, method.methodKind);
+    const body = readSingle(call.body, method.input, options.readMaxBytes, call.deadline, method.methodKind);
     if (timeout.error) body.catch(() => {});
     const input = timeout.error ? Promise.reject(timeout.error) : body;
     input.catch(() => {}); // awaited below, or inside the interceptors (streams)
@@ -433,10 +469,10 @@ export function truncatedEnvelope(have: number, need: number | undefined): Conne
  * the stream closes first.
  */
 function readSingle(
-  req: AnyRequest,
+  req: BodySource,
   schema: DescMessage,
   maxBytes: number,
-  deadline: AbortSignal | undefined,
+  deadline: BodyDeadline | undefined,
   kind: string,
 ): Promise<unknown> {
   const label = kind === "unary" ? "unary" : "server-streaming";
@@ -448,6 +484,7 @@ function readSingle(
     let message: unknown;
     let count = 0;
     let settled = false;
+    let disarm: (() => void) | undefined;
     const finish = (err: unknown, value?: unknown) => {
       if (settled) return;
       settled = true;
@@ -455,7 +492,7 @@ function readSingle(
       req.off("end", onEnd);
       req.off("error", onError);
       req.off("close", onGone);
-      deadline?.removeEventListener("abort", onDeadline);
+      disarm?.();
       if (err === undefined) resolve(value);
       else {
         req.pause();
@@ -511,12 +548,8 @@ function readSingle(
     };
     const onError = (err: unknown) => finish(ConnectError.from(err, Code.Canceled));
     const onGone = () => finish(new ConnectError("the client closed the stream", Code.Canceled));
-    const onDeadline = () => finish(deadline?.reason);
-    if (deadline?.aborted) {
-      onDeadline();
-      return;
-    }
-    deadline?.addEventListener("abort", onDeadline, { once: true });
+    disarm = deadline?.((reason) => finish(reason));
+    if (settled) return; // the deadline had passed already
     req.on("data", onData);
     req.once("end", onEnd);
     req.once("error", onError);
@@ -548,20 +581,97 @@ async function single<T>(messages: AsyncIterable<T>): Promise<T> {
   return first.value;
 }
 
-/** The parts of a server response the writers use. */
-export type Writer = AnyResponse & {
-  writeHead(status: number, headers: Record<string, string | string[]>): void;
+/** What the fast path writes a response to: compat's response, or a {@link StreamWriter}. */
+export interface FastWriter {
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: Record<string, string | string[]>): unknown;
   write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean;
   addTrailers(headers: Record<string, string | string[]>): void;
-};
+  end(chunk: Uint8Array | (() => void), cb?: () => void): unknown;
+  once(event: "close" | "drain" | "error", listener: () => void): unknown;
+  off(event: "close" | "drain" | "error", listener: () => void): unknown;
+}
+
+/** The parts of a server response the writers use. */
+export type Writer = AnyResponse & FastWriter;
+
+/**
+ * A response written straight to an HTTP/2 stream, as compat's `Http2ServerResponse`
+ * writes it (`respond` with `waitForTrailers`, the trailers sent on `wantTrailers`, a
+ * `date` header from Node), without compat's request and response objects. Counts the
+ * bytes written into `flight.written`; once the trailers are out while the client is
+ * still sending (a refusal before the body was read in full), resets the stream with
+ * NO_ERROR so the client stops (RFC 9113 §8.1).
+ */
+export class StreamWriter implements FastWriter {
+  readonly #stream: http2.ServerHttp2Stream;
+  readonly #flight: { written: number };
+  #trailers: Record<string, string | string[]> = {};
+
+  constructor(stream: http2.ServerHttp2Stream, flight: { written: number }) {
+    this.#stream = stream;
+    this.#flight = flight;
+  }
+  get destroyed(): boolean {
+    return this.#stream.destroyed;
+  }
+  get writableEnded(): boolean {
+    return this.#stream.writableEnded;
+  }
+  get headersSent(): boolean {
+    return this.#stream.headersSent;
+  }
+  writeHead(status: number, headers: Record<string, string | string[]>): void {
+    const stream = this.#stream;
+    if (stream.headersSent || stream.destroyed || stream.closed) return;
+    headers[":status"] = String(status);
+    stream.once("wantTrailers", () => {
+      stream.sendTrailers(this.#trailers);
+      if (!bodyComplete(stream)) setImmediate(resetUnlessComplete, stream);
+    });
+    stream.respond(headers, { waitForTrailers: true });
+  }
+  write(chunk: Uint8Array, cb: (err?: Error | null) => void): boolean {
+    this.#flight.written += chunk.byteLength;
+    return this.#stream.write(chunk, cb);
+  }
+  addTrailers(headers: Record<string, string | string[]>): void {
+    this.#trailers = headers;
+  }
+  end(chunk: Uint8Array | (() => void), cb?: () => void): void {
+    if (typeof chunk === "function") this.#stream.end(chunk);
+    else {
+      this.#flight.written += chunk.byteLength;
+      this.#stream.end(chunk, cb);
+    }
+  }
+  once(event: "close" | "drain" | "error", listener: () => void): void {
+    this.#stream.once(event, listener);
+  }
+  off(event: "close" | "drain" | "error", listener: () => void): void {
+    this.#stream.off(event, listener);
+  }
+}
+
+/** Whether the client has sent its whole request on `stream` (END_STREAM seen, read or not). */
+export function bodyComplete(stream: http2.ServerHttp2Stream): boolean {
+  return stream.endAfterHeaders || stream.readableEnded || stream.destroyed || stream.state?.remoteClose === 1;
+}
+
+/** Resets `stream` with NO_ERROR unless the client has sent its whole request by now. */
+function resetUnlessComplete(stream: http2.ServerHttp2Stream): void {
+  if (!bodyComplete(stream)) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
 
 /** Whether the response can still be written to. */
-function live(out: Writer): boolean {
+function live(out: FastWriter): boolean {
   return !(out.destroyed || out.writableEnded);
 }
 
 /** Ends the response (with a last chunk) and resolves when it has finished or closed. */
-export function end(out: Writer, chunk?: Uint8Array): Promise<void> {
+export function end(out: FastWriter, chunk?: Uint8Array): Promise<void> {
   return new Promise<void>((resolve) => {
     if (out.destroyed) {
       resolve();
@@ -588,7 +698,7 @@ export function nodeHeaders(header: Headers): Record<string, string | string[]> 
  * listener is added for a write that needs no wait: Node emits a stream's errors and
  * `close` asynchronously, so the listeners added after a full write never miss them.
  */
-export function write(out: Writer, chunk: Uint8Array): Promise<void> | undefined {
+export function write(out: FastWriter, chunk: Uint8Array): Promise<void> | undefined {
   if (out.destroyed || out.writableEnded)
     return Promise.reject(new ConnectError("the response was closed", Code.Aborted));
   if (out.write(chunk, ignore)) return undefined;

@@ -14,6 +14,19 @@ export type Handler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/**
+ * Serves an HTTP/2 stream straight from the session, before Node's compatibility layer
+ * builds its request and response objects: returns true when it took the stream, false to
+ * have the {@link Handler} serve it as usual. `rawHeaders` are the request's headers as
+ * received (name, value, ...); `secure` says the connection is TLS.
+ */
+export type StreamHandler = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  rawHeaders: string[],
+  secure: boolean,
+) => boolean;
+
 /** TLS settings of the server. */
 export interface ServerTlsOptions {
   /** Server certificate (PEM). */
@@ -54,13 +67,15 @@ const CLOSE_GRACE_MS = 500;
  * Listens on one address (`host:port` or `unix:///path`), serving HTTP/1.1 and HTTP/2 on
  * the same socket: cleartext connections are told apart by the HTTP/2 preface, TLS ones by
  * ALPN. `limits` bound connections: silent, idle and slow ones are closed, and at most
- * `maxConnections` are open at once (see {@link ConnectionLimits}).
+ * `maxConnections` are open at once (see {@link ConnectionLimits}). HTTP/2 streams are
+ * offered to `streams` first, when given.
  */
 export async function listen(
   spec: string,
   handler: Handler,
   tls?: ServerTlsOptions,
   limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+  streams?: StreamHandler,
 ): Promise<Listener> {
   const addr = parseAddress(spec);
   const sockets = new Set<net.Socket>();
@@ -149,6 +164,7 @@ export async function listen(
     });
     outer.once("close", () => inner1.close());
   }
+  if (streams) offerStreams(h2, streams, tls !== undefined);
   outer.maxConnections = limits.maxConnections;
   function track(s: net.Socket) {
     // Answers go out as they are written: with Nagle's algorithm a small write after an
@@ -230,6 +246,24 @@ export async function listen(
       if (addr.socketPath !== undefined) rmSync(addr.socketPath, { force: true });
     },
   };
+}
+
+/**
+ * Puts `streams` in front of Node's compatibility layer: the "stream" listener that the
+ * server's "request" listener installed (it builds `Http2ServerRequest` and
+ * `Http2ServerResponse` and emits "request") now runs only for the streams that `streams`
+ * does not take.
+ */
+function offerStreams(h2: http2.Http2Server | http2.Http2SecureServer, streams: StreamHandler, secure: boolean): void {
+  const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+  h2.removeAllListeners("stream");
+  h2.on(
+    "stream",
+    (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (streams(stream, headers, rawHeaders ?? [], secure)) return;
+      for (const listener of compat) listener.call(h2, stream, headers, flags, rawHeaders);
+    },
+  );
 }
 
 /** Removes a socket file left behind by a dead server; refuses when a live one answers. */

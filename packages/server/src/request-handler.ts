@@ -16,20 +16,24 @@ import type { Compression, UniversalHandler, UniversalServerResponse } from "@co
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import { type ConnectionLimits, MAX_DRAIN_BYTES, MAX_HEADER_BYTES } from "./connection-limits.js";
 import {
+  type BodyDeadline,
   decodeMessage,
   end,
   type FastRoutes,
+  fastHeaders,
   invalidFlags,
   nodeHeaders,
   type RpcPathCounts,
   recordingRouter,
+  StreamWriter,
   serveFast,
+  signalDeadline,
   takesFastPath,
   truncatedEnvelope,
   type Writer,
   write,
 } from "./grpc-fast-path.js";
-import type { Handler } from "./listen.js";
+import type { Handler, StreamHandler } from "./listen.js";
 import type { AnyRequest, AnyResponse } from "./module.js";
 import { refuse, type WireProtocol, wireProtocolOf } from "./refusal.js";
 
@@ -70,9 +74,16 @@ export interface RequestStats {
 export interface RequestHandler {
   /** Serves one request of either HTTP version. */
   readonly handler: Handler;
+  /**
+   * Serves an HTTP/2 stream straight from the session when it is a fast-path gRPC call
+   * (see {@link StreamHandler}): no compat request and response objects, the request
+   * timeout on a shared sweep instead of a timer per call. Returns false for every other
+   * stream, which {@link handler} then serves.
+   */
+  readonly streams: StreamHandler;
   /** The requests in flight now. */
   stats(): RequestStats;
-  /** Stops the watchdog timer. */
+  /** Stops the watchdog timers. */
   close(): void;
 }
 
@@ -119,24 +130,100 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const f of active) {
-      const buffered = bufferedBytesOf(f.res);
+      const buffered = bufferedBytesOf(f);
       const delivered = f.written - buffered;
+      const highWaterMark = f.raw ? f.raw.writableHighWaterMark : (f.res as AnyResponse).writableHighWaterMark;
       // Stalled: above the high-water mark with nothing delivered since the last look.
-      if (buffered < f.res.writableHighWaterMark || delivered !== f.delivered) {
+      if (buffered < highWaterMark || delivered !== f.delivered) {
         f.stalledSince = undefined;
         f.delivered = delivered;
       } else f.stalledSince ??= now;
       const stalledFor = f.stalledSince === undefined ? 0 : now - f.stalledSince;
       if (buffered > limits.maxStreamBufferBytes || stalledFor >= limits.streamStallTimeoutMs) {
-        logger.warn("response cut: client not reading", { url: f.req.url, buffered });
-        cut(f.req, f.res);
+        logger.warn("response cut: client not reading", { url: f.url, buffered });
+        cut(f);
       }
     }
   }, sweepMs);
   sweep.unref();
 
+  // Request bodies of the streams served straight from the session, with when they are due:
+  // one interval sweeps them (started while there are any), instead of a timer per call.
+  const bodies = new Set<PendingBody>();
+  const bodyTickMs = Math.max(5, Math.min(1000, Math.floor(limits.requestTimeoutMs / 8)));
+  let bodySweep: NodeJS.Timeout | undefined;
+  const sweepBodies = () => {
+    const now = Date.now();
+    for (const body of bodies) {
+      if (body.at > now) continue;
+      bodies.delete(body);
+      body.fail(
+        new ConnectError(
+          `the request body was not complete within ${limits.requestTimeoutMs} ms`,
+          Code.DeadlineExceeded,
+        ),
+      );
+    }
+    if (bodies.size === 0 && bodySweep !== undefined) {
+      clearInterval(bodySweep);
+      bodySweep = undefined;
+    }
+  };
+  const bodyDeadline: BodyDeadline = (fail) => {
+    const body: PendingBody = { at: Date.now() + limits.requestTimeoutMs, fail };
+    bodies.add(body);
+    if (bodySweep === undefined) {
+      bodySweep = setInterval(sweepBodies, bodyTickMs);
+      bodySweep.unref();
+    }
+    return () => bodies.delete(body);
+  };
+
+  const streams: StreamHandler = (stream, headers, rawHeaders, secure) => {
+    if (headers[":method"] !== "POST" || headers.expect !== undefined) return false;
+    const url = headers[":path"] ?? "";
+    const q = url.indexOf("?");
+    const fast = fastRoutes.get(q < 0 ? url : url.slice(0, q));
+    if (fast === undefined || !fastHeaders(headers) || headerBytes(rawHeaders) > MAX_HEADER_BYTES) return false;
+    rpcPaths.fast++;
+    const flight: InFlight = {
+      req: undefined,
+      res: undefined,
+      raw: stream,
+      url,
+      written: 0,
+      delivered: 0,
+      stalledSince: undefined,
+    };
+    active.add(flight);
+    // Compat ignores stream errors (the call sees the close); so does this.
+    stream.on("error", ignoreError);
+    stream.once("close", () => active.delete(flight));
+    const call = {
+      headers,
+      url: `${secure ? "https" : "http"}://${headers[":authority"] ?? headers.host ?? ""}${url}`,
+      stream,
+      body: stream,
+      out: new StreamWriter(stream, flight),
+      deadline: bodyDeadline,
+    };
+    void serveFast(fast, call, fastOptions).catch((err: unknown) => {
+      logger.error("rpc failed", { method: fast.method.name, error: String(err) });
+      stream.destroy();
+    });
+    return true;
+  };
+
   const handler: Handler = (req, res) => {
-    const flight: InFlight = { req, res, written: 0, delivered: 0, stalledSince: undefined };
+    const flight: InFlight = {
+      req,
+      res,
+      raw: undefined,
+      url: req.url,
+      written: 0,
+      delivered: 0,
+      stalledSince: undefined,
+    };
     countWrites(res, flight);
     active.add(flight);
     res.once("close", () => active.delete(flight));
@@ -169,7 +256,16 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     const fast = route && fastRoutes.get(path);
     if (fast && takesFastPath(req)) {
       rpcPaths.fast++;
-      void serveFast(fast, req, res, deadline, fastOptions).catch((err: unknown) => {
+      const h2req = req as http2.Http2ServerRequest;
+      const call = {
+        headers: h2req.headers,
+        url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${h2req.authority}${req.url}`,
+        stream: h2req.stream,
+        body: h2req,
+        out: res as Writer,
+        deadline: signalDeadline(deadline),
+      };
+      void serveFast(fast, call, fastOptions).catch((err: unknown) => {
         logger.error("rpc failed", { method: fast.method.name, error: String(err) });
         res.destroy();
       });
@@ -211,20 +307,35 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   };
   return {
     handler,
+    streams,
     stats() {
       let bufferedBytes = 0;
-      for (const f of active) bufferedBytes += bufferedBytesOf(f.res);
+      for (const f of active) bufferedBytes += bufferedBytesOf(f);
       return { requests: active.size, bufferedBytes, rpcPaths: { ...rpcPaths } };
     },
     close() {
       clearInterval(sweep);
+      if (bodySweep !== undefined) clearInterval(bodySweep);
+      bodySweep = undefined;
     },
   };
 }
 
+/** A request body the sweep fails when it is not complete by `at` (ms since the epoch). */
+interface PendingBody {
+  at: number;
+  fail: (reason: unknown) => void;
+}
+
+function ignoreError(): void {}
+
+/** A response in flight: compat's request and response, or a stream served straight from the session. */
 interface InFlight {
-  req: AnyRequest;
-  res: AnyResponse;
+  req: AnyRequest | undefined;
+  res: AnyResponse | undefined;
+  raw: http2.ServerHttp2Stream | undefined;
+  /** The request's URL (path and query), for the log. */
+  url: string | undefined;
   /** Bytes written to the response so far. */
   written: number;
   /** `written` less what was still buffered, at the last look. */
@@ -287,15 +398,18 @@ function requestComplete(req: AnyRequest): boolean {
 }
 
 /** Bytes written to a response that have not reached the client's side of the socket. */
-function bufferedBytesOf(res: AnyResponse): number {
+function bufferedBytesOf(f: InFlight): number {
+  if (f.raw) return f.raw.destroyed ? 0 : f.raw.bufferSize;
+  const res = f.res as AnyResponse;
   if ("stream" in res) return res.stream.destroyed ? 0 : res.stream.bufferSize;
   return res.destroyed ? 0 : res.writableLength;
 }
 
 /** Ends a response its client does not read: RST_STREAM ENHANCE_YOUR_CALM (HTTP/2), a closed connection (HTTP/1.1). */
-function cut(req: AnyRequest, res: AnyResponse): void {
-  if ("stream" in req) req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  else res.destroy();
+function cut(f: InFlight): void {
+  if (f.raw) f.raw.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  else if (f.req && "stream" in f.req) f.req.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  else f.res?.destroy();
 }
 
 /**

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { type ConnectionLimits, resolveConnectionLimits } from "./connection-limits.js";
 import { parseCorsOrigins, withCors } from "./cors.js";
 import type { RpcPathCounts } from "./grpc-fast-path.js";
-import { type Listener, listen, type ServerTlsOptions } from "./listen.js";
+import { type Listener, listen, type ServerTlsOptions, type StreamHandler } from "./listen.js";
 import type { AnyResponse, ModuleFactory, ServiceModule } from "./module.js";
 import { defaultModules } from "./modules.js";
 import { REFLECTION_SERVICES } from "./reflection/module.js";
@@ -198,11 +198,18 @@ export async function startServer(options: ServerOptions = {}): Promise<BatonSer
   });
   // CORS outermost, so every answer to an allowed origin carries it (a 503 while draining too).
   const handler = withCors(gate.track(requests.handler), corsOrigins);
+  // gRPC fast-path streams skip Node's compat objects; with CORS on, a request from a
+  // browser origin goes through the handler, which answers with the CORS headers.
+  const tracked = gate.trackStreams(requests.streams);
+  const streams: StreamHandler =
+    corsOrigins.length === 0
+      ? tracked
+      : (s, headers, raw, secure) => headers.origin === undefined && tracked(s, headers, raw, secure);
 
   const listeners: Listener[] = [];
   try {
     for (const spec of options.listen ?? ["127.0.0.1:50051"])
-      listeners.push(await listen(spec, handler, options.tls, limits));
+      listeners.push(await listen(spec, handler, options.tls, limits, streams));
     const started = { addresses: listeners.map((l) => l.address) };
     for (const m of modules) await m.start?.(started);
   } catch (err) {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Clock } from "./clock.js";
+import type { StreamHandler } from "./listen.js";
 import type { AnyRequest, AnyResponse } from "./module.js";
 
 /**
@@ -82,6 +83,26 @@ export class ShutdownGate {
       });
       handler(req, res);
     }) as H;
+  }
+
+  /**
+   * Wraps the server's {@link StreamHandler} the same way: a stream it takes is counted
+   * until it closes (one it leaves to the request handler is counted there).
+   */
+  trackStreams(handler: StreamHandler): StreamHandler {
+    return (stream, headers, rawHeaders, secure) => {
+      this.#active++;
+      if (!handler(stream, headers, rawHeaders, secure)) {
+        // Not taken: the request handler counts it (no idle check in between).
+        this.#active--;
+        return false;
+      }
+      stream.once("close", () => {
+        this.#active--;
+        if (this.#active === 0) this.#idle?.();
+      });
+      return true;
+    };
   }
 
   /**
