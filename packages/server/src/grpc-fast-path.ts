@@ -194,21 +194,36 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
     const input = timeout.error ? Promise.reject(timeout.error) : body;
     input.catch(() => {}); // awaited below, or inside the interceptors (streams)
     const encode = encoder(method.output, options.writeMaxBytes, compression);
-    const common = {
+    // The request the interceptors see; its signal and values are the context's, read
+    // when read (a spread reads them).
+    const request = (streaming: boolean, message: unknown) => ({
       service: method.parent,
       requestMethod: "POST",
       url: context.url,
-      signal: context.signal,
+      get signal() {
+        return context.signal;
+      },
       header: context.requestHeader,
-      contextValues: context.values,
-    };
-    const merged = (r: typeof common): HandlerContext => ({
-      ...context,
-      service: r.service,
-      requestHeader: r.header,
-      signal: r.signal,
-      values: r.contextValues,
+      get contextValues() {
+        return context.values;
+      },
+      stream: streaming,
+      method,
+      message,
     });
+    type Request = ReturnType<typeof request>;
+    let first: Request | undefined;
+    // The handler's context: the call's own, unless an interceptor passed a request of its own.
+    const merged = (r: Request): HandlerContext =>
+      r === first
+        ? context
+        : {
+            ...context,
+            service: r.service,
+            requestHeader: r.header,
+            signal: r.signal,
+            values: r.contextValues,
+          };
     const base = { service: method.parent, header: context.responseHeader, trailer: context.responseTrailer };
     if (spec.kind === "unary") {
       // As connect: the whole request is read before the interceptors run.
@@ -223,7 +238,8 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
           }) as UnaryResponse,
         options.interceptors,
       );
-      const answer = await next({ ...common, stream: false, method, message } as never);
+      first = request(false, message);
+      const answer = await next(first as never);
       copyHeaders(answer.header, context.responseHeader);
       copyHeaders(answer.trailer, context.responseTrailer);
       const bytes = await encode(answer.message as object);
@@ -236,7 +252,7 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
     if (spec.kind !== "server_streaming") throw new ConnectError("not a fast-path method", Code.Internal);
     const impl = spec.impl;
     const next = applyInterceptors(
-      async (r: typeof common & { message: AsyncIterable<never> }) =>
+      async (r: Request & { message: AsyncIterable<never> }) =>
         ({
           ...base,
           stream: true,
@@ -245,7 +261,8 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
         }) as StreamResponse,
       options.interceptors,
     );
-    const answer = (await next({ ...common, stream: true, method, message: once(input) } as never)) as StreamResponse;
+    first = request(true, once(input));
+    const answer = (await next(first as never)) as StreamResponse;
     copyHeaders(answer.header, context.responseHeader);
     const it = (answer.message as AsyncIterable<object>)[Symbol.asyncIterator]();
     let done = false;
@@ -289,11 +306,16 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
 /** A handler's context and what ends it. */
 type CallContext = HandlerContext & { abort(reason: unknown): void };
 
+/** A remaining time of a call without a deadline. */
+const noDeadline = (): undefined => undefined;
+
 /**
- * The `HandlerContext` of a call, as connect's `createHandlerContext` makes it, from one
- * `AbortController` instead of three: its signal aborts when `abort` is called (the
- * client went away, the call ended), when the deadline passes (DEADLINE_EXCEEDED, as
- * connect says it) and when the drain period of a shutdown ends (the shutdown's reason).
+ * The `HandlerContext` of a call, as connect's `createHandlerContext` makes it, with one
+ * `AbortController` instead of three, made only when something reads `signal` (most unary
+ * handlers never do): the signal is aborted when `abort` is called (the client went away,
+ * the call ended), when the deadline passes (DEADLINE_EXCEEDED, as connect says it) and
+ * when the drain period of a shutdown ends (the shutdown's reason); a signal first read
+ * after one of those is born aborted with its reason. `values` too is made when first read.
  */
 function callContext(
   spec: MethodImplSpec,
@@ -302,16 +324,32 @@ function callContext(
   timeoutMs: number | undefined,
   shutdownSignal: AbortSignal | undefined,
 ): CallContext {
-  const controller = new AbortController();
-  const signal = controller.signal;
+  let controller: AbortController | undefined;
+  let ended = false;
+  let reason: unknown;
   let timer: NodeJS.Timeout | undefined;
+  let values: ReturnType<typeof createContextValues> | undefined;
   const onShutdown = () => abort(shutdownSignal?.reason);
-  const abort = (reason: unknown) => {
+  const abort = (why: unknown) => {
+    if (ended) return;
+    ended = true;
+    reason = why;
     if (timer !== undefined) clearTimeout(timer);
-    shutdownSignal?.removeEventListener("abort", onShutdown);
-    if (!signal.aborted) controller.abort(reason);
+    if (controller !== undefined) {
+      shutdownSignal?.removeEventListener("abort", onShutdown);
+      controller.abort(why);
+    }
   };
-  let remaining: () => number | undefined = () => undefined;
+  const signalOf = (): AbortSignal => {
+    if (controller === undefined) {
+      controller = new AbortController();
+      if (ended) controller.abort(reason);
+      else if (shutdownSignal?.aborted) abort(shutdownSignal.reason);
+      else shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
+    }
+    return controller.signal;
+  };
+  let remaining: () => number | undefined = noDeadline;
   if (timeoutMs !== undefined) {
     const at = Date.now() + timeoutMs;
     remaining = () => at - Date.now();
@@ -319,22 +357,29 @@ function callContext(
     if (timeoutMs <= 0) expire();
     else timer = setTimeout(expire, timeoutMs);
   }
-  if (shutdownSignal?.aborted) onShutdown();
-  else shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
-  return {
-    ...spec,
+  if (shutdownSignal?.aborted) abort(shutdownSignal.reason);
+  const context = {
+    kind: spec.kind,
+    method: spec.method,
+    impl: spec.impl,
     service: spec.method.parent,
     requestMethod: "POST",
     protocolName: "grpc",
     url,
-    signal,
+    get signal() {
+      return signalOf();
+    },
     timeoutMs: remaining,
     requestHeader,
     responseHeader: headersOf("content-type", "application/grpc+proto"),
     responseTrailer: headersOf("grpc-status", "0"),
-    values: createContextValues(),
+    get values() {
+      values ??= createContextValues();
+      return values;
+    },
     abort,
   };
+  return context as unknown as CallContext;
 }
 
 /** `Headers` with one entry (set, not built from an init object: webidl's record conversion costs more). */

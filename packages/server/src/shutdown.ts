@@ -114,7 +114,8 @@ export class ShutdownGate {
   interceptor(): Interceptor {
     return (next) => async (req) => {
       if (this.#draining) throw shuttingDown();
-      const res = await this.#untilEnded(next(req));
+      const res = await this.#race(next(req));
+      if (res === ENDED) throw shuttingDown();
       if (!res.stream) return res;
       return { ...res, message: this.#guard(res.message) };
     };
@@ -166,13 +167,6 @@ export class ShutdownGate {
         },
       );
     });
-  }
-
-  /** Rejects with the shutdown error once the drain period is over, unless `p` settles first. */
-  async #untilEnded<T>(p: Promise<T>): Promise<T> {
-    const r = await this.#race(p);
-    if (r === ENDED) throw shuttingDown();
-    return r;
   }
 
   /**
