@@ -184,7 +184,11 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
   const context = callContext(spec, header, call.url, timeout.timeoutMs, options.shutdownSignal);
   if (compression) context.responseHeader.set("grpc-encoding", compression.name);
   // The client reset the stream or went away: the handler's signal says why.
-  const onClose = () => context.abort(errorFromResetCode(stream.rstCode));
+  let over = false;
+  const onClose = () => {
+    // Left attached once the call is over (a close then says nothing to the handler).
+    if (!over) context.abort(errorFromResetCode(stream.rstCode));
+  };
   stream.once("close", onClose);
   const out = call.out;
   let failure: unknown;
@@ -242,7 +246,8 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
       const answer = await next(first as never);
       copyHeaders(answer.header, context.responseHeader);
       copyHeaders(answer.trailer, context.responseTrailer);
-      const bytes = await encode(answer.message as object);
+      const encoded = encode(answer.message as object);
+      const bytes = encoded instanceof Uint8Array ? encoded : await encoded;
       if (!live(out)) return;
       out.writeHead(200, nodeHeaders(context.responseHeader));
       out.addTrailers(nodeHeaders(context.responseTrailer));
@@ -298,7 +303,7 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
     out.addTrailers(nodeHeaders(context.responseTrailer));
     await end(out);
   } finally {
-    stream.off("close", onClose);
+    over = true;
     context.abort(failure ?? CALL_ENDED);
   }
 }
@@ -533,16 +538,19 @@ function readSingle(
     const finish = (err: unknown, value?: unknown) => {
       if (settled) return;
       settled = true;
+      disarm?.();
+      // After "end" no data, end or error comes, and a later close finds the read settled:
+      // the listeners stay (removing them from a stream's lists costs more than they do).
+      if (err === undefined) {
+        resolve(value);
+        return;
+      }
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
       req.off("close", onGone);
-      disarm?.();
-      if (err === undefined) resolve(value);
-      else {
-        req.pause();
-        reject(err);
-      }
+      req.pause();
+      reject(err);
     };
     const onData = (c: Buffer) => {
       chunks.push(c);

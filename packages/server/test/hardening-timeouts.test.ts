@@ -10,15 +10,18 @@ import {
   type BatonServer,
   baaahtModule,
   createPortariumModule,
+  orcaModule,
   type PortariumModule,
   parseCli,
   startServer,
   USAGE,
 } from "@baton/server";
 import { grpcHealth } from "@baton/wire/baaaht";
-import { createClient } from "@connectrpc/connect";
+import { StartRunRequestSchema } from "@baton/wire/orca";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
-import { RawConnection } from "./hardening-support.js";
+import { grpcFrame, grpcHeaders, h2Call, RawConnection, withH2Session } from "./hardening-support.js";
 import { ACCOUNTS } from "./portarium-support.js";
 
 const { HealthCheckResponse_ServingStatus: ServingStatus } = grpcHealth;
@@ -111,6 +114,67 @@ describe("connection timeouts", () => {
     expect(res.headers["content-type"]).toBe("application/problem+json");
     expect(res.headers.connection).toBe("close");
     await conn.closed;
+  });
+});
+
+describe("request timeout on the gRPC fast path", () => {
+  it("fails a call whose body never completes with DEADLINE_EXCEEDED, as connect's path does, and resets the stream", async () => {
+    const address = await start({ modules: [orcaModule()], requestTimeoutMs: 100 });
+    const frame = grpcFrame(
+      Buffer.from(toBinary(StartRunRequestSchema, create(StartRunRequestSchema, { workflowId: "late" }))),
+    );
+    // Half an envelope prefix, and the stream left open: the body never completes.
+    const half = frame.subarray(0, 3);
+    const stats = () => (server as BatonServer).stats();
+    const before = stats().rpcPaths;
+    const fast = await withH2Session(address, (s) =>
+      h2Call(s, grpcHeaders("/orca.v1.Orchestrator/StartRun"), half, { end: false }),
+    );
+    // The same on connect's path (a gzip grpc-encoding takes it), timed by the compat handler.
+    const slow = await withH2Session(address, (s) =>
+      h2Call(s, { ...grpcHeaders("/orca.v1.Orchestrator/StartRun"), "grpc-encoding": "gzip" }, half, { end: false }),
+    );
+    const after = stats().rpcPaths;
+    expect(after.fast - before.fast).toBe(1);
+    expect(after.connect - before.connect).toBe(1);
+    for (const answer of [fast, slow]) {
+      expect(answer.status).toBe(200);
+      expect(answer.grpcStatus).toBe(String(Code.DeadlineExceeded));
+      expect(decodeURIComponent(answer.grpcMessage ?? "")).toBe("the request body was not complete within 100 ms");
+      // Answered before the client finished sending: RST_STREAM NO_ERROR tells it to stop.
+      expect(answer.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    }
+    expect(fast.trailers).toEqual(slow.trailers);
+    // Nothing is left open: the sweep's entry and the call are gone.
+    await expect.poll(() => stats().requests).toBe(0);
+  });
+
+  it("answers a call whose body completes in time, however slowly it starts", async () => {
+    const address = await start({ modules: [orcaModule()], requestTimeoutMs: 1000 });
+    const frame = grpcFrame(
+      Buffer.from(toBinary(StartRunRequestSchema, create(StartRunRequestSchema, { workflowId: "slow" }))),
+    );
+    const answer = await withH2Session(
+      address,
+      (s) =>
+        new Promise<{ status: string | undefined }>((resolve) => {
+          const stream = s.request({
+            ":method": "POST",
+            te: "trailers",
+            ...grpcHeaders("/orca.v1.Orchestrator/StartRun"),
+          });
+          let status: string | undefined;
+          stream.on("trailers", (t) => {
+            status = t["grpc-status"] as string;
+          });
+          stream.on("data", () => {});
+          stream.on("close", () => resolve({ status }));
+          stream.write(frame.subarray(0, 3));
+          // The rest on a later turn of the event loop (no time asserted).
+          setImmediate(() => stream.end(frame.subarray(3)));
+        }),
+    );
+    expect(answer.status).toBe("0");
   });
 });
 
