@@ -235,6 +235,19 @@ export function socketCases(
     else expect([Code.Unavailable, Code.Aborted, Code.Internal]).toContain(err.code);
   });
 
+  // The transport's CANCELED (the pool closed, not the caller) reaches the caller as
+  // UNAVAILABLE, as every dropped connection does (core's retry interceptor).
+  it("fails a call in flight when the connection is closed, instead of hanging", async () => {
+    const { address, seen } = await h1Server(cleanups, () => {}, { eager: true });
+    const { conn, orca } = client(address);
+    const call = orca.submitTask(submit);
+    await expect.poll(() => seen.requests.length).toBe(1);
+    await conn.close();
+    const err = await failure(call);
+    if (lean) expect(err.code).toBe(Code.Unavailable);
+    else expect([Code.Canceled, Code.Aborted, Code.Unavailable]).toContain(err.code);
+  });
+
   it("gives interceptors the request headers, and the response's headers and trailer", async () => {
     const { address } = await h1Server(cleanups, (_req, res) =>
       answer.ok(res, { header: { "x-h": "1" }, trailer: { "x-t": "2" } }),
