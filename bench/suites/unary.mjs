@@ -91,8 +91,18 @@ export async function protocols({ cfg, startBaton }) {
     }),
     await batonVariant("connect h2", address, { protocol: "connect" }),
     await batonVariant("connect h1.1", address, { protocol: "connect", httpVersion: "1.1" }),
+    await batonVariant("connect h1.1 (connect-node transport)", address, {
+      protocol: "connect",
+      httpVersion: "1.1",
+      http1Transport: "connect-node",
+    }),
     await batonVariant("grpc-web h2", address, { protocol: "grpc-web" }),
     await batonVariant("grpc-web h1.1", address, { protocol: "grpc-web", httpVersion: "1.1" }),
+    await batonVariant("grpc-web h1.1 (connect-node transport)", address, {
+      protocol: "grpc-web",
+      httpVersion: "1.1",
+      http1Transport: "connect-node",
+    }),
   ];
   const peer = await grpcJsVariant(address);
   try {

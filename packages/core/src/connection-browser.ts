@@ -13,8 +13,8 @@ import { InvalidArgumentError } from "./errors.js";
  * Node-only, refused with `InvalidArgumentError` if given anyway: `unix://` addresses,
  * the `grpc` protocol (HTTP/2 trailers, which `fetch` cannot read), `tls` settings
  * (custom CAs, client certificates for mutual TLS, the server name to verify),
- * `httpVersion`, `dialTimeoutMs`, `maxSendMessageBytes`, `maxReceiveMessageBytes` and
- * `grpcTransport`.
+ * `httpVersion`, `dialTimeoutMs`, `maxSendMessageBytes`, `maxReceiveMessageBytes`,
+ * `grpcTransport` and `http1Transport`.
  */
 export interface BrowserConnectionOptions
   extends Omit<
@@ -26,6 +26,7 @@ export interface BrowserConnectionOptions
     | "maxSendMessageBytes"
     | "maxReceiveMessageBytes"
     | "grpcTransport"
+    | "http1Transport"
   > {
   /** `http://host:port` or `https://host:port` (`host:port` is `http://`). Unix sockets are Node-only. */
   address: string;
@@ -42,6 +43,7 @@ const NODE_ONLY: ReadonlyArray<readonly [keyof ConnectionOptions, string]> = [
   ["maxSendMessageBytes", "connect-web has no send limit"],
   ["maxReceiveMessageBytes", "connect-web has no receive limit"],
   ["grpcTransport", "it picks how gRPC goes over node:http2"],
+  ["http1Transport", "it picks how Connect and gRPC-Web go over node's HTTP/1.1 sockets"],
 ];
 
 /**

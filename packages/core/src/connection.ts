@@ -19,6 +19,7 @@ import { ConnectionBase } from "./connection-base.js";
 import { InvalidArgumentError, UnavailableError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { createLeanGrpcTransport } from "./grpc-transport.js";
+import { createLeanHttp1Transport, HOP_BY_HOP, poolHeaders } from "./http1-transport.js";
 import type { Logger } from "./logger.js";
 import type { RetryOptions } from "./retry.js";
 /** The RPC protocols a connection can speak. */
@@ -105,6 +106,15 @@ export interface ConnectionOptions {
    * connect-node), or `connect-node`, connect-node's gRPC transport for everything. Both share the one HTTP/2 session of the connection. Default `lean`.
    */
   grpcTransport?: "lean" | "connect-node";
+  /**
+   * What carries Connect and gRPC-Web over HTTP/1.1 (`httpVersion: "1.1"`): `lean`, Baton's
+   * own unary path, each call one request straight on the connection's undici socket pool
+   * (the body read whole from the pool's callbacks, no `node:http` request or body stream,
+   * no AbortController for a call without a signal or deadline; streams of every kind still
+   * go through connect-node), or `connect-node`, connect-node's transport over a `node:http`
+   * agent for everything. The JSON format (`useJson`) always takes connect-node's. Default `lean`.
+   */
+  http1Transport?: "lean" | "connect-node";
 }
 
 /** A `fetch` over a connection's sockets (Unix sockets, TLS settings and dial timeout included). */
@@ -145,6 +155,11 @@ export class Connection extends ConnectionBase {
     if (options.grpcTransport !== undefined && !["lean", "connect-node"].includes(options.grpcTransport)) {
       throw new InvalidArgumentError(
         `unknown grpcTransport ${String(options.grpcTransport)}: use lean or connect-node`,
+      );
+    }
+    if (options.http1Transport !== undefined && !["lean", "connect-node"].includes(options.http1Transport)) {
+      throw new InvalidArgumentError(
+        `unknown http1Transport ${String(options.http1Transport)}: use lean or connect-node`,
       );
     }
     super(options);
@@ -261,9 +276,17 @@ export class Connection extends ConnectionBase {
           : createGrpcWebTransport({ ...h2, useBinaryFormat: binary });
     }
     const h1 = { ...common, httpVersion: "1.1" as const, nodeOptions: { agent: this.#httpAgent() } };
-    return this.#protocol === "connect"
-      ? createConnectTransport({ ...h1, useBinaryFormat: binary })
-      : createGrpcWebTransport({ ...h1, useBinaryFormat: binary });
+    const connectNode =
+      this.#protocol === "connect"
+        ? createConnectTransport({ ...h1, useBinaryFormat: binary })
+        : createGrpcWebTransport({ ...h1, useBinaryFormat: binary });
+    if (!binary || (options.http1Transport ?? "lean") !== "lean") return connectNode;
+    return createLeanHttp1Transport({
+      ...common,
+      protocol: this.#protocol === "connect" ? "connect" : "grpc-web",
+      pool: this.#httpPool(),
+      streams: connectNode,
+    });
   }
 }
 
@@ -431,16 +454,6 @@ function originOf(baseUrl: string): string {
   return new URL(baseUrl).origin;
 }
 
-/** The headers of a request to the pool: hop-by-hop ones and `content-length` left to undici. */
-function poolHeaders(entries: Iterable<[string, string]>): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [key, value] of entries) {
-    const k = key.toLowerCase();
-    if (!HOP_BY_HOP.has(k) && k !== "content-length") headers[k] = value;
-  }
-  return headers;
-}
-
 /** The path of `url` on the pool's `origin` (the request's own URL is on it: its path is what follows it). */
 function poolPath(url: string, origin: string): string {
   if (url.startsWith(`${origin}/`)) return url.slice(origin.length);
@@ -490,8 +503,6 @@ function http1Exchange(pool: Pool, address: ParsedAddress): Exchange {
     }
   };
 }
-
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "host", "proxy-connection"]);
 
 /** `fetch` over the connection's HTTP/2 session (h2c for `http://`). */
 function http2Fetch(sessions: HandshakeSessionManager): FetchLike {

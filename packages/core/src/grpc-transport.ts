@@ -1,18 +1,8 @@
 import type * as http2 from "node:http2";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  fromBinary,
-  isMessage,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import { create, type DescMessage, fromBinary, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
-  type ContextValues,
-  createContextValues,
   type Interceptor,
   type StreamRequest,
   type StreamResponse,
@@ -20,9 +10,20 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { createMethodUrl } from "@connectrpc/connect/protocol";
 import { headerGrpcStatus, requestHeader, validateResponse, validateTrailer } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  codesOf,
+  encodeEnvelope,
+  leanUnary,
+  MAX_ENVELOPE,
+  NEVER,
+  nodeError,
+  readMaxError,
+  requestBase,
+  withInterceptors,
+  wrongOriginError,
+} from "./lean-call.js";
 
 /** What {@link createLeanGrpcTransport} needs. */
 export interface LeanGrpcTransportOptions {
@@ -38,7 +39,6 @@ export interface LeanGrpcTransportOptions {
   writeMaxBytes?: number;
 }
 
-const MAX_ENVELOPE = 0xffffffff;
 const H2_NO_ERROR = 0x0;
 const H2_INTERNAL_ERROR = 0x2;
 const H2_REFUSED_STREAM = 0x7;
@@ -62,9 +62,6 @@ const H2_CODE_NAMES: Record<number, string> = {
   12: "INADEQUATE_SECURITY",
   13: "HTTP_1_1_REQUIRED",
 };
-
-/** The signal of calls given neither a signal nor a deadline: never aborts, costs nothing per call. */
-const NEVER: AbortSignal = new AbortController().signal;
 
 /**
  * A connect-es `Transport` for gRPC over HTTP/2 made for unary calls and server streams: each
@@ -104,37 +101,7 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
     unaryOverStream(sessions, origin, req, readMax, writeMax),
   );
   return {
-    async unary(method, signal, timeoutMs, header, input, contextValues) {
-      const deadline = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
-      let callSignal = signal ?? NEVER;
-      let finish: (() => void) | undefined;
-      if (deadline !== undefined) {
-        const controller = new AbortController();
-        const timer = setTimeout(
-          () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
-          deadline,
-        );
-        const onAbort = () => controller.abort(signal?.reason);
-        if (signal?.aborted) onAbort();
-        else signal?.addEventListener("abort", onAbort, { once: true });
-        callSignal = controller.signal;
-        finish = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-        };
-      }
-      const req = {
-        ...requestBase(baseUrl, method, deadline, header, contextValues),
-        stream: false as const,
-        signal: callSignal,
-        message: isMessage(input, method.input) ? input : create(method.input, input),
-      } as UnaryRequest<typeof method.input, typeof method.output>;
-      try {
-        return (await run(req)) as UnaryResponse<typeof method.input, typeof method.output>;
-      } finally {
-        finish?.();
-      }
-    },
+    unary: leanUnary(baseUrl, grpcHeader, run),
     stream(method, signal, timeoutMs, header, input, contextValues) {
       if (method.methodKind !== "server_streaming") {
         return streaming.stream(method, signal, timeoutMs, header, input, contextValues) as Promise<
@@ -164,7 +131,7 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
         if (!controller.signal.aborted) controller.abort();
       };
       const req = {
-        ...requestBase(baseUrl, method, deadline, header, contextValues),
+        ...requestBase(baseUrl, method, grpcHeader(deadline, header), contextValues),
         stream: true as const,
         signal: controller.signal,
         message: input,
@@ -182,6 +149,10 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
     },
   };
 }
+
+/** gRPC request headers (binary, `te: trailers`, `grpc-timeout` for a deadline), as connect-node sends them. */
+const grpcHeader = (deadline: number | undefined, header: Parameters<typeof requestHeader>[2]) =>
+  requestHeader(true, deadline, header);
 
 /**
  * Response bytes a server stream holds for a consumer that is behind before it stops reading
@@ -222,10 +193,7 @@ async function serverStreamOverStream(
   }
   if (!req.url.startsWith(origin)) {
     settle();
-    throw new ConnectError(
-      `cannot make a request to ${req.url}: the http2 session is connected to ${origin}`,
-      Code.Internal,
-    );
+    throw wrongOriginError(req.url, origin, "http2 session");
   }
   const body = envelopes.length === 1 ? envelopes[0]! : Buffer.concat(envelopes);
   const headers: http2.OutgoingHttpHeaders = {};
@@ -359,12 +327,7 @@ async function serverStreamOverStream(
     /** Fails the call when a frame announces a message over readMaxBytes. */
     function tooLarge(length: number): boolean {
       if (length <= readMax) return false;
-      fail(
-        new ConnectError(
-          `message size ${length} is larger than configured readMaxBytes ${readMax}`,
-          Code.ResourceExhausted,
-        ),
-      );
+      fail(readMaxError(length, readMax));
       return true;
     }
 
@@ -538,12 +501,7 @@ function unaryOverStream(
     return Promise.reject(ConnectError.from(err, Code.Internal));
   }
   if (!req.url.startsWith(origin)) {
-    return Promise.reject(
-      new ConnectError(
-        `cannot make a request to ${req.url}: the http2 session is connected to ${origin}`,
-        Code.Internal,
-      ),
-    );
+    return Promise.reject(wrongOriginError(req.url, origin, "http2 session"));
   }
   const path = req.url.slice(origin.length);
   const headers: http2.OutgoingHttpHeaders = {};
@@ -633,12 +591,7 @@ function unaryOverStream(
             const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
             const length = head.readUInt32BE(1);
             if (length > readMax) {
-              fail(
-                new ConnectError(
-                  `message size ${length} is larger than configured readMaxBytes ${readMax}`,
-                  Code.ResourceExhausted,
-                ),
-              );
+              fail(readMaxError(length, readMax));
             }
           }
         });
@@ -676,49 +629,6 @@ function unaryOverStream(
   });
 }
 
-/** What every request of the transport carries, unary or stream. */
-function requestBase(
-  baseUrl: string,
-  method: DescMethod,
-  deadline: number | undefined,
-  header: Parameters<typeof requestHeader>[2],
-  contextValues: ContextValues | undefined,
-) {
-  return {
-    service: method.parent,
-    method,
-    requestMethod: "POST",
-    url: createMethodUrl(baseUrl, method),
-    header: requestHeader(true, deadline, header),
-    contextValues: contextValues ?? createContextValues(),
-  };
-}
-
-/** `send` wrapped in connect-es interceptors, the first one outermost (as connect-es runs them). */
-function withInterceptors<Req, Res>(interceptors: Interceptor[], send: (req: Req) => Promise<Res>) {
-  let chain = send;
-  for (const interceptor of [...interceptors].reverse()) {
-    chain = interceptor(chain as unknown as Parameters<Interceptor>[0]) as unknown as typeof chain;
-  }
-  return chain;
-}
-
-/** One message as a gRPC envelope (uncompressed), refused over `writeMax` with RESOURCE_EXHAUSTED. */
-function encodeEnvelope<Desc extends DescMessage>(desc: Desc, message: MessageShape<Desc>, writeMax: number): Buffer {
-  const bytes = toBinary(desc, message);
-  if (bytes.byteLength > writeMax) {
-    throw new ConnectError(
-      `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${writeMax}`,
-      Code.ResourceExhausted,
-    );
-  }
-  const env = Buffer.allocUnsafe(5 + bytes.byteLength);
-  env[0] = 0;
-  env.writeUInt32BE(bytes.byteLength, 1);
-  env.set(bytes, 5);
-  return env;
-}
-
 /** The one message of a unary response body (gRPC envelopes), or undefined when there is none. */
 function parseUnary<Desc extends DescMessage>(desc: Desc, buf: Buffer): MessageShape<Desc> | undefined {
   if (buf.length === 0) return undefined;
@@ -750,36 +660,6 @@ function webHeaders(h: http2.IncomingHttpHeaders): Headers {
     else out.set(key, String(value));
   }
   return out;
-}
-
-function codesOf(err: unknown): string[] {
-  const codes: string[] = [];
-  let e: unknown = err;
-  for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") codes.push(code);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return codes;
-}
-
-/** A Node socket or stream error as connect-node reports it (the original as its cause). */
-function nodeError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
-  const codes = codesOf(err);
-  let code = Code.Internal;
-  if (
-    codes.some((c) =>
-      ["ERR_STREAM_WRITE_AFTER_END", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM", "ECONNRESET"].includes(c),
-    )
-  ) {
-    code = Code.Aborted;
-  } else if (codes.some((c) => ["ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED"].includes(c))) {
-    code = Code.Unavailable;
-  }
-  const ce = ConnectError.from(err, code);
-  if (ce !== err) ce.cause = err;
-  return ce;
 }
 
 /** The error of a stream reset by the server, by RST_STREAM code (as the gRPC spec maps them). */

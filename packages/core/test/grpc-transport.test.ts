@@ -1,11 +1,8 @@
 // The lean gRPC transport on the wire: a raw node:http2 server answers exactly what each
 // test needs (trailers, trailers-only, HTTP errors, compressed or oversized messages,
 // GOAWAY), and sees what the client sends (grpc-timeout, te, RST_STREAM codes).
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorInfoSchema } from "@baton/wire/google-rpc";
 import {
@@ -21,6 +18,7 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Connection, type ConnectionOptions, DeadlineExceededError, toBatonError } from "../src/index.js";
+import { scratch } from "./http1-server.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -700,7 +698,8 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
     await expect.poll(rst).toBe(http2.constants.NGHTTP2_CANCEL);
   });
 
-  const dir = mkdtempSync(join(tmpdir(), "baton-lean-"));
+  const files = scratch();
+  const dir = files.dir;
   const respond = (stream: http2.ServerHttp2Stream) => {
     stream.respond(grpcHead, { waitForTrailers: true });
     stream.on("wantTrailers", () => stream.sendTrailers(ok));
@@ -708,29 +707,7 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
   };
 
   it("streams over TLS", async () => {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "cert.pem",
-      ],
-      { cwd: dir, stdio: "pipe" },
-    );
-    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
-    const key = readFileSync(join(dir, "key.pem"), "utf8");
+    const { cert, key } = files.cert();
     const { address } = await rawServer(respond, false, { tls: { key, cert } });
     const { orca } = client(address, { tls: { ca: cert } });
     expect((await drain(orca.streamEvents(streamReq))).ids).toEqual(["e-1", "e-2", "e-3"]);
@@ -742,5 +719,5 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
     expect((await drain(orca.streamEvents(streamReq))).ids).toEqual(["e-1", "e-2", "e-3"]);
   });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => files.done());
 });

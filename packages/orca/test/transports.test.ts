@@ -118,9 +118,17 @@ describe("protocols, HTTP versions and sockets", () => {
     ["gRPC over HTTP/2 (connect-node transport)", { protocol: "grpc", grpcTransport: "connect-node" }],
     ["Connect over HTTP/2", { protocol: "connect" }],
     ["Connect over HTTP/1.1", { protocol: "connect", httpVersion: "1.1" }],
+    [
+      "Connect over HTTP/1.1 (connect-node transport)",
+      { protocol: "connect", httpVersion: "1.1", http1Transport: "connect-node" },
+    ],
     ["Connect JSON over HTTP/1.1", { protocol: "connect", httpVersion: "1.1", useJson: true }],
     ["gRPC-Web over HTTP/2", { protocol: "grpc-web" }],
     ["gRPC-Web over HTTP/1.1", { protocol: "grpc-web", httpVersion: "1.1" }],
+    [
+      "gRPC-Web over HTTP/1.1 (connect-node transport)",
+      { protocol: "grpc-web", httpVersion: "1.1", http1Transport: "connect-node" },
+    ],
   ];
   for (const [name, opts] of cases) {
     it(`${name} on TCP`, async () => {
@@ -150,9 +158,11 @@ describe("TLS", () => {
         expected,
       );
     }
-    expect(
-      await roundTrip({ address: addr(), tls: { ca: pki.ca }, token: TOKEN, protocol: "connect", httpVersion: "1.1" }),
-    ).toEqual(expected);
+    for (const protocol of ["connect", "grpc-web"] as const) {
+      expect(
+        await roundTrip({ address: addr(), tls: { ca: pki.ca }, token: TOKEN, protocol, httpVersion: "1.1" }),
+      ).toEqual(expected);
+    }
     expect(
       await roundTrip({
         address: `https://${addr()}`,
