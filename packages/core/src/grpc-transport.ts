@@ -99,6 +99,8 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
     readMaxBytes: readMax,
     writeMaxBytes: writeMax,
   });
+  // Each method's URL, made once (the same string connect-es makes per call).
+  const urls = new WeakMap<DescMethod, string>();
   // The innermost step of every unary call: one HTTP/2 stream.
   const run = withInterceptors(interceptors, (req: UnaryRequest) =>
     unaryOverStream(sessions, origin, req, readMax, writeMax),
@@ -130,7 +132,12 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
         finish?.();
         return Promise.reject(err);
       }
-      const req = lazyUnaryRequest(baseUrl, method, deadline, header, contextValues, callSignal, message);
+      let url = urls.get(method);
+      if (url === undefined) {
+        url = createMethodUrl(baseUrl, method);
+        urls.set(method, url);
+      }
+      const req = lazyUnaryRequest(url, method, deadline, header, contextValues, callSignal, message);
       let res: Promise<UnaryResponse<typeof method.input, typeof method.output>>;
       try {
         res = run(req) as Promise<UnaryResponse<typeof method.input, typeof method.output>>;
@@ -766,7 +773,7 @@ const LAZY_HEADER = Symbol("baton.lazyHeader");
  * asks about sends {@link BASE_WIRE_HEADERS} without building web `Headers` at all.
  */
 function lazyUnaryRequest(
-  baseUrl: string,
+  url: string,
   method: DescMethod,
   deadline: number | undefined,
   header: Parameters<typeof requestHeader>[2],
@@ -780,7 +787,7 @@ function lazyUnaryRequest(
     service: method.parent,
     method,
     requestMethod: "POST",
-    url: createMethodUrl(baseUrl, method),
+    url,
     signal,
     get header(): Headers {
       lazy.value ??= requestHeader(true, deadline, header);
