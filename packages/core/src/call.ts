@@ -140,13 +140,19 @@ export type ErrorMapper = (err: BatonError) => BatonError;
  * Awaits a call and rethrows whatever it throws as a {@link BatonError}: the one place a
  * client translates transport errors.
  */
-export async function callOrThrow<T>(call: () => Promise<T>, map?: ErrorMapper): Promise<T> {
+export function callOrThrow<T>(call: () => Promise<T>, map?: ErrorMapper): Promise<T> {
+  let pending: Promise<T>;
   try {
-    return await call();
+    pending = call();
   } catch (err) {
-    const be = toBatonError(err);
-    throw map ? map(be) : be;
+    pending = Promise.reject(err);
   }
+  return pending.catch(map === undefined ? rethrowBaton : (err: unknown) => Promise.reject(map(toBatonError(err))));
+}
+
+/** Rethrows a failure as a {@link BatonError}. */
+function rethrowBaton(err: unknown): never {
+  throw toBatonError(err);
 }
 
 /** Iterates a server stream, rethrowing failures as {@link BatonError}s. */

@@ -1,8 +1,17 @@
 import type * as http2 from "node:http2";
-import { create, type DescMessage, fromBinary, isMessage, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  fromBinary,
+  isMessage,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
+  type ContextValues,
+  createContextValues,
   type Interceptor,
   type StreamRequest,
   type StreamResponse,
@@ -101,7 +110,7 @@ export function createLeanGrpcTransport(options: LeanGrpcTransportOptions): Tran
     unaryOverStream(sessions, origin, req, readMax, writeMax),
   );
   return {
-    unary: leanUnary(baseUrl, grpcHeader, run),
+    unary: leanUnary(baseUrl, lazyUnaryRequest, run),
     stream(method, signal, timeoutMs, header, input, contextValues) {
       if (method.methodKind !== "server_streaming") {
         return streaming.stream(method, signal, timeoutMs, header, input, contextValues) as Promise<
@@ -504,16 +513,26 @@ function unaryOverStream(
     return Promise.reject(wrongOriginError(req.url, origin, "http2 session"));
   }
   const path = req.url.slice(origin.length);
-  const headers: http2.OutgoingHttpHeaders = {};
-  req.header.forEach((value, key) => {
-    headers[key] = value;
-  });
+  const headers = unaryWireHeaders(req);
   return new Promise<UnaryResponse>((resolve, reject) => {
     let stream: http2.ClientHttp2Stream | undefined;
     let settled = false;
+    // The response headers and trailers as they came, and as web `Headers` once asked for:
+    // a plain successful answer is checked on the raw ones and never builds `Headers`
+    // unless an interceptor or `onHeader`/`onTrailer` reads them.
+    let rawHeader: http2.IncomingHttpHeaders | undefined;
     let header: Headers | undefined;
     let headerError: ConnectError | undefined;
-    let trailer = new Headers();
+    let rawTrailer: http2.IncomingHttpHeaders | undefined;
+    let trailer: Headers | undefined;
+    const headerOf = (): Headers => {
+      header ??= webHeaders(rawHeader ?? {});
+      return header;
+    };
+    const trailerOf = (): Headers => {
+      trailer ??= rawTrailer === undefined ? new Headers() : webHeaders(rawTrailer);
+      return trailer;
+    };
     let ended = false;
     let gotStatus = false;
     const chunks: Buffer[] = [];
@@ -538,14 +557,14 @@ function unaryOverStream(
     function finish(): void {
       if (settled) return;
       try {
-        if (!header) throw new ConnectError("protocol error: the stream ended without a response", Code.Internal);
-        validateTrailer(trailer, header);
+        if (!rawHeader) throw new ConnectError("protocol error: the stream ended without a response", Code.Internal);
+        if (!okTrailer(rawTrailer)) validateTrailer(trailerOf(), headerOf());
         const message = parseUnary(req.method.output, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
         if (message === undefined) {
           if (headerError) throw headerError;
           throw new ConnectError(
             "protocol error: missing output message for unary method",
-            trailer.has(headerGrpcStatus) ? Code.Unimplemented : Code.Unknown,
+            trailerOf().has(headerGrpcStatus) ? Code.Unimplemented : Code.Unknown,
           );
         }
         if (headerError) {
@@ -556,7 +575,24 @@ function unaryOverStream(
         }
         settled = true;
         if (listening) signal.removeEventListener("abort", onAbort);
-        resolve({ stream: false, service: req.service, method: req.method, header, message, trailer });
+        resolve({
+          stream: false,
+          service: req.service,
+          method: req.method,
+          get header(): Headers {
+            return headerOf();
+          },
+          set header(value: Headers) {
+            header = value;
+          },
+          message,
+          get trailer(): Headers {
+            return trailerOf();
+          },
+          set trailer(value: Headers) {
+            trailer = value;
+          },
+        });
       } catch (err) {
         fail(ConnectError.from(err, Code.Internal));
       }
@@ -570,13 +606,17 @@ function unaryOverStream(
         }
         stream = s;
         s.on("response", (h) => {
-          header = webHeaders(h);
-          gotStatus = header.has(headerGrpcStatus);
+          rawHeader = h;
+          // The common answer (200, a gRPC content type, no status or encoding in the
+          // headers) has nothing for validateResponse to find.
+          if (okHeader(h)) return;
+          const hs = headerOf();
+          gotStatus = hs.has(headerGrpcStatus);
           try {
-            headerError = validateResponse(Number(h[":status"]), header).headerError;
-            const encoding = header.get("grpc-encoding");
+            headerError = validateResponse(Number(h[":status"]), hs).headerError;
+            const encoding = hs.get("grpc-encoding");
             if (encoding !== null && encoding.toLowerCase() !== "identity") {
-              throw new ConnectError(`unsupported response encoding "${encoding}"`, Code.Internal, header);
+              throw new ConnectError(`unsupported response encoding "${encoding}"`, Code.Internal, hs);
             }
           } catch (err) {
             fail(ConnectError.from(err, Code.Internal));
@@ -596,12 +636,13 @@ function unaryOverStream(
           }
         });
         s.on("trailers", (t) => {
-          trailer = webHeaders(t);
+          rawTrailer = t;
+          trailer = undefined;
         });
         s.on("end", () => {
           ended = true;
           // Complete (trailers, or a trailers-only answer): done. Otherwise "close" tells why it ended.
-          if (!gotStatus && !trailer.has(headerGrpcStatus)) return;
+          if (!gotStatus && rawTrailer?.["grpc-status"] === undefined) return;
           finish();
           // The server may answer (a refusal) before reading a large request whole: stop sending it.
           if (!s.closed && !s.writableFinished) s.close(H2_CANCEL);
@@ -629,6 +670,99 @@ function unaryOverStream(
   });
 }
 
+/**
+ * The request headers of a call that no interceptor looked at, as `node:http2` takes them:
+ * what connect-es's `requestHeader` makes for a binary gRPC call with no headers of the
+ * caller's, in the order its `Headers` iterates them (sorted), so the HPACK dynamic table
+ * sees the same fields as through the `Headers` path.
+ */
+const BASE_WIRE_HEADERS: Readonly<http2.OutgoingHttpHeaders> = Object.freeze(
+  wireHeaders(requestHeader(true, undefined, undefined)),
+);
+
+/** {@link BASE_WIRE_HEADERS} with a deadline's `grpc-timeout`, as `requestHeader` writes it. */
+function wireHeadersWithTimeout(deadline: number): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  for (const key in BASE_WIRE_HEADERS) {
+    if (key > "grpc-timeout" && out["grpc-timeout"] === undefined) out["grpc-timeout"] = `${deadline}m`;
+    out[key] = BASE_WIRE_HEADERS[key];
+  }
+  out["grpc-timeout"] ??= `${deadline}m`;
+  return out;
+}
+
+/** Web `Headers` as `node:http2` request headers (in the order `Headers` iterates them). */
+function wireHeaders(header: Headers): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  header.forEach((value, key) => {
+    out[key] = value;
+  });
+  return out;
+}
+
+/**
+ * The state behind a lean unary request's `header`: the `Headers` once something asked for
+ * them (or set them), and the request they belong to (a copy an interceptor made with
+ * spread syntax has its own `header`, read when it was copied).
+ */
+interface LazyHeader {
+  owner: object | undefined;
+  value: Headers | undefined;
+  /** The call's deadline in ms, for `grpc-timeout`. */
+  deadline: number | undefined;
+}
+
+const LAZY_HEADER = Symbol("baton.lazyHeader");
+
+/**
+ * A unary request whose `header` is made on first use: the same fields as connect-es's
+ * requests (`header` an own, enumerable property, readable and writable, so interceptors
+ * that read, set or spread it see what they always saw), but a call that no interceptor
+ * asks about sends {@link BASE_WIRE_HEADERS} without building web `Headers` at all.
+ */
+function lazyUnaryRequest(
+  url: string,
+  method: DescMethod,
+  deadline: number | undefined,
+  header: Parameters<typeof requestHeader>[2],
+  contextValues: ContextValues | undefined,
+  signal: AbortSignal,
+  message: unknown,
+): UnaryRequest {
+  const lazy: LazyHeader = { owner: undefined, value: undefined, deadline };
+  const req = {
+    stream: false as const,
+    service: method.parent,
+    method,
+    requestMethod: "POST",
+    url,
+    signal,
+    get header(): Headers {
+      lazy.value ??= requestHeader(true, deadline, header);
+      return lazy.value;
+    },
+    set header(value: Headers) {
+      lazy.value = value;
+    },
+    contextValues: contextValues ?? createContextValues(),
+    message,
+    [LAZY_HEADER]: lazy,
+  };
+  // A caller's own headers go the `Headers` way: made now, so only the default case is lazy.
+  if (header !== undefined) lazy.value = requestHeader(true, deadline, header);
+  lazy.owner = req;
+  return req as unknown as UnaryRequest;
+}
+
+/** The `node:http2` headers of a unary request: the prebuilt ones when nothing asked for `Headers`. */
+function unaryWireHeaders(req: UnaryRequest): http2.OutgoingHttpHeaders {
+  const lazy = (req as { [LAZY_HEADER]?: LazyHeader })[LAZY_HEADER];
+  if (lazy !== undefined && lazy.owner === req && lazy.value === undefined) {
+    return lazy.deadline === undefined ? BASE_WIRE_HEADERS : wireHeadersWithTimeout(lazy.deadline);
+  }
+  return wireHeaders(req.header);
+}
+
 /** The one message of a unary response body (gRPC envelopes), or undefined when there is none. */
 function parseUnary<Desc extends DescMessage>(desc: Desc, buf: Buffer): MessageShape<Desc> | undefined {
   if (buf.length === 0) return undefined;
@@ -647,6 +781,31 @@ function parseUnary<Desc extends DescMessage>(desc: Desc, buf: Buffer): MessageS
   } catch (err) {
     throw ConnectError.from(err, Code.Internal);
   }
+}
+
+/**
+ * Whether response headers are a plain gRPC answer's: status 200, a gRPC content type as
+ * servers write it, no status (not trailers-only) and no encoding but identity. For those,
+ * connect-es's `validateResponse` finds no error and no status, so it need not run.
+ */
+function okHeader(h: http2.IncomingHttpHeaders): boolean {
+  const type = h["content-type"];
+  const encoding = h["grpc-encoding"];
+  return (
+    Number(h[":status"]) === 200 &&
+    (type === "application/grpc" || type === "application/grpc+proto") &&
+    h["grpc-status"] === undefined &&
+    h["grpc-status-details-bin"] === undefined &&
+    (encoding === undefined || encoding === "identity")
+  );
+}
+
+/**
+ * Whether trailers say OK with nothing else to check (`grpc-status: 0`, no status details),
+ * which connect-es's `validateTrailer` accepts whatever the headers hold.
+ */
+function okTrailer(t: http2.IncomingHttpHeaders | undefined): boolean {
+  return t !== undefined && t["grpc-status"] === "0" && t["grpc-status-details-bin"] === undefined;
 }
 
 /** Response headers or trailers as web `Headers`, without the pseudo-headers. */

@@ -13,6 +13,7 @@ import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import type { Dispatcher } from "undici";
 import {
   codesOf,
+  eagerUnaryRequest,
   encodeEnvelope,
   encodeMessage,
   leanUnary,
@@ -83,7 +84,7 @@ export function createLeanHttp1Transport(options: LeanHttp1TransportOptions): Tr
     dispatchUnary(pool, origin, req, wire, readMax, writeMax),
   );
   return {
-    unary: leanUnary(baseUrl, wire.header, run),
+    unary: leanUnary(baseUrl, eagerUnaryRequest(wire.header), run),
     stream: (method, signal, timeoutMs, header, input, contextValues) =>
       streams.stream(method, signal, timeoutMs, header, input, contextValues),
   };

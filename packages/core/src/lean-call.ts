@@ -25,17 +25,51 @@ export const NEVER: AbortSignal = new AbortController().signal;
 export type RequestHeaderOf = (deadline: number | undefined, header: Parameters<Transport["unary"]>[3]) => Headers;
 
 /**
+ * Builds a lean transport's unary request: the call's URL (made once per method), its
+ * deadline (ms, if any), the caller's headers, context values, the call's signal and its
+ * message. A transport may make `header` lazily (see grpc-transport.ts).
+ */
+export type UnaryRequestOf = (
+  url: string,
+  method: DescMethod,
+  deadline: number | undefined,
+  header: Parameters<Transport["unary"]>[3],
+  contextValues: ContextValues | undefined,
+  signal: AbortSignal,
+  message: unknown,
+) => UnaryRequest;
+
+/** A {@link UnaryRequestOf} that makes the request's `Headers` at once, with `headerOf`. */
+export function eagerUnaryRequest(headerOf: RequestHeaderOf): UnaryRequestOf {
+  return (url, method, deadline, header, contextValues, signal, message) =>
+    ({
+      service: method.parent,
+      method,
+      requestMethod: "POST",
+      url,
+      header: headerOf(deadline, header),
+      contextValues: contextValues ?? createContextValues(),
+      stream: false as const,
+      signal,
+      message,
+    }) as UnaryRequest;
+}
+
+/**
  * The `unary` method of a lean transport: the caller's signal as it is, an `AbortController`
  * only when the call has a deadline (aborted with DEADLINE_EXCEEDED when it passes, or with
- * the caller's reason), the request built once, then `run` (the interceptor chain around the
- * wire exchange).
+ * the caller's reason), each method's URL made once, the request built once by `requestOf`,
+ * then `run` (the interceptor chain around the wire exchange). Without a deadline the
+ * promise of `run` is returned as it is (no async wrapper); errors thrown before it are
+ * rejections, as from an async function.
  */
 export function leanUnary(
   baseUrl: string,
-  headerOf: RequestHeaderOf,
+  requestOf: UnaryRequestOf,
   run: (req: UnaryRequest) => Promise<UnaryResponse>,
 ): Transport["unary"] {
-  return async (method, signal, timeoutMs, header, input, contextValues) => {
+  const urls = new WeakMap<DescMethod, string>();
+  return (method, signal, timeoutMs, header, input, contextValues) => {
     const deadline = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
     let callSignal = signal ?? NEVER;
     let finish: (() => void) | undefined;
@@ -54,17 +88,23 @@ export function leanUnary(
         signal?.removeEventListener("abort", onAbort);
       };
     }
-    const req = {
-      ...requestBase(baseUrl, method, headerOf(deadline, header), contextValues),
-      stream: false as const,
-      signal: callSignal,
-      message: isMessage(input, method.input) ? input : create(method.input, input),
-    } as UnaryRequest<typeof method.input, typeof method.output>;
+    type Res = UnaryResponse<typeof method.input, typeof method.output>;
+    let res: Promise<Res>;
     try {
-      return (await run(req)) as UnaryResponse<typeof method.input, typeof method.output>;
-    } finally {
+      const message: MessageShape<typeof method.input> = isMessage(input, method.input)
+        ? input
+        : create(method.input, input);
+      let url = urls.get(method);
+      if (url === undefined) {
+        url = createMethodUrl(baseUrl, method);
+        urls.set(method, url);
+      }
+      res = run(requestOf(url, method, deadline, header, contextValues, callSignal, message)) as Promise<Res>;
+    } catch (err) {
       finish?.();
+      return Promise.reject(err);
     }
+    return finish === undefined ? res : res.finally(finish);
   };
 }
 

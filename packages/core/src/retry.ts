@@ -126,21 +126,42 @@ export interface RetryLoopOptions {
  * @throws the last failure, unchanged, once it is not retryable, attempts run out or
  *   `signal` aborts.
  */
-export async function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryLoopOptions): Promise<T> {
+export function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryLoopOptions): Promise<T> {
+  // The first attempt needs no loop: most calls succeed, and their result is passed on as it is.
+  return settle(attempt, 1).catch((err: unknown) => retryAfter(err, attempt, options));
+}
+
+/** `fn(arg)`, a synchronous throw as a rejection (as an `async` function would have it). */
+function settle<A, T>(fn: (arg: A) => Promise<T>, arg: A): Promise<T> {
+  try {
+    return fn(arg);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** The rest of {@link withRetries} once attempt 1 failed with `first`. */
+async function retryAfter<T>(
+  first: unknown,
+  attempt: (n: number) => Promise<T>,
+  options: RetryLoopOptions,
+): Promise<T> {
   const { policy, signal } = options;
   const logger = options.logger ?? silentLogger;
   const wait = options.sleep ?? sleep;
   const retryable = options.retryable ?? ((e: BatonError) => isRetryableError(e, policy));
+  let err = first;
   for (let n = 1; ; n++) {
+    if (n >= policy.maxAttempts || signal?.aborted) throw err;
+    const be = toBatonError(err);
+    if (!retryable(be)) throw err;
+    const delay = backoffDelay(n, policy, be.retryAfterMs);
+    logger.warn("retrying call", { ...options.logFields, attempt: n, delayMs: delay, code: Code[be.code] });
+    await wait(delay, signal);
     try {
-      return await attempt(n);
-    } catch (err) {
-      if (n >= policy.maxAttempts || signal?.aborted) throw err;
-      const be = toBatonError(err);
-      if (!retryable(be)) throw err;
-      const delay = backoffDelay(n, policy, be.retryAfterMs);
-      logger.warn("retrying call", { ...options.logFields, attempt: n, delayMs: delay, code: Code[be.code] });
-      await wait(delay, signal);
+      return await attempt(n + 1);
+    } catch (e) {
+      err = e;
     }
   }
 }
@@ -151,10 +172,10 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, options
  * Streams are not retried here; resumable streams handle their own reconnects.
  */
 export function retryInterceptor(policy: RetryPolicy, logger: Logger = silentLogger): Interceptor {
-  return (next) => async (req) => {
-    if (req.stream) return next(req);
+  return (next) => (req) => {
+    if (req.stream) return settle(next, req);
     const attempt = () =>
-      next(req).catch((err: unknown) => {
+      settle(next, req).catch((err: unknown) => {
         // An HTTP/2 stream the server side reset with CANCEL, while the caller did not
         // cancel, is a dropped connection: report it as UNAVAILABLE, as gRPC does.
         if (err instanceof ConnectError && err.code === Code.Canceled && !req.signal.aborted) {

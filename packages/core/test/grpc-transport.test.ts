@@ -25,7 +25,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
+type Handler = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  body: Buffer,
+  rawHeaders: string[],
+) => void;
 
 /** Where a {@link rawServer} listens: TCP (default), TLS over TCP, or a Unix socket. */
 type Listen = { tls?: { key: string; cert: string }; socketPath?: string };
@@ -42,13 +47,16 @@ async function rawServer(
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
-  server.on("stream", (stream, headers) => {
-    stream.on("error", () => {});
-    if (eager) return handler(stream, headers, Buffer.alloc(0));
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", () => handler(stream, headers, Buffer.concat(chunks)));
-  });
+  server.on(
+    "stream",
+    (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      stream.on("error", () => {});
+      if (eager) return handler(stream, headers, Buffer.alloc(0), rawHeaders);
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => handler(stream, headers, Buffer.concat(chunks), rawHeaders));
+    },
+  );
   await new Promise<void>((resolve) =>
     listen.socketPath ? server.listen(listen.socketPath, resolve) : server.listen(0, "127.0.0.1", resolve),
   );
@@ -115,6 +123,72 @@ describe("lean gRPC transport: requests", () => {
     expect(body[0]).toBe(0);
     expect(body.readUInt32BE(1)).toBe(body.length - 5);
     expect(fromBinary(SubmitTaskRequestSchema, body.subarray(5)).task?.id).toBe("t");
+  });
+
+  it("sends the same header fields in the same order whether or not an interceptor reads the request's header", async () => {
+    const sent: string[][] = [];
+    const { address } = await rawServer((stream, _headers, _body, rawHeaders) => {
+      sent.push(rawHeaders.filter((_, i) => i % 2 === 0 && !rawHeaders[i]?.startsWith(":")));
+      sent[sent.length - 1]?.push(...rawHeaders.filter((_, i) => i % 2 === 1 && rawHeaders[i - 1] === "grpc-timeout"));
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(accepted());
+    });
+    let read = false;
+    const reader: Interceptor = (next) => (req) => {
+      if (read) expect(req.header.get("te")).toBe("trailers");
+      return next(req);
+    };
+    const { orca } = client(address, { interceptors: [reader] });
+    await orca.submitTask(submit);
+    await orca.submitTask(submit, { timeoutMs: 5000 });
+    read = true;
+    await orca.submitTask(submit);
+    await orca.submitTask(submit, { timeoutMs: 5000 });
+    expect(sent[0]).toEqual(["content-type", "te", "user-agent"]);
+    expect(sent[1]?.slice(0, 4)).toEqual(["content-type", "grpc-timeout", "te", "user-agent"]);
+    expect(sent[1]?.[4]).toMatch(/^\d+m$/);
+    expect(sent[2]).toEqual(sent[0]);
+    expect(sent[3]?.slice(0, 4)).toEqual(sent[1]?.slice(0, 4));
+  });
+
+  it("sends what interceptors set on, assign to, or spread with the request's header", async () => {
+    const seen: http2.IncomingHttpHeaders[] = [];
+    const { address } = await rawServer((stream, headers) => {
+      seen.push(headers);
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(accepted());
+    });
+    let mode: "set" | "assign" | "spread" | "spread-replace" = "set";
+    const edit: Interceptor = (next) => (req) => {
+      if (mode === "set") {
+        req.header.set("x-mode", "set");
+        return next(req);
+      }
+      if (mode === "assign") {
+        const h = new Headers(req.header);
+        h.set("x-mode", "assign");
+        // Typed readonly, but JavaScript interceptors may still assign it.
+        (req as { header: Headers }).header = h;
+        return next(req);
+      }
+      if (mode === "spread") return next({ ...req });
+      const h = new Headers(req.header);
+      h.set("x-mode", "spread-replace");
+      return next({ ...req, header: h });
+    };
+    const { orca } = client(address, { interceptors: [edit] });
+    for (const m of ["set", "assign", "spread", "spread-replace"] as const) {
+      mode = m;
+      expect((await orca.submitTask(submit, { timeoutMs: 5000 })).accepted).toBe(true);
+    }
+    expect(seen.map((h) => h["x-mode"])).toEqual(["set", "assign", undefined, "spread-replace"]);
+    for (const h of seen) {
+      expect(h.te).toBe("trailers");
+      expect(h["content-type"]).toBe("application/grpc+proto");
+      expect(h["grpc-timeout"]).toMatch(/^\d+m$/);
+    }
   });
 
   it("refuses a request over maxSendMessageBytes with RESOURCE_EXHAUSTED before sending anything", async () => {
@@ -199,6 +273,43 @@ describe("lean gRPC transport: responses", () => {
       },
     });
     expect(header?.get("x-h")).toBe("1");
+    expect(trailer?.get("x-t")).toBe("2");
+  });
+
+  it("gives interceptors the response's header and trailer to read, replace or spread", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc", "x-h": "1" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0", "x-t": "2" }));
+      stream.end(accepted());
+    });
+    const read: string[] = [];
+    const inner: Interceptor = (next) => async (req) => {
+      const res = await next(req);
+      if (res.stream) return res;
+      read.push(`${res.header.get("x-h")}/${res.trailer.get("x-t")}/${res.trailer.get("grpc-status")}`);
+      const header = new Headers(res.header);
+      header.set("x-h", "replaced");
+      (res as { header: Headers }).header = header;
+      return res;
+    };
+    const outer: Interceptor = (next) => async (req) => {
+      const res = await next(req);
+      return { ...res };
+    };
+    const { orca } = client(address, { interceptors: [outer, inner] });
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    const res = await orca.submitTask(submit, {
+      onHeader: (h) => {
+        header = h;
+      },
+      onTrailer: (t) => {
+        trailer = t;
+      },
+    });
+    expect(res.accepted).toBe(true);
+    expect(read).toEqual(["1/2/0"]);
+    expect(header?.get("x-h")).toBe("replaced");
     expect(trailer?.get("x-t")).toBe("2");
   });
 
