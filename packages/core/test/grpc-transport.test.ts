@@ -1,8 +1,7 @@
 // The lean gRPC transport on the wire: a raw node:http2 server answers exactly what each
 // test needs (trailers, trailers-only, HTTP errors, compressed or oversized messages,
 // GOAWAY), and sees what the client sends (grpc-timeout, te, RST_STREAM codes).
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -20,6 +19,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { makePki } from "../../../test/support/tls.js";
 import { Connection, type ConnectionOptions, DeadlineExceededError, toBatonError } from "../src/index.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -30,7 +30,7 @@ afterEach(async () => {
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void;
 
 /** Where a {@link rawServer} listens: TCP (default), TLS over TCP, or a Unix socket. */
-type Listen = { tls?: { key: string; cert: string }; socketPath?: string };
+type Listen = { tls?: { key: Buffer; cert: Buffer }; socketPath?: string };
 
 /** A raw HTTP/2 server: `handler` gets each stream once its request body has arrived (or at once with `eager`). */
 async function rawServer(
@@ -708,31 +708,9 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
   };
 
   it("streams over TLS", async () => {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        "key.pem",
-        "-out",
-        "cert.pem",
-      ],
-      { cwd: dir, stdio: "pipe" },
-    );
-    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
-    const key = readFileSync(join(dir, "key.pem"), "utf8");
-    const { address } = await rawServer(respond, false, { tls: { key, cert } });
-    const { orca } = client(address, { tls: { ca: cert } });
+    const pki = makePki(dir);
+    const { address } = await rawServer(respond, false, { tls: { key: pki.serverKey, cert: pki.serverCert } });
+    const { orca } = client(address, { tls: { ca: pki.ca } });
     expect((await drain(orca.streamEvents(streamReq))).ids).toEqual(["e-1", "e-2", "e-3"]);
   });
 
