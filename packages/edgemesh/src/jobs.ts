@@ -118,45 +118,22 @@ export class JobHandle {
   /** The job's state now. @throws {NotFoundError} for an unknown job. */
   async status(options: CallOptions = {}): Promise<JobStatus> {
     const s = await callOrThrow(() => this.#raw.getJob({ jobId: this.id }, connectCallOptions(options)));
-    return {
-      id: s.jobId,
-      state: s.state as JobState,
-      tasks: s.tasks.map((t) => ({
-        taskId: t.taskId,
-        deviceId: t.assignedDeviceId,
-        deviceName: t.assignedDeviceName,
-        state: t.state as JobState,
-        result: t.result,
-        error: t.error,
-      })),
-      finalResult: s.finalResult,
-      currentGroup: s.currentGroup,
-      totalGroups: s.totalGroups,
-    };
+    return jobOf(s, s.tasks.map(taskOf));
   }
 
   /** The job with per-task timing. @throws {NotFoundError} for an unknown job. */
   async detail(options: CallOptions = {}): Promise<JobDetail> {
     const d = await callOrThrow(() => this.#raw.getJobDetail({ jobId: this.id }, connectCallOptions(options)));
+    const tasks = d.tasks.map((t) => ({
+      ...taskOf(t),
+      kind: t.kind,
+      input: t.input,
+      groupIndex: t.groupIndex,
+      startedAt: ms(t.startedAtMs),
+      endedAt: ms(t.endedAtMs),
+    }));
     return {
-      id: d.jobId,
-      state: d.state as JobState,
-      tasks: d.tasks.map((t) => ({
-        taskId: t.taskId,
-        deviceId: t.assignedDeviceId,
-        deviceName: t.assignedDeviceName,
-        state: t.state as JobState,
-        result: t.result,
-        error: t.error,
-        kind: t.kind,
-        input: t.input,
-        groupIndex: t.groupIndex,
-        startedAt: ms(t.startedAtMs),
-        endedAt: ms(t.endedAtMs),
-      })),
-      finalResult: d.finalResult,
-      currentGroup: d.currentGroup,
-      totalGroups: d.totalGroups,
+      ...jobOf(d, tasks),
       createdAt: new Date(Number(d.createdAtMs)),
       startedAt: ms(d.startedAtMs),
       endedAt: ms(d.endedAtMs),
@@ -216,6 +193,40 @@ export class JobHandle {
     if (!final) throw new DeadlineExceededError(`job ${this.id}: no state`);
     return final;
   }
+}
+
+/** What GetJob's and GetJobDetail's answers say of the job, with its `tasks`. */
+function jobOf<T extends JobTask>(
+  j: { jobId: string; state: string; finalResult: string; currentGroup: number; totalGroups: number },
+  tasks: T[],
+): Omit<JobStatus, "tasks"> & { tasks: T[] } {
+  return {
+    id: j.jobId,
+    state: j.state as JobState,
+    tasks,
+    finalResult: j.finalResult,
+    currentGroup: j.currentGroup,
+    totalGroups: j.totalGroups,
+  };
+}
+
+/** What GetJob's and GetJobDetail's answers say of each task. */
+function taskOf(t: {
+  taskId: string;
+  assignedDeviceId: string;
+  assignedDeviceName: string;
+  state: string;
+  result: string;
+  error: string;
+}): JobTask {
+  return {
+    taskId: t.taskId,
+    deviceId: t.assignedDeviceId,
+    deviceName: t.assignedDeviceName,
+    state: t.state as JobState,
+    result: t.result,
+    error: t.error,
+  };
 }
 
 /** The `jobs` resource of {@link EdgemeshClient}: distributed jobs. */
