@@ -7,7 +7,7 @@ import {
   InvalidArgumentError,
   toBatonError,
 } from "@baton/core";
-import type { OrchestratorService } from "@baton/wire/edgemesh";
+import type { OrchestratorService, TaskStatus, JobStatus as WireJobStatus } from "@baton/wire/edgemesh";
 import type { Client } from "@connectrpc/connect";
 import { type PlanInput, wirePlan } from "./plan.js";
 import type { SessionKeeper } from "./session.js";
@@ -197,7 +197,7 @@ export class JobHandle {
 
 /** What GetJob's and GetJobDetail's answers say of the job, with its `tasks`. */
 function jobOf<T extends JobTask>(
-  j: { jobId: string; state: string; finalResult: string; currentGroup: number; totalGroups: number },
+  j: Pick<WireJobStatus, "jobId" | "state" | "finalResult" | "currentGroup" | "totalGroups">,
   tasks: T[],
 ): Omit<JobStatus, "tasks"> & { tasks: T[] } {
   return {
@@ -211,14 +211,9 @@ function jobOf<T extends JobTask>(
 }
 
 /** What GetJob's and GetJobDetail's answers say of each task. */
-function taskOf(t: {
-  taskId: string;
-  assignedDeviceId: string;
-  assignedDeviceName: string;
-  state: string;
-  result: string;
-  error: string;
-}): JobTask {
+function taskOf(
+  t: Pick<TaskStatus, "taskId" | "assignedDeviceId" | "assignedDeviceName" | "state" | "result" | "error">,
+): JobTask {
   return {
     taskId: t.taskId,
     deviceId: t.assignedDeviceId,
