@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { EXIT } from "@baton/cli";
 import { type BatonServer, createOrcaModule, startServer } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makePki } from "../../orca/test/support.js";
+import { makePki } from "../../../test/support/tls.js";
 import { baton, type CliTestServer, json, ndjson, startCliTestServer, stderrError } from "./support.js";
 
 let t: CliTestServer;

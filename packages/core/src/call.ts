@@ -1,5 +1,4 @@
 import { type CallOptions as ConnectCallOptions, type ContextValues, createContextValues } from "@connectrpc/connect";
-import type { ConnectionOptions } from "./connection.js";
 import { type ConnectionBase, idleTimeoutKey } from "./connection-base.js";
 import { type BatonError, toBatonError } from "./errors.js";
 
@@ -44,50 +43,12 @@ export interface ClientDefaults {
   };
 }
 
-/**
- * The address a client dials: `options.address`, else the environment variable, else the
- * documented default.
- */
-export function clientAddress(
-  options: { address?: string | undefined },
-  defaults: ClientDefaults,
-  env: Record<string, string | undefined> = processEnv(),
-): string {
-  if (options.address) return options.address;
-  const fromEnv = defaults.env === undefined ? undefined : env[defaults.env];
-  if (fromEnv) return defaults.fromEnv ? defaults.fromEnv(fromEnv) : fromEnv;
-  return defaults.address;
-}
-
-/** The environment variables of the process; none in a browser, which has no `process`. */
-function processEnv(): Record<string, string | undefined> {
-  return typeof process === "undefined" ? {} : process.env;
-}
-
 /** A client's connection, and whether the client owns (and closes) it. */
 export interface ResolvedConnection<C extends ConnectionBase> {
   /** The connection calls go through. */
   connection: C;
   /** True when the client made the connection and closes it; false for a shared one. */
   owned: boolean;
-}
-
-/**
- * Resolves client options to a connection, and whether the client owns (and closes) it:
- * the shared `connection` if given, else one `make` builds. Each build's
- * `resolveConnection` passes its own `Connection`.
- */
-export function resolveConnectionWith<C extends ConnectionBase, O extends ConnectionOptions>(
-  options: Partial<O> & { connection?: C | undefined },
-  defaults: ClientDefaults,
-  make: (options: O, defaults: { httpVersion?: "1.1" | "2" }) => C,
-): ResolvedConnection<C> {
-  const { connection, ...rest } = options;
-  if (connection) return { connection, owned: false };
-  return {
-    connection: make({ ...rest, address: clientAddress(rest, defaults) } as O, defaults.connection ?? {}),
-    owned: true,
-  };
 }
 
 /**

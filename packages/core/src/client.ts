@@ -1,5 +1,6 @@
-import { BatonClientBase, type ClientDefaults, type ResolvedConnection, resolveConnectionWith } from "./call.js";
+import { BatonClientBase, type ClientDefaults, type ResolvedConnection } from "./call.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
+import { resolveClientConnection } from "./connection-base.js";
 
 /**
  * Options of every Baton client: the {@link ConnectionOptions} (each optional: the client
@@ -12,11 +13,8 @@ export interface ClientOptions extends Partial<ConnectionOptions> {
 }
 
 /** Resolves client options to a connection, and whether the client owns (and closes) it. */
-export function resolveConnection(
-  options: ClientOptions,
-  defaults: ClientDefaults = { address: "127.0.0.1:50051" },
-): ResolvedConnection<Connection> {
-  return resolveConnectionWith<Connection, ConnectionOptions>(options, defaults, (o, d) => new Connection(o, d));
+export function resolveConnection(options: ClientOptions, defaults?: ClientDefaults): ResolvedConnection<Connection> {
+  return resolveClientConnection(Connection, options, defaults);
 }
 
 /**

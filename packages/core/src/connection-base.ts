@@ -7,6 +7,7 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import { type ParsedAddress, parseAddress } from "./address.js";
+import type { ClientDefaults, ResolvedConnection } from "./call.js";
 // Types only: connection.ts is the Node build's, and nothing of it is loaded at run time here.
 import type { ConnectionOptions, FetchLike, TokenProvider } from "./connection.js";
 import { checkTimeout } from "./deadline.js";
@@ -147,6 +148,49 @@ export abstract class ConnectionBase {
 
   /** Releases what the platform holds (sockets, in-flight requests); called once, by `close`. */
   protected abstract release(): void | Promise<void>;
+}
+
+/**
+ * The address a client dials: `options.address`, else the environment variable, else the
+ * documented default.
+ */
+export function clientAddress(
+  options: { address?: string | undefined },
+  defaults: ClientDefaults,
+  env: Record<string, string | undefined> = processEnv(),
+): string {
+  if (options.address) return options.address;
+  const fromEnv = defaults.env === undefined ? undefined : env[defaults.env];
+  if (fromEnv) return defaults.fromEnv ? defaults.fromEnv(fromEnv) : fromEnv;
+  return defaults.address;
+}
+
+/** The environment variables of the process; none in a browser, which has no `process`. */
+function processEnv(): Record<string, string | undefined> {
+  return typeof process === "undefined" ? {} : process.env;
+}
+
+/**
+ * Resolves a client's options to a connection, and whether the client owns (and closes)
+ * it: the shared `connection` if given, else a new `Conn` at the {@link clientAddress},
+ * with the client kind's connection defaults. The Node and the browser build's
+ * `resolveConnection` and `BatonClient` are this over their own `Connection`.
+ *
+ * @param Conn the build's connection class.
+ * @param options the client's options.
+ * @param defaults where the client finds its server; by default `127.0.0.1:50051`.
+ */
+export function resolveClientConnection<C extends ConnectionBase, O extends ConnectionOptions>(
+  Conn: new (options: O, defaults: { httpVersion?: "1.1" | "2" }) => C,
+  options: Partial<O> & { connection?: C | undefined },
+  defaults: ClientDefaults = { address: "127.0.0.1:50051" },
+): ResolvedConnection<C> {
+  const { connection, ...rest } = options;
+  if (connection) return { connection, owned: false };
+  return {
+    connection: new Conn({ ...rest, address: clientAddress(rest, defaults) } as O, defaults.connection ?? {}),
+    owned: true,
+  };
 }
 
 /**

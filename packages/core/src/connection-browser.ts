@@ -1,8 +1,8 @@
 import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import { BatonClientBase, type ClientDefaults, type ResolvedConnection, resolveConnectionWith } from "./call.js";
+import { BatonClientBase, type ClientDefaults, type ResolvedConnection } from "./call.js";
 import type { ConnectionOptions, FetchLike } from "./connection.js";
-import { ConnectionBase } from "./connection-base.js";
+import { ConnectionBase, resolveClientConnection } from "./connection-base.js";
 import { InvalidArgumentError } from "./errors.js";
 
 /**
@@ -172,11 +172,8 @@ export interface ClientOptions extends Partial<BrowserConnectionOptions> {
 }
 
 /** Resolves client options to a browser connection, and whether the client owns (and closes) it. */
-export function resolveConnection(
-  options: ClientOptions,
-  defaults: ClientDefaults = { address: "127.0.0.1:50051" },
-): ResolvedConnection<Connection> {
-  return resolveConnectionWith<Connection, BrowserConnectionOptions>(options, defaults, (o, d) => new Connection(o, d));
+export function resolveConnection(options: ClientOptions, defaults?: ClientDefaults): ResolvedConnection<Connection> {
+  return resolveClientConnection(Connection, options, defaults);
 }
 
 /**

@@ -33,7 +33,7 @@ type Handler = (
 ) => void;
 
 /** Where a {@link rawServer} listens: TCP (default), TLS over TCP, or a Unix socket. */
-type Listen = { tls?: { key: string; cert: string }; socketPath?: string };
+type Listen = { tls?: { key: Buffer; cert: Buffer }; socketPath?: string };
 
 /** A raw HTTP/2 server: `handler` gets each stream once its request body has arrived (or at once with `eager`). */
 async function rawServer(
@@ -818,9 +818,9 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
   };
 
   it("streams over TLS", async () => {
-    const { cert, key } = files.cert();
-    const { address } = await rawServer(respond, false, { tls: { key, cert } });
-    const { orca } = client(address, { tls: { ca: cert } });
+    const { cert, key, ca } = files.cert();
+    const { address } = await rawServer(respond, false, { tls: { key: Buffer.from(key), cert: Buffer.from(cert) } });
+    const { orca } = client(address, { tls: { ca } });
     expect((await drain(orca.streamEvents(streamReq))).ids).toEqual(["e-1", "e-2", "e-3"]);
   });
 

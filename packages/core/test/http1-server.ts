@@ -1,8 +1,7 @@
 // A raw HTTP/1.1 server for the Connect and gRPC-Web transport tests: each test answers exactly
 // what it needs (trailers, trailers-only, HTTP errors, compressed or oversized messages, a
 // dropped socket) and sees what the client sends, over TCP, TLS or a Unix socket.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
@@ -11,6 +10,7 @@ import { join } from "node:path";
 import { Orchestrator } from "@baton/wire/orca";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { expect, it } from "vitest";
+import { makePki } from "../../../test/support/tls.js";
 import { Connection, type ConnectionOptions } from "../src/index.js";
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
@@ -108,36 +108,28 @@ export async function failure(p: Promise<unknown>): Promise<ConnectError> {
   return err as ConnectError;
 }
 
-/** A self-signed certificate for 127.0.0.1 (openssl), and a directory for Unix sockets; `done()` removes it. */
-export function scratch(): { dir: string; cert: () => { key: string; cert: string }; done: () => void } {
+/**
+ * A directory for Unix sockets and TLS material, and a server key and certificate for
+ * 127.0.0.1 with the CA that signed them (the shared test PKI, made on first use); `done()`
+ * removes it.
+ */
+export function scratch(): {
+  dir: string;
+  cert: () => { key: string; cert: string; ca: string };
+  done: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), "baton-h1-"));
-  let pair: { key: string; cert: string } | undefined;
+  let pair: { key: string; cert: string; ca: string } | undefined;
   return {
     dir,
     cert() {
       if (!pair) {
-        execFileSync(
-          "openssl",
-          [
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-          ],
-          { cwd: dir, stdio: "pipe" },
-        );
-        pair = { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
+        const pki = makePki(dir);
+        pair = {
+          key: pki.serverKey.toString("utf8"),
+          cert: pki.serverCert.toString("utf8"),
+          ca: pki.ca.toString("utf8"),
+        };
       }
       return pair;
     },
@@ -268,7 +260,7 @@ export function socketCases(
   it("works over TLS", async () => {
     const pair = files.cert();
     const { address } = await h1Server(cleanups, ok, { listen: { tls: pair } });
-    const { orca } = client(address, { tls: { ca: pair.cert } });
+    const { orca } = client(address, { tls: { ca: pair.ca } });
     expect((await orca.submitTask(submit)).accepted).toBe(true);
   });
 

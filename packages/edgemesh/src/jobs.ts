@@ -7,7 +7,7 @@ import {
   InvalidArgumentError,
   toBatonError,
 } from "@baton/core";
-import type { OrchestratorService } from "@baton/wire/edgemesh";
+import type { OrchestratorService, TaskStatus, JobStatus as WireJobStatus } from "@baton/wire/edgemesh";
 import type { Client } from "@connectrpc/connect";
 import { type PlanInput, wirePlan } from "./plan.js";
 import type { SessionKeeper } from "./session.js";
@@ -118,45 +118,22 @@ export class JobHandle {
   /** The job's state now. @throws {NotFoundError} for an unknown job. */
   async status(options: CallOptions = {}): Promise<JobStatus> {
     const s = await callOrThrow(() => this.#raw.getJob({ jobId: this.id }, connectCallOptions(options)));
-    return {
-      id: s.jobId,
-      state: s.state as JobState,
-      tasks: s.tasks.map((t) => ({
-        taskId: t.taskId,
-        deviceId: t.assignedDeviceId,
-        deviceName: t.assignedDeviceName,
-        state: t.state as JobState,
-        result: t.result,
-        error: t.error,
-      })),
-      finalResult: s.finalResult,
-      currentGroup: s.currentGroup,
-      totalGroups: s.totalGroups,
-    };
+    return jobOf(s, s.tasks.map(taskOf));
   }
 
   /** The job with per-task timing. @throws {NotFoundError} for an unknown job. */
   async detail(options: CallOptions = {}): Promise<JobDetail> {
     const d = await callOrThrow(() => this.#raw.getJobDetail({ jobId: this.id }, connectCallOptions(options)));
+    const tasks = d.tasks.map((t) => ({
+      ...taskOf(t),
+      kind: t.kind,
+      input: t.input,
+      groupIndex: t.groupIndex,
+      startedAt: ms(t.startedAtMs),
+      endedAt: ms(t.endedAtMs),
+    }));
     return {
-      id: d.jobId,
-      state: d.state as JobState,
-      tasks: d.tasks.map((t) => ({
-        taskId: t.taskId,
-        deviceId: t.assignedDeviceId,
-        deviceName: t.assignedDeviceName,
-        state: t.state as JobState,
-        result: t.result,
-        error: t.error,
-        kind: t.kind,
-        input: t.input,
-        groupIndex: t.groupIndex,
-        startedAt: ms(t.startedAtMs),
-        endedAt: ms(t.endedAtMs),
-      })),
-      finalResult: d.finalResult,
-      currentGroup: d.currentGroup,
-      totalGroups: d.totalGroups,
+      ...jobOf(d, tasks),
       createdAt: new Date(Number(d.createdAtMs)),
       startedAt: ms(d.startedAtMs),
       endedAt: ms(d.endedAtMs),
@@ -216,6 +193,35 @@ export class JobHandle {
     if (!final) throw new DeadlineExceededError(`job ${this.id}: no state`);
     return final;
   }
+}
+
+/** What GetJob's and GetJobDetail's answers say of the job, with its `tasks`. */
+function jobOf<T extends JobTask>(
+  j: Pick<WireJobStatus, "jobId" | "state" | "finalResult" | "currentGroup" | "totalGroups">,
+  tasks: T[],
+): Omit<JobStatus, "tasks"> & { tasks: T[] } {
+  return {
+    id: j.jobId,
+    state: j.state as JobState,
+    tasks,
+    finalResult: j.finalResult,
+    currentGroup: j.currentGroup,
+    totalGroups: j.totalGroups,
+  };
+}
+
+/** What GetJob's and GetJobDetail's answers say of each task. */
+function taskOf(
+  t: Pick<TaskStatus, "taskId" | "assignedDeviceId" | "assignedDeviceName" | "state" | "result" | "error">,
+): JobTask {
+  return {
+    taskId: t.taskId,
+    deviceId: t.assignedDeviceId,
+    deviceName: t.assignedDeviceName,
+    state: t.state as JobState,
+    result: t.result,
+    error: t.error,
+  };
 }
 
 /** The `jobs` resource of {@link EdgemeshClient}: distributed jobs. */

@@ -199,6 +199,21 @@ describe("edgemesh: a three-device mesh on loopback", () => {
     expect(JSON.parse(done.tasks[3]?.result ?? "{}")).toMatchObject({ device_id: "b", device_name: "B" });
     expect(done.finalResult).toBe(done.tasks.map((t) => t.result).join("\n"));
     const d = await job.detail();
+    // The detail says what the status says of the job and of each task, and more.
+    expect(d).toMatchObject({
+      id: done.id,
+      state: "DONE",
+      finalResult: done.finalResult,
+      currentGroup: 2,
+      totalGroups: 2,
+    });
+    expect(d.tasks).toMatchObject(done.tasks);
+    expect(d.tasks.map((t) => [t.kind, t.input])).toEqual([
+      ["LLM_GENERATE", "one"],
+      ["LLM_GENERATE", "two"],
+      ["ECHO", "three"],
+      ["SYSINFO", ""],
+    ]);
     const [g0, g1] = [d.tasks.filter((t) => t.groupIndex === 0), d.tasks.filter((t) => t.groupIndex === 1)];
     const g0End = Math.max(...g0.map((t) => t.endedAt?.getTime() ?? Number.POSITIVE_INFINITY));
     for (const t of g1) expect(t.startedAt?.getTime()).toBeGreaterThanOrEqual(g0End);

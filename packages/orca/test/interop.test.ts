@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { type BatonServer, startServer } from "@baton/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makePki, tempDir } from "./support.js";
+import { makePki } from "../../../test/support/tls.js";
+import { tempDir } from "./support.js";
 
 const python = "/usr/bin/python3";
 const haveGrpc = spawnSync(python, ["-c", "import grpc, grpc_tools"], { stdio: "ignore" }).status === 0;

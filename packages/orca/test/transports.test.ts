@@ -14,7 +14,8 @@ import { Orchestrator } from "@baton/orca/wire";
 import { type BatonServer, MemoryOrcaStore, type ModuleFactory, OrcaService, startServer } from "@baton/server";
 import { ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, makePki, type TestPki, take, tempDir } from "./support.js";
+import { makePki, type TestPki } from "../../../test/support/tls.js";
+import { eventually, take, tempDir } from "./support.js";
 
 /**
  * ORCA with knobs for fault injection: the next N SubmitTask calls lose their response

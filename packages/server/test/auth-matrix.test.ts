@@ -6,25 +6,24 @@
 // server's `--token` is not one), and every workspace-scoped operation refuses a token of
 // another workspace with 403 problem+json, writing nothing; objects of one workspace are
 // 404 through another's token.
-import * as http from "node:http";
-import * as http2 from "node:http2";
-import { type BatonServer, type PortariumModule, startServer } from "@baton/server";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { restOperations } from "./fuzz-rest.js";
 import {
+  COMBOS,
   envelope,
   type FuzzRequest,
   type FuzzResponse,
+  type FuzzTarget,
   type Protocol,
+  pool,
   rpcOutcome,
-  sendH1,
-  sendH2,
   servedServices,
+  startFuzzTarget,
+  type Transport,
   wireServices,
 } from "./fuzz-support.js";
-import { ACCOUNTS } from "./portarium-support.js";
 
 const TOKEN = "matrix-s3cret";
 const BOUND_MS = 15_000;
@@ -56,41 +55,15 @@ const BAD_RPC_AUTH: (string | undefined)[] = [
 /** What the bearer check answers (README: `missing bearer token`, `invalid bearer token`). */
 const BEARER_REFUSAL = /bearer token/;
 
-type Transport = "h1" | "h2";
-const COMBOS: [Protocol, Transport][] = [
-  ["grpc", "h2"],
-  ["grpc-web", "h1"],
-  ["grpc-web", "h2"],
-  ["connect", "h1"],
-  ["connect", "h2"],
-];
-
-let server: BatonServer;
-let address: string;
-let portarium: PortariumModule;
-let session: http2.ClientHttp2Session;
-let agent: http.Agent;
+let target: FuzzTarget;
 
 beforeAll(async () => {
-  server = await startServer({
-    listen: ["127.0.0.1:0"],
-    token: TOKEN,
-    settings: { "portarium.serviceAccounts": ACCOUNTS },
-  });
-  address = server.addresses[0] as string;
-  portarium = server.modules.get("portarium") as PortariumModule;
-  session = http2.connect(`http://${address}`, { maxSessionMemory: 1024 });
-  session.on("error", () => {});
-  agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  target = await startFuzzTarget({ token: TOKEN }, { boundMs: BOUND_MS, maxSockets: 32 });
 });
-afterAll(async () => {
-  session?.destroy();
-  agent?.destroy();
-  await server?.close();
-});
+afterAll(() => target?.close());
 
 function send(transport: Transport, r: FuzzRequest): Promise<FuzzResponse> {
-  return transport === "h2" ? sendH2(session, r, BOUND_MS) : sendH1(address, agent, r, BOUND_MS);
+  return target.send(transport, r);
 }
 
 /** An empty-message call of `m` in `protocol`, with `auth` as its authorization header. */
@@ -117,20 +90,10 @@ function call(
   return { method: "POST", path, headers, body };
 }
 
-/** Runs `tasks` a few at a time. */
-async function pool(tasks: (() => Promise<void>)[], width = 16): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < tasks.length) await (tasks[next++] as () => Promise<void>)();
-    }),
-  );
-}
-
 describe("RPC with --token", () => {
   it("every method refuses no token, a wrong one and malformed headers with UNAUTHENTICATED; the right one passes", async () => {
     const wire = wireServices();
-    const served = await servedServices(session);
+    const served = await servedServices(target.session());
     const failures: string[] = [];
     const tasks: (() => Promise<void>)[] = [];
     let methods = 0;
@@ -172,7 +135,7 @@ describe("RPC with --token", () => {
         }
       }
     }
-    await pool(tasks);
+    await pool(tasks, 16);
     expect(methods).toBeGreaterThan(40);
     expect(failures, failures.slice(0, 20).join("\n")).toEqual([]);
   }, 180_000);
@@ -187,7 +150,7 @@ describe("RPC with --token", () => {
       );
       expect(o.code, `${protocol}/${transport}`).toBe(0);
     }
-    expect(await servedServices(session)).toContain("orca.v1.Orchestrator");
+    expect(await servedServices(target.session())).toContain("orca.v1.Orchestrator");
   });
 });
 
@@ -205,9 +168,9 @@ describe("Portarium REST", () => {
 
   it("every secured operation refuses no token, wrong tokens and malformed headers with 401 problem+json", async () => {
     expect(secured.length).toBeGreaterThan(25);
-    const valid = await portarium.signToken({ sub: "demo", workspace: "ws-a" });
+    const valid = await target.portarium.signToken({ sub: "demo", workspace: "ws-a" });
     const [head = "", payload = ""] = valid.split(".");
-    const expired = await portarium.signToken({ sub: "demo", workspace: "ws-a", exp: 1 });
+    const expired = await target.portarium.signToken({ sub: "demo", workspace: "ws-a", exp: 1 });
     const bad: (string | undefined)[] = [
       undefined,
       "Bearer",
@@ -246,13 +209,13 @@ describe("Portarium REST", () => {
             else if (!String(res.headers["www-authenticate"] ?? "").startsWith("Bearer"))
               failures.push(`${where}: no WWW-Authenticate: Bearer`);
           });
-    await pool(tasks);
+    await pool(tasks, 16);
     expect(failures, failures.slice(0, 20).join("\n")).toEqual([]);
   }, 180_000);
 
   it("every workspace-scoped operation refuses another workspace's token with 403 problem+json and writes nothing", async () => {
     expect(scoped.length).toBeGreaterThan(25);
-    const tokenB = await portarium.signToken({ sub: "demo", workspace: "ws-b" });
+    const tokenB = await target.portarium.signToken({ sub: "demo", workspace: "ws-b" });
     const failures: string[] = [];
     for (const op of scoped)
       for (const transport of ["h1", "h2"] as const) {
@@ -270,7 +233,7 @@ describe("Portarium REST", () => {
       }
     expect(failures, failures.join("\n")).toEqual([]);
     // Nothing reached ws-a.
-    const tokenA = await portarium.signToken({ sub: "demo", workspace: "ws-a" });
+    const tokenA = await target.portarium.signToken({ sub: "demo", workspace: "ws-a" });
     for (const list of ["workflows", "runs", "approvals", "machines", "agents", "evidence"]) {
       const res = await send("h1", {
         method: "GET",
@@ -283,8 +246,8 @@ describe("Portarium REST", () => {
   });
 
   it("objects of one workspace are 404 through another workspace's token and path", async () => {
-    const tokenA = await portarium.signToken({ sub: "demo", workspace: "ws-a" });
-    const tokenB = await portarium.signToken({ sub: "demo", workspace: "ws-b" });
+    const tokenA = await target.portarium.signToken({ sub: "demo", workspace: "ws-a" });
+    const tokenB = await target.portarium.signToken({ sub: "demo", workspace: "ws-b" });
     const post = async (path: string, body: unknown) => {
       const res = await send("h1", {
         method: "POST",

@@ -4,6 +4,7 @@
 // code and message, or REST status and body), so the test can judge every answer the same way.
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import { type BatonServer, type PortariumModule, type ServerOptions, startServer } from "@baton/server";
 import * as wireBaaaht from "@baton/wire/baaaht";
 import * as wireEdgemesh from "@baton/wire/edgemesh";
 import * as wireReflection from "@baton/wire/grpc-reflection";
@@ -20,6 +21,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
+import { ACCOUNTS } from "./portarium-support.js";
 
 /** mulberry32: a small, fast, seeded PRNG; the same seed gives the same requests. */
 export class Rng {
@@ -332,37 +334,38 @@ export interface RpcOutcome {
   malformed?: string;
 }
 
-/** Parses gRPC-Web's trailer frame (`0x80`) out of a response body. */
-function grpcWebTrailers(body: Buffer): Record<string, string> | undefined {
+/**
+ * The payload of the first envelope in `body` whose flags have `flag` set (gRPC-Web's
+ * trailer frame `0x80`, Connect's end-of-stream message `0x02`), or undefined if none.
+ */
+function flaggedFrame(body: Buffer, flag: number): Buffer | undefined {
   let at = 0;
   for (let n = 0; n < 100_000 && at + 5 <= body.length; n++) {
     const flags = body[at] as number;
     const len = body.readUInt32BE(at + 1);
     const payload = body.subarray(at + 5, at + 5 + len);
     at += 5 + len;
-    if (flags & 0x80) {
-      const out: Record<string, string> = {};
-      for (const line of payload.toString("utf8").split("\r\n")) {
-        const c = line.indexOf(":");
-        if (c > 0) out[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
-      }
-      return out;
-    }
+    if (flags & flag) return payload;
   }
   return undefined;
 }
 
+/** Parses gRPC-Web's trailer frame (`0x80`) out of a response body. */
+function grpcWebTrailers(body: Buffer): Record<string, string> | undefined {
+  const payload = flaggedFrame(body, 0x80);
+  if (payload === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const line of payload.toString("utf8").split("\r\n")) {
+    const c = line.indexOf(":");
+    if (c > 0) out[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
+  }
+  return out;
+}
+
 /** Connect's end-of-stream message (`0x02`) out of a streaming response body. */
 function connectEndStream(body: Buffer): { error?: { code?: string; message?: string } } | undefined {
-  let at = 0;
-  for (let n = 0; n < 100_000 && at + 5 <= body.length; n++) {
-    const flags = body[at] as number;
-    const len = body.readUInt32BE(at + 1);
-    const payload = body.subarray(at + 5, at + 5 + len);
-    at += 5 + len;
-    if (flags & 0x02) return JSON.parse(payload.toString("utf8"));
-  }
-  return undefined;
+  const payload = flaggedFrame(body, 0x02);
+  return payload === undefined ? undefined : JSON.parse(payload.toString("utf8"));
 }
 
 /** Reads `res` as an answer of `protocol` (`streaming`: Connect's streaming protocol). */
@@ -432,4 +435,87 @@ export async function servedServices(session: http2.ClientHttp2Session): Promise
   );
   if (res.messageResponse.case !== "listServicesResponse") throw new Error("reflection did not list services");
   return res.messageResponse.value.service.map((s) => s.name);
+}
+
+/** Which HTTP version a request goes over. */
+export type Transport = "h1" | "h2";
+
+/** Which protocols each HTTP version carries (gRPC needs HTTP/2's trailers). */
+export const COMBOS: readonly (readonly [Protocol, Transport])[] = [
+  ["grpc", "h2"],
+  ["grpc-web", "h1"],
+  ["grpc-web", "h2"],
+  ["connect", "h1"],
+  ["connect", "h2"],
+];
+
+/**
+ * A baton-server on loopback with Portarium's test service accounts, and the HTTP/1.1
+ * agent and HTTP/2 session the fuzz and auth-matrix tests send their requests over.
+ */
+export interface FuzzTarget {
+  server: BatonServer;
+  /** The server's `host:port`. */
+  address: string;
+  portarium: PortariumModule;
+  /** The keep-alive HTTP/1.1 agent requests go over. */
+  agent: http.Agent;
+  /** The HTTP/2 session requests go over, connected anew if it was closed. */
+  session(): http2.ClientHttp2Session;
+  /** Sends `r` over `transport`: answered within the bound, or reported hung. */
+  send(transport: Transport, r: FuzzRequest): Promise<FuzzResponse>;
+  /** Closes the session, the agent and the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a {@link FuzzTarget}: `startServer(options)` listening on 127.0.0.1 with
+ * Portarium's {@link ACCOUNTS}, requests answered within `boundMs`, at most `maxSockets`
+ * HTTP/1.1 connections.
+ */
+export async function startFuzzTarget(
+  options: Omit<ServerOptions, "listen" | "settings">,
+  { boundMs, maxSockets }: { boundMs: number; maxSockets: number },
+): Promise<FuzzTarget> {
+  const server = await startServer({
+    ...options,
+    listen: ["127.0.0.1:0"],
+    settings: { "portarium.serviceAccounts": ACCOUNTS },
+  });
+  const address = server.addresses[0] as string;
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  let h2: http2.ClientHttp2Session | undefined;
+  const session = () => {
+    if (h2 === undefined || h2.closed || h2.destroyed) {
+      // Node's client keeps the unsent rest of a body the server refused early (its stream
+      // reset NO_ERROR) in the session's memory; past maxSessionMemory (10 MB) it refuses
+      // new streams itself with ENHANCE_YOUR_CALM. These tests send many such bodies.
+      h2 = http2.connect(`http://${address}`, { maxSessionMemory: 1024 });
+      h2.on("error", () => {});
+    }
+    return h2;
+  };
+  return {
+    server,
+    address,
+    portarium: server.modules.get("portarium") as PortariumModule,
+    agent,
+    session,
+    send: (transport, r) => (transport === "h2" ? sendH2(session(), r, boundMs) : sendH1(address, agent, r, boundMs)),
+    async close() {
+      h2?.destroy();
+      agent.destroy();
+      await server.close();
+    },
+  };
+}
+
+/** Runs `tasks` with at most `width` in flight. */
+export async function pool(tasks: (() => Promise<void>)[], width: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < tasks.length) await (tasks[next++] as () => Promise<void>)();
+    }),
+  );
 }

@@ -8,31 +8,33 @@
 // Seeded: BATON_FUZZ_SEED (default: random, printed) and BATON_FUZZ_ITERATIONS (default 2
 // rounds over every method, protocol and HTTP version) make `pnpm fuzz` a longer run of the
 // same test. A failure names the seed and the request, so it can be replayed.
-import * as http from "node:http";
 import * as http2 from "node:http2";
 import { gzipSync } from "node:zlib";
-import { type BatonServer, type PortariumModule, startServer } from "@baton/server";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostilePath, hostileRest, restOperations } from "./fuzz-rest.js";
 import {
+  COMBOS,
   clientStreams,
   envelope,
   type FuzzRequest,
   type FuzzResponse,
+  type FuzzTarget,
   leaksInternals,
   type Protocol,
+  pool,
   Rng,
   randomMessage,
   rpcOutcome,
   sendH1,
   sendH2,
   servedServices,
+  startFuzzTarget,
+  type Transport,
   wireServices,
   wrongTypesJson,
 } from "./fuzz-support.js";
-import { ACCOUNTS } from "./portarium-support.js";
 
 const SEED = Number(process.env.BATON_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const ITERATIONS = Number(process.env.BATON_FUZZ_ITERATIONS ?? 2);
@@ -52,16 +54,6 @@ const codeName = (c: Code | undefined) => (c === undefined ? "malformed" : c ===
 
 const SERVER_FAULTS = new Set<Code>([Code.Unknown, Code.Internal, Code.DataLoss]);
 
-type Transport = "h1" | "h2";
-/** Which protocols each HTTP version carries (gRPC needs HTTP/2's trailers). */
-const COMBOS: [Protocol, Transport][] = [
-  ["grpc", "h2"],
-  ["grpc-web", "h1"],
-  ["grpc-web", "h2"],
-  ["connect", "h1"],
-  ["connect", "h2"],
-];
-
 /** One generated RPC request and what its answer must be. */
 interface RpcCase extends FuzzRequest {
   kind: string;
@@ -71,11 +63,8 @@ interface RpcCase extends FuzzRequest {
   bidi: boolean;
 }
 
-let server: BatonServer;
-let address: string;
+let target: FuzzTarget;
 let token: string;
-let h2: http2.ClientHttp2Session;
-let agent: http.Agent;
 const failures: string[] = [];
 const tally = new Map<string, number>();
 
@@ -83,34 +72,13 @@ function count(key: string) {
   tally.set(key, (tally.get(key) ?? 0) + 1);
 }
 
-function session(): http2.ClientHttp2Session {
-  if (h2 === undefined || h2.closed || h2.destroyed) {
-    // Node's client keeps the unsent rest of a body the server refused early (its stream
-    // reset NO_ERROR) in the session's memory; past maxSessionMemory (10 MB) it refuses
-    // new streams itself with ENHANCE_YOUR_CALM. The fuzz test sends many such bodies.
-    h2 = http2.connect(`http://${address}`, { maxSessionMemory: 1024 });
-    h2.on("error", () => {});
-  }
-  return h2;
-}
-
 function send(transport: Transport, r: FuzzRequest): Promise<FuzzResponse> {
-  return transport === "h2" ? sendH2(session(), r, BOUND_MS) : sendH1(address, agent, r, BOUND_MS);
-}
-
-/** Runs `tasks` with at most CONCURRENCY in flight. */
-async function pool(tasks: (() => Promise<void>)[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < tasks.length) await (tasks[next++] as () => Promise<void>)();
-    }),
-  );
+  return target.send(transport, r);
 }
 
 /** gRPC health over a fresh HTTP/2 connection and Portarium over HTTP/1.1: the server still answers. */
 async function healthy(): Promise<void> {
-  const s = http2.connect(`http://${address}`);
+  const s = http2.connect(`http://${target.address}`);
   s.on("error", () => {});
   try {
     const r = await sendH2(
@@ -128,8 +96,8 @@ async function healthy(): Promise<void> {
     s.close();
   }
   const rest = await sendH1(
-    address,
-    agent,
+    target.address,
+    target.agent,
     { method: "GET", path: "/v1/workspaces", headers: { authorization: `Bearer ${token}` } },
     BOUND_MS,
   );
@@ -311,27 +279,24 @@ function judge(c: RpcCase, protocol: Protocol, transport: Transport, res: FuzzRe
 }
 
 beforeAll(async () => {
-  server = await startServer({
-    listen: ["127.0.0.1:0"],
-    settings: { "portarium.serviceAccounts": ACCOUNTS },
-    requestTimeoutMs: 5000,
-    logger: {
-      error: (...a: unknown[]) => console.log("LOG", JSON.stringify(a)),
-      warn() {},
-      info() {},
-      debug() {},
-    } as never,
-  });
-  address = server.addresses[0] as string;
-  token = await (server.modules.get("portarium") as PortariumModule).signToken({ sub: "demo", workspace: "ws-a" });
-  agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  target = await startFuzzTarget(
+    {
+      requestTimeoutMs: 5000,
+      logger: {
+        error: (...a: unknown[]) => console.log("LOG", JSON.stringify(a)),
+        warn() {},
+        info() {},
+        debug() {},
+      } as never,
+    },
+    { boundMs: BOUND_MS, maxSockets: 8 },
+  );
+  token = await target.portarium.signToken({ sub: "demo", workspace: "ws-a" });
   console.log(`fuzz: seed ${SEED} (BATON_FUZZ_SEED=${SEED}), ${ITERATIONS} iteration(s)`);
 });
 
 afterAll(async () => {
-  h2?.destroy();
-  agent?.destroy();
-  await server?.close();
+  await target?.close();
   if (tally.size > 0)
     console.log(
       `fuzz: answers by protocol and code: ${[...tally]
@@ -344,7 +309,7 @@ afterAll(async () => {
 describe(`fuzz (BATON_FUZZ_SEED=${SEED})`, () => {
   it("covers every service the server serves, from @baton/wire's descriptors", async () => {
     const wire = wireServices();
-    const served = await servedServices(session());
+    const served = await servedServices(target.session());
     expect(served.length).toBeGreaterThan(5);
     // A served service @baton/wire does not describe would go unfuzzed.
     expect(served.filter((s) => !wire.has(s))).toEqual([]);
@@ -354,7 +319,7 @@ describe(`fuzz (BATON_FUZZ_SEED=${SEED})`, () => {
     "every RPC answers bad input with the right code, never INTERNAL, and the server keeps answering",
     async () => {
       const wire = wireServices();
-      const services = (await servedServices(session())).map((s) => wire.get(s) as DescService);
+      const services = (await servedServices(target.session())).map((s) => wire.get(s) as DescService);
       const rng = new Rng(SEED);
       let sent = 0;
       for (let i = 0; i < ITERATIONS; i++) {
@@ -365,7 +330,7 @@ describe(`fuzz (BATON_FUZZ_SEED=${SEED})`, () => {
               const c = rpcCase(svc, m, protocol, transport, rng);
               tasks.push(async () => judge(c, protocol, transport, await send(transport, c)));
             }
-        await pool(tasks);
+        await pool(tasks, CONCURRENCY);
         sent += tasks.length;
         await healthy();
         expect(failures, failures.slice(0, 20).join("\n")).toEqual([]);
@@ -443,7 +408,7 @@ describe(`fuzz (BATON_FUZZ_SEED=${SEED})`, () => {
               );
           });
         }
-        await pool(tasks);
+        await pool(tasks, CONCURRENCY);
         await healthy();
         expect(bad, bad.slice(0, 20).join("\n")).toEqual([]);
       }

@@ -5,7 +5,8 @@
  */
 import { EventType, RunnerStatus, StratavoreClient, UnavailableError } from "@baton/stratavore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BinServer, makePki, startBin, type TestPki, tempDir } from "./support.js";
+import { makePki, type TestPki } from "../../../test/support/tls.js";
+import { type BinServer, startBin, tempDir } from "./support.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let pki: TestPki;

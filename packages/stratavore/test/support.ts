@@ -1,5 +1,5 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,72 +8,6 @@ import { join } from "node:path";
 export function tempDir(prefix = "baton-stratavore-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** PEM files for mutual TLS tests: a CA, a server cert for localhost/127.0.0.1, client certs. */
-export interface TestPki {
-  files: { ca: string; serverCert: string; serverKey: string };
-  ca: Buffer;
-  clientCert: Buffer;
-  clientKey: Buffer;
-  /** A client certificate signed by another CA: mutual TLS must refuse it. */
-  rogueCert: Buffer;
-  rogueKey: Buffer;
-}
-
-/** Makes a throwaway PKI with openssl in `dir`, at test time (as the ORCA transport tests do). */
-export function makePki(dir: string): TestPki {
-  const o = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  writeFileSync(join(dir, "server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  writeFileSync(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
-  for (const ca of ["ca", "rogue-ca"])
-    o(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${ca}`,
-      "-keyout",
-      `${ca}.key`,
-      "-out",
-      `${ca}.pem`,
-    );
-  const leaf = (name: string, ca: string, ext: string) => {
-    o("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`);
-    o(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      `${ca}.pem`,
-      "-CAkey",
-      `${ca}.key`,
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-extfile",
-      ext,
-      "-out",
-      `${name}.pem`,
-    );
-  };
-  leaf("server", "ca", "server.ext");
-  leaf("client", "ca", "client.ext");
-  leaf("rogue", "rogue-ca", "client.ext");
-  const r = (f: string) => readFileSync(join(dir, f));
-  return {
-    files: { ca: join(dir, "ca.pem"), serverCert: join(dir, "server.pem"), serverKey: join(dir, "server.key") },
-    ca: r("ca.pem"),
-    clientCert: r("client.pem"),
-    clientKey: r("client.key"),
-    rogueCert: r("rogue.pem"),
-    rogueKey: r("rogue.key"),
-  };
 }
 
 /** A `baton-server` process (the built bin), with the addresses it printed. */

@@ -289,24 +289,7 @@ export class EdgemeshService {
       },
       executeRoutedCommand: (req) => this.#routed(req),
       submitJob: (req) => this.#submitJob(req),
-      getJob: (req) => {
-        const j = this.#job(req.jobId);
-        return {
-          jobId: j.id,
-          state: j.state,
-          tasks: j.tasks.map((t) => ({
-            taskId: t.taskId,
-            assignedDeviceId: t.deviceId,
-            assignedDeviceName: t.deviceName,
-            state: t.state,
-            result: t.result,
-            error: t.error,
-          })),
-          finalResult: j.finalResult,
-          currentGroup: j.currentGroup,
-          totalGroups: j.groups.length,
-        };
-      },
+      getJob: (req) => jobAnswer(this.#job(req.jobId), () => ({})),
       runTask: async (req: TaskRequest) => {
         const started = performance.now();
         const r = await this.runTaskHere(req.kind, req.input);
@@ -384,25 +367,14 @@ export class EdgemeshService {
       getJobDetail: (req) => {
         const j = this.#job(req.jobId);
         return {
-          jobId: j.id,
-          state: j.state,
-          tasks: j.tasks.map((t) => ({
-            taskId: t.taskId,
+          ...jobAnswer(j, (t) => ({
             jobId: j.id,
-            assignedDeviceId: t.deviceId,
-            assignedDeviceName: t.deviceName,
             kind: t.kind,
             input: t.input,
-            state: t.state,
-            result: t.result,
-            error: t.error,
             groupIndex: t.groupIndex,
             startedAtMs: BigInt(t.startedAtMs),
             endedAtMs: BigInt(t.endedAtMs),
           })),
-          finalResult: j.finalResult,
-          currentGroup: j.currentGroup,
-          totalGroups: j.groups.length,
           createdAtMs: BigInt(j.createdAtMs),
           startedAtMs: BigInt(j.startedAtMs),
           endedAtMs: BigInt(j.endedAtMs),
@@ -644,6 +616,30 @@ const SessionReason = {
   unknown: "SESSION_UNKNOWN",
   expired: "SESSION_EXPIRED",
 } as const;
+
+/**
+ * What GetJob and GetJobDetail both answer of job `j`: its state and groups, and each task
+ * with its device, state and outcome, plus the fields `more` gives (GetJobDetail's kind,
+ * input and timing).
+ */
+function jobAnswer<T extends object>(j: JobRecord, more: (t: TaskRecord) => T) {
+  return {
+    jobId: j.id,
+    state: j.state,
+    tasks: j.tasks.map((t) => ({
+      taskId: t.taskId,
+      assignedDeviceId: t.deviceId,
+      assignedDeviceName: t.deviceName,
+      state: t.state,
+      result: t.result,
+      error: t.error,
+      ...more(t),
+    })),
+    finalResult: j.finalResult,
+    currentGroup: j.currentGroup,
+    totalGroups: j.groups.length,
+  };
+}
 
 /** UNAUTHENTICATED for a missing, unknown or expired session, with an ErrorInfo naming which. */
 function sessionError(message: string, reason: string): ConnectError {
