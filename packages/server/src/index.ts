@@ -74,7 +74,7 @@ export {
   readKeyFile,
 } from "./jwt-verifier.js";
 export { KeyedMutex } from "./keyed-mutex.js";
-export { type Listener, listen, type ServerTlsOptions } from "./listen.js";
+export { type Handler, type Listener, listen, type ServerTlsOptions, type StreamHandler } from "./listen.js";
 export type {
   AnyRequest,
   AnyResponse,
