@@ -7,7 +7,17 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { toBatonError } from "../src/index.js";
-import { bigAnswer, failure, h1Client, h1Server, scratch, socketCases, submit, transports } from "./http1-server.js";
+import {
+  bigAnswer,
+  failure,
+  h1Client,
+  h1Server,
+  scratch,
+  socketCases,
+  submit,
+  submitWithMetadata,
+  transports,
+} from "./http1-server.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -50,16 +60,7 @@ for (const transport of transports) {
         res.end(accepted());
       });
       const { orca } = client(address);
-      let header: Headers | undefined;
-      let trailer: Headers | undefined;
-      await orca.submitTask(submit, {
-        onHeader: (h) => {
-          header = h;
-        },
-        onTrailer: (t) => {
-          trailer = t;
-        },
-      });
+      const { header, trailer } = await submitWithMetadata(orca);
       expect(header?.get("x-h")).toBe("1");
       expect(header?.has("trailer-x-t")).toBe(false);
       expect(trailer?.get("x-t")).toBe("2");

@@ -18,7 +18,7 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Connection, type ConnectionOptions, DeadlineExceededError, toBatonError } from "../src/index.js";
-import { scratch } from "./http1-server.js";
+import { scratch, submitWithMetadata } from "./http1-server.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -262,16 +262,7 @@ describe("lean gRPC transport: responses", () => {
       stream.end(accepted());
     });
     const { orca } = client(address);
-    let header: Headers | undefined;
-    let trailer: Headers | undefined;
-    await orca.submitTask(submit, {
-      onHeader: (h) => {
-        header = h;
-      },
-      onTrailer: (t) => {
-        trailer = t;
-      },
-    });
+    const { header, trailer } = await submitWithMetadata(orca);
     expect(header?.get("x-h")).toBe("1");
     expect(trailer?.get("x-t")).toBe("2");
   });
@@ -297,16 +288,7 @@ describe("lean gRPC transport: responses", () => {
       return { ...res };
     };
     const { orca } = client(address, { interceptors: [outer, inner] });
-    let header: Headers | undefined;
-    let trailer: Headers | undefined;
-    const res = await orca.submitTask(submit, {
-      onHeader: (h) => {
-        header = h;
-      },
-      onTrailer: (t) => {
-        trailer = t;
-      },
-    });
+    const { res, header, trailer } = await submitWithMetadata(orca);
     expect(res.accepted).toBe(true);
     expect(read).toEqual(["1/2/0"]);
     expect(header?.get("x-h")).toBe("replaced");

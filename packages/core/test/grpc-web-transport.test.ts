@@ -8,7 +8,17 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { toBatonError } from "../src/index.js";
-import { bigAnswer, failure, h1Client, h1Server, scratch, socketCases, submit, transports } from "./http1-server.js";
+import {
+  bigAnswer,
+  failure,
+  h1Client,
+  h1Server,
+  scratch,
+  socketCases,
+  submit,
+  submitWithMetadata,
+  transports,
+} from "./http1-server.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -70,16 +80,7 @@ for (const transport of transports) {
         res.end(Buffer.concat([accepted(), trailerEnvelope({ ...ok, "x-t": "2" })]));
       });
       const { orca } = client(address);
-      let header: Headers | undefined;
-      let trailer: Headers | undefined;
-      await orca.submitTask(submit, {
-        onHeader: (h) => {
-          header = h;
-        },
-        onTrailer: (t) => {
-          trailer = t;
-        },
-      });
+      const { header, trailer } = await submitWithMetadata(orca);
       expect(header?.get("x-h")).toBe("1");
       expect(trailer?.get("x-t")).toBe("2");
       expect(trailer?.get("grpc-status")).toBe("0");

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Orchestrator } from "@baton/wire/orca";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { expect, it } from "vitest";
 import { makePki } from "../../../test/support/tls.js";
 import { Connection, type ConnectionOptions } from "../src/index.js";
@@ -96,6 +96,21 @@ export function h1Client(
   });
   cleanups.push(() => conn.close());
   return { conn, orca: createClient(Orchestrator, conn.transport) };
+}
+
+/** One SubmitTask call, with the response headers and trailers its callbacks were given. */
+export async function submitWithMetadata(orca: Client<typeof Orchestrator>) {
+  let header: Headers | undefined;
+  let trailer: Headers | undefined;
+  const res = await orca.submitTask(submit, {
+    onHeader: (h) => {
+      header = h;
+    },
+    onTrailer: (t) => {
+      trailer = t;
+    },
+  });
+  return { res, header, trailer };
 }
 
 /** The ConnectError `p` rejects with. */
