@@ -205,10 +205,7 @@ async function serverStreamOverStream(
     throw wrongOriginError(req.url, origin, "http2 session");
   }
   const body = envelopes.length === 1 ? envelopes[0]! : Buffer.concat(envelopes);
-  const headers: http2.OutgoingHttpHeaders = {};
-  req.header.forEach((value, key) => {
-    headers[key] = value;
-  });
+  const headers = wireHeaders(req.header);
   const output = req.method.output;
   return new Promise<StreamResponse>((resolve, reject) => {
     let stream: http2.ClientHttp2Stream | undefined;
