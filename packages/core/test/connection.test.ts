@@ -194,6 +194,16 @@ describe("Connection.fetch over HTTP/2", () => {
   });
 });
 
+describe("Connection options", () => {
+  it("refuses an unknown transport choice with InvalidArgumentError naming the choices", () => {
+    for (const k of ["grpcTransport", "http1Transport"] as const) {
+      const make = () => new Connection({ address: "127.0.0.1:1", [k]: "fast" as never });
+      expect(make, k).toThrow(InvalidArgumentError);
+      expect(make, k).toThrow(`unknown ${k} fast: use lean or connect-node`);
+    }
+  });
+});
+
 describe("timeouts beyond a Node timer", () => {
   // Node fires a timer over 2^31-1 ms after 1 ms: such a timeout would fail at once.
   it("refuses them as options, and as a call's own, over the wire, for every gRPC transport", async () => {
