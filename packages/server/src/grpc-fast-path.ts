@@ -16,24 +16,41 @@ import {
 } from "@connectrpc/connect";
 import { type Compression, compressionNegotiate, encodeEnvelope, envelopeCompress } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import type { AnyRequest, AnyResponse } from "./module.js";
 
 /**
- * A gRPC fast path for the common call: HTTP/2, `application/grpc` or
- * `application/grpc+proto`, no request compression, a unary or server-streaming method.
- * It does what connect-es's gRPC handler does for such a call (same interceptors, same
- * `HandlerContext`, same statuses and trailers) without its per-call pipeline of
- * async-iterable layers: it reads the envelope itself, decodes the request once (the decode
- * is the message check), and writes one envelope per response message, encoding a message
- * marked with {@link shareEncoding} once for every stream it goes to. Everything else goes
- * through connect's router.
+ * A fast path for the common call: gRPC over HTTP/2 (`application/grpc` or
+ * `application/grpc+proto`) or gRPC-Web over HTTP/1.1 or HTTP/2 (`application/grpc-web` or
+ * `application/grpc-web+proto`), no request compression, a unary or server-streaming
+ * method. It does what connect-es's gRPC and gRPC-Web handlers do for such a call (same
+ * interceptors, same `HandlerContext`, same statuses, headers and trailers, gRPC-Web's in
+ * the body's last envelope) without their per-call pipeline of async-iterable layers: it
+ * reads the envelope itself, decodes the request once (the decode is the message check),
+ * and writes one envelope per response message, encoding a message marked with
+ * {@link shareEncoding} once for every stream it goes to. Everything else goes through
+ * connect's router.
  */
 
 /** Connect's default: response messages smaller than this are never compressed. */
 const COMPRESS_MIN_BYTES = 1024;
 
-/** The content types the fast path serves (connect answers `application/grpc` as protobuf too). */
-const FAST_CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
+/** The protocols the fast path serves: gRPC (trailers as HTTP trailers) and gRPC-Web (trailers in the body). */
+export type FastProtocol = "grpc" | "grpc-web";
+
+/** The content types the fast path serves, with their protocol (connect answers the bare types as protobuf too). */
+const FAST_CONTENT_TYPES = new Map<string, FastProtocol>([
+  ["application/grpc", "grpc"],
+  ["application/grpc+proto", "grpc"],
+  ["application/grpc-web", "grpc-web"],
+  ["application/grpc-web+proto", "grpc-web"],
+]);
+
+/** The response content type of each protocol (protobuf). */
+const RESPONSE_CONTENT_TYPE: Record<FastProtocol, string> = {
+  grpc: "application/grpc+proto",
+  "grpc-web": "application/grpc-web+proto",
+};
 
 /** Messages whose encoding may be shared by every stream they are written to (see {@link shareEncoding}). */
 const shared = new WeakSet<object>();
@@ -106,21 +123,27 @@ export function recordingRouter(router: ConnectRouter, routes: FastRoutes): Conn
   return recording as unknown as ConnectRouter;
 }
 
-/** Whether `req` is a call the fast path serves (given that its path names a recorded method). */
-export function takesFastPath(req: AnyRequest): boolean {
-  if (!("stream" in req) || req.method !== "POST") return false;
-  return fastHeaders(req.headers);
+/**
+ * The protocol of `req` when it is a call the fast path serves (given that its path names a
+ * recorded method): gRPC over HTTP/2, gRPC-Web over either version; else undefined.
+ */
+export function takesFastPath(req: AnyRequest): FastProtocol | undefined {
+  if (req.method !== "POST") return undefined;
+  const protocol = fastHeaders(req.headers);
+  return protocol === "grpc" && !("stream" in req) ? undefined : protocol;
 }
 
 /**
- * Whether a POST with these headers is a call the fast path serves (given that its path
- * names a recorded method): a protobuf gRPC content type and no request compression.
+ * The protocol of a POST with these headers when it is a call the fast path serves (given
+ * that its path names a recorded method): a protobuf gRPC or gRPC-Web content type and no
+ * request compression; else undefined.
  */
-export function fastHeaders(headers: http2.IncomingHttpHeaders): boolean {
+export function fastHeaders(headers: http2.IncomingHttpHeaders): FastProtocol | undefined {
   const type = headers["content-type"];
-  if (type === undefined || !FAST_CONTENT_TYPES.has(type.toLowerCase())) return false;
+  const protocol = type === undefined ? undefined : FAST_CONTENT_TYPES.get(type.toLowerCase());
+  if (protocol === undefined) return undefined;
   const encoding = headers["grpc-encoding"];
-  return encoding === undefined || encoding === "identity";
+  return encoding === undefined || encoding === "identity" ? protocol : undefined;
 }
 
 /**
@@ -148,12 +171,16 @@ export type BodySource = EventEmitter & { pause(): unknown };
 
 /** One call as the fast path serves it. */
 export interface FastCall {
+  /** Its protocol: where the trailers go, and the response's content type. */
+  protocol: FastProtocol;
   /** The request's headers (pseudo-headers included). */
   headers: http2.IncomingHttpHeaders;
   /** The URL the handler's context shows (`http://authority/path`). */
   url: string;
-  /** The call's HTTP/2 stream (its reset code when the client resets it, its close). */
-  stream: http2.ServerHttp2Stream;
+  /** What emits `close` when the call's HTTP/2 stream or HTTP/1.1 response closes. */
+  closes: EventEmitter;
+  /** Why the handler's signal aborts when `closes` closes before the call is over (the client went away). */
+  closeReason(): ConnectError;
   /** Where the request body is read. */
   body: BodySource;
   /** Where the response is written. */
@@ -171,8 +198,8 @@ const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
  * request body is not complete in time.
  */
 export async function serveFast(spec: MethodImplSpec, call: FastCall, options: FastPathOptions): Promise<void> {
-  const stream = call.stream;
   const method = spec.method;
+  const web = call.protocol === "grpc-web";
   const header = requestHeaders(call.headers);
   const timeout = parseTimeout(header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
   const compression = compressionNegotiate(
@@ -181,16 +208,35 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
     header.get("grpc-accept-encoding"),
     "grpc-accept-encoding",
   ).response;
-  const context = callContext(spec, header, call.url, timeout.timeoutMs, options.shutdownSignal);
+  const context = callContext(spec, call.protocol, header, call.url, timeout.timeoutMs, options.shutdownSignal);
   if (compression) context.responseHeader.set("grpc-encoding", compression.name);
   // The client reset the stream or went away: the handler's signal says why.
   let over = false;
   const onClose = () => {
     // Left attached once the call is over (a close then says nothing to the handler).
-    if (!over) context.abort(errorFromResetCode(stream.rstCode));
+    if (!over) context.abort(call.closeReason());
   };
-  stream.once("close", onClose);
+  call.closes.once("close", onClose);
   const out = call.out;
+  // The end of the response: gRPC's trailers as HTTP trailers, gRPC-Web's as the body's
+  // last envelope (compressed as connect compresses it); `last` goes out before them.
+  const finish = async (last?: Uint8Array): Promise<void> => {
+    if (!web) {
+      if (!out.headersSent) out.writeHead(200, nodeHeaders(context.responseHeader));
+      out.addTrailers(nodeHeaders(context.responseTrailer));
+      await end(out, last);
+      return;
+    }
+    const trailer = await webTrailer(context.responseTrailer, compression);
+    if (!live(out)) return;
+    const body = last ? Buffer.concat([last, trailer]) : trailer;
+    if (!out.headersSent) {
+      const head = nodeHeaders(context.responseHeader);
+      head["content-length"] = String(body.byteLength);
+      out.writeHead(200, head);
+    }
+    await end(out, body);
+  };
   let failure: unknown;
   try {
     const body = readSingle(call.body, method.input, options.readMaxBytes, call.deadline, method.methodKind);
@@ -249,9 +295,7 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
       const encoded = encode(answer.message as object);
       const bytes = encoded instanceof Uint8Array ? encoded : await encoded;
       if (!live(out)) return;
-      out.writeHead(200, nodeHeaders(context.responseHeader));
-      out.addTrailers(nodeHeaders(context.responseTrailer));
-      await end(out, bytes);
+      await finish(bytes);
       return;
     }
     if (spec.kind !== "server_streaming") throw new ConnectError("not a fast-path method", Code.Internal);
@@ -290,18 +334,14 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
     }
     copyHeaders(answer.trailer, context.responseTrailer);
     if (!live(out)) return;
-    if (!out.headersSent) out.writeHead(200, nodeHeaders(context.responseHeader));
-    out.addTrailers(nodeHeaders(context.responseTrailer));
-    await end(out);
+    await finish();
   } catch (err) {
     failure = err;
     const error =
       err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
     setTrailerStatus(context.responseTrailer, error);
     if (!live(out)) return;
-    if (!out.headersSent) out.writeHead(200, nodeHeaders(context.responseHeader));
-    out.addTrailers(nodeHeaders(context.responseTrailer));
-    await end(out);
+    await finish();
   } finally {
     over = true;
     context.abort(failure ?? CALL_ENDED);
@@ -324,6 +364,7 @@ const noDeadline = (): undefined => undefined;
  */
 function callContext(
   spec: MethodImplSpec,
+  protocol: FastProtocol,
   requestHeader: Headers,
   url: string,
   timeoutMs: number | undefined,
@@ -369,14 +410,14 @@ function callContext(
     impl: spec.impl,
     service: spec.method.parent,
     requestMethod: "POST",
-    protocolName: "grpc",
+    protocolName: protocol,
     url,
     get signal() {
       return signalOf();
     },
     timeoutMs: remaining,
     requestHeader,
-    responseHeader: headersOf("content-type", "application/grpc+proto"),
+    responseHeader: headersOf("content-type", RESPONSE_CONTENT_TYPE[protocol]),
     responseTrailer: headersOf("grpc-status", "0"),
     get values() {
       values ??= createContextValues();
@@ -424,7 +465,7 @@ function copyHeaders(from: Headers, to: Headers): void {
 }
 
 /** The error a handler's signal aborts with when its client resets the stream (as connect-node maps reset codes). */
-function errorFromResetCode(rstCode: number | undefined): ConnectError {
+export function errorFromResetCode(rstCode: number | undefined): ConnectError {
   const c = http2.constants;
   const why = `http/2 stream closed with error code ${rstCode ?? "none"}`;
   switch (rstCode) {
@@ -475,6 +516,17 @@ function encoder(
     if (shared.has(message)) encoded.set(message, envelope);
     return envelope;
   };
+}
+
+/**
+ * gRPC-Web's trailer envelope (flag 0x80): `trailer` as `name: value` lines, compressed
+ * (flag 0x81) when the response is and the block is large enough, as connect writes it.
+ */
+async function webTrailer(trailer: Headers, compression: Compression | null): Promise<Uint8Array> {
+  const data = trailerSerialize(trailer);
+  if (compression === null || data.byteLength < COMPRESS_MIN_BYTES) return encodeEnvelope(trailerFlag, data);
+  const e = await envelopeCompress({ flags: trailerFlag, data }, compression, COMPRESS_MIN_BYTES);
+  return encodeEnvelope(e.flags, e.data);
 }
 
 /**
@@ -653,19 +705,23 @@ export type Writer = AnyResponse & FastWriter;
 /**
  * A response written straight to an HTTP/2 stream, as compat's `Http2ServerResponse`
  * writes it (`respond` with `waitForTrailers`, the trailers sent on `wantTrailers`, a
- * `date` header from Node), without compat's request and response objects. Counts the
- * bytes written into `flight.written`; once the trailers are out while the client is
- * still sending (a refusal before the body was read in full), resets the stream with
- * NO_ERROR so the client stops (RFC 9113 §8.1).
+ * `date` header from Node), without compat's request and response objects; for gRPC-Web,
+ * whose trailers are in the body, with no trailer block. Counts the bytes written into
+ * `flight.written`; once the response is out while the client is still sending (a refusal
+ * before the body was read in full), resets the stream with NO_ERROR so the client stops
+ * (RFC 9113 §8.1).
  */
 export class StreamWriter implements FastWriter {
   readonly #stream: http2.ServerHttp2Stream;
   readonly #flight: { written: number };
+  readonly #httpTrailers: boolean;
   #trailers: Record<string, string | string[]> = {};
 
-  constructor(stream: http2.ServerHttp2Stream, flight: { written: number }) {
+  /** `httpTrailers`: whether the response ends with a trailer block (gRPC) or not (gRPC-Web). */
+  constructor(stream: http2.ServerHttp2Stream, flight: { written: number }, httpTrailers = true) {
     this.#stream = stream;
     this.#flight = flight;
+    this.#httpTrailers = httpTrailers;
   }
   get destroyed(): boolean {
     return this.#stream.destroyed;
@@ -680,6 +736,13 @@ export class StreamWriter implements FastWriter {
     const stream = this.#stream;
     if (stream.headersSent || stream.destroyed || stream.closed) return;
     headers[":status"] = String(status);
+    if (!this.#httpTrailers) {
+      stream.once("finish", () => {
+        if (!bodyComplete(stream)) setImmediate(resetUnlessComplete, stream);
+      });
+      stream.respond(headers);
+      return;
+    }
     stream.once("wantTrailers", () => {
       stream.sendTrailers(this.#trailers);
       if (!bodyComplete(stream)) setImmediate(resetUnlessComplete, stream);

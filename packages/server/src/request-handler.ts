@@ -19,6 +19,8 @@ import {
   type BodyDeadline,
   decodeMessage,
   end,
+  errorFromResetCode,
+  type FastCall,
   type FastRoutes,
   fastHeaders,
   invalidFlags,
@@ -184,7 +186,9 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     const url = headers[":path"] ?? "";
     const q = url.indexOf("?");
     const fast = fastRoutes.get(q < 0 ? url : url.slice(0, q));
-    if (fast === undefined || !fastHeaders(headers) || headerBytes(rawHeaders) > MAX_HEADER_BYTES) return false;
+    if (fast === undefined) return false;
+    const protocol = fastHeaders(headers);
+    if (protocol === undefined || headerBytes(rawHeaders) > MAX_HEADER_BYTES) return false;
     rpcPaths.fast++;
     const flight: InFlight = {
       req: undefined,
@@ -199,12 +203,14 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     // Compat ignores stream errors (the call sees the close); so does this.
     stream.on("error", ignoreError);
     stream.once("close", () => active.delete(flight));
-    const call = {
+    const call: FastCall = {
+      protocol,
       headers,
       url: `${secure ? "https" : "http"}://${headers[":authority"] ?? headers.host ?? ""}${url}`,
-      stream,
+      closes: stream,
+      closeReason: () => errorFromResetCode(stream.rstCode),
       body: stream,
-      out: new StreamWriter(stream, flight),
+      out: new StreamWriter(stream, flight, protocol === "grpc"),
       deadline: bodyDeadline,
     };
     void serveFast(fast, call, fastOptions).catch((err: unknown) => {
@@ -254,14 +260,18 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
       return;
     }
     const fast = route && fastRoutes.get(path);
-    if (fast && takesFastPath(req)) {
+    const fastProtocol = fast && takesFastPath(req);
+    if (fast && fastProtocol) {
       rpcPaths.fast++;
-      const h2req = req as http2.Http2ServerRequest;
-      const call = {
-        headers: h2req.headers,
-        url: `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${h2req.authority}${req.url}`,
-        stream: h2req.stream,
-        body: h2req,
+      const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
+      const h2 = "stream" in req ? req.stream : undefined;
+      const call: FastCall = {
+        protocol: fastProtocol,
+        headers: req.headers,
+        url: `${scheme}://${"stream" in req ? req.authority : (req.headers.host ?? "")}${req.url}`,
+        closes: h2 ?? res,
+        closeReason: h2 ? () => errorFromResetCode(h2.rstCode) : clientClosed,
+        body: req,
         out: res as Writer,
         deadline: signalDeadline(deadline),
       };
@@ -328,6 +338,11 @@ interface PendingBody {
 }
 
 function ignoreError(): void {}
+
+/** Why a handler's signal aborts when its HTTP/1.1 client goes away before the call is over. */
+function clientClosed(): ConnectError {
+  return new ConnectError("the client closed the connection", Code.Canceled);
+}
 
 /** A response in flight: compat's request and response, or a stream served straight from the session. */
 interface InFlight {
