@@ -78,7 +78,7 @@ export interface OrcaStore {
   /**
    * Retained events with id >= `fromId`, in order, at most `limit`. An event object is never
    * changed once appended: the service shares one response (and its encoding) among every
-   * stream that reads it.
+   * stream that reads it. A run that does not exist has none.
    */
   readEvents(runId: string, fromId: bigint, limit: number): Promise<Envelope[]>;
   /** The ids the run's retained events span, or undefined when the run does not exist. */
@@ -201,7 +201,8 @@ export class MemoryOrcaStore implements OrcaStore {
   }
 
   async readEvents(runId: string, fromId: bigint, limit: number): Promise<Envelope[]> {
-    const s = this.#state(runId);
+    const s = this.#runs.get(runId);
+    if (!s) return [];
     const start = Math.max(0, Number(fromId) - s.firstEventId);
     return s.events.slice(start, start + limit);
   }
