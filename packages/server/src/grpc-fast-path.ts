@@ -322,7 +322,9 @@ export async function serveFast(spec: MethodImplSpec, call: FastCall, options: F
           done = true;
           break;
         }
-        const bytes = await encode(create(method.output, r.value as never));
+        // A shared message's encoding is cached: no await for it.
+        const encoded = encode(create(method.output, r.value as never));
+        const bytes = encoded instanceof Uint8Array ? encoded : await encoded;
         // Headers go out with the first message, so the handler could still set them.
         if (!out.headersSent) out.writeHead(200, nodeHeaders(context.responseHeader));
         const wait = write(out, bytes);

@@ -302,6 +302,29 @@ function endOnAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIter
       signal.addEventListener("abort", onAbort, { once: true });
       const abortError = () => ConnectError.from(signal.reason, Code.Canceled);
       const finished: IteratorResult<T> = { done: true, value: undefined };
+      // Made once per stream, not per message.
+      const onValue = (r: IteratorResult<T>) => {
+        busy = false;
+        if (r.done) {
+          ended = true;
+          release();
+          if (signal.aborted) throw abortError();
+          return r;
+        }
+        // Aborted while the handler was busy: nothing more goes out, so end it now
+        // rather than hand out a value nobody may ever ask past.
+        if (signal.aborted) {
+          end();
+          throw abortError();
+        }
+        return r;
+      };
+      const onError = (err: unknown) => {
+        busy = false;
+        ended = true;
+        release();
+        throw err;
+      };
       return {
         next() {
           if (ended) {
@@ -309,30 +332,7 @@ function endOnAbort<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIter
             return signal.aborted ? Promise.reject(abortError()) : Promise.resolve(finished);
           }
           busy = true;
-          return it.next().then(
-            (r) => {
-              busy = false;
-              if (r.done) {
-                ended = true;
-                release();
-                if (signal.aborted) throw abortError();
-                return r;
-              }
-              // Aborted while the handler was busy: nothing more goes out, so end it now
-              // rather than hand out a value nobody may ever ask past.
-              if (signal.aborted) {
-                end();
-                throw abortError();
-              }
-              return r;
-            },
-            (err: unknown) => {
-              busy = false;
-              ended = true;
-              release();
-              throw err;
-            },
-          );
+          return it.next().then(onValue, onError);
         },
         return(value?: unknown) {
           end();

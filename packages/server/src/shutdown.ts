@@ -175,38 +175,79 @@ export class ShutdownGate {
    * a cancellation, is still waiting, or is still replaying.
    */
   #guard<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-    // An iterator written out rather than an async generator: it sits on every message of
-    // every stream, and a generator layer costs a promise and a resumption per message.
+    // An iterator written out rather than an async generator, and its callbacks made once
+    // per stream: it sits on every message of every stream, and a generator layer (or a
+    // race with its closures) costs promises and a resumption per message. A message
+    // costs one promise here, and the waiters set holds the stream only while it waits.
+    const waiters = this.#waiters;
+    const ended = this.#ended.signal;
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<T> => {
         const it = source[Symbol.asyncIterator]();
         let finished = false;
+        // The settlers of the one next() in flight (a consumer asks for a message once it
+        // has the last one; a second ask waits behind the first).
+        let resolveNext: ((r: IteratorResult<T>) => void) | undefined;
+        let rejectNext: ((err: unknown) => void) | undefined;
+        let pending: Promise<IteratorResult<T>> | undefined;
+        // The rejecter of the next() in flight (undefined when none is), which is over now.
+        const take = () => {
+          const reject = rejectNext;
+          pending = undefined;
+          waiters.delete(onEnded);
+          return reject;
+        };
         // Not awaited: a handler still waiting finishes on its aborted signal.
         const stop = () => {
           if (finished) return;
           finished = true;
           it.return?.(undefined).catch(() => {});
         };
-        const ended = this.#ended.signal;
+        // The drain period is over while the handler is still working on a message.
+        const onEnded = () => {
+          const reject = take();
+          resolveNext = rejectNext = undefined;
+          stop();
+          reject?.(shuttingDown());
+        };
+        const onValue = (r: IteratorResult<T>) => {
+          const resolve = resolveNext;
+          const reject = take();
+          resolveNext = rejectNext = undefined;
+          if (!resolve || !reject) return; // already ended by the shutdown
+          if (r.done) finished = true;
+          if (ended.aborted) {
+            stop();
+            reject(shuttingDown());
+            return;
+          }
+          resolve(r);
+        };
+        const onError = (err: unknown) => {
+          const reject = take();
+          resolveNext = rejectNext = undefined;
+          if (!reject) return;
+          finished = true;
+          // The handler's own refusals stand; a cancellation caused by the shutdown does not.
+          reject(ended.aborted && !(err instanceof ConnectError && err.code !== Code.Canceled) ? shuttingDown() : err);
+        };
+        const next = (): Promise<IteratorResult<T>> => {
+          if (pending) return pending.then(next, next);
+          if (finished) return Promise.resolve({ done: true, value: undefined });
+          if (ended.aborted) {
+            stop();
+            return Promise.reject(shuttingDown());
+          }
+          pending = new Promise<IteratorResult<T>>((resolve, reject) => {
+            resolveNext = resolve;
+            rejectNext = reject;
+          });
+          waiters.add(onEnded);
+          it.next().then(onValue, onError);
+          return pending;
+        };
         return {
-          next: async (): Promise<IteratorResult<T>> => {
-            if (finished) return { done: true, value: undefined };
-            let r: IteratorResult<T> | typeof ENDED;
-            try {
-              r = await this.#race(it.next());
-            } catch (err) {
-              finished = true;
-              // The handler's own refusals stand; a cancellation caused by the shutdown does not.
-              if (ended.aborted && !(err instanceof ConnectError && err.code !== Code.Canceled)) throw shuttingDown();
-              throw err;
-            }
-            if (r !== ENDED && r.done) finished = true;
-            if (r === ENDED || ended.aborted) {
-              stop();
-              throw shuttingDown();
-            }
-            return r;
-          },
+          next,
           return: (value?: unknown): Promise<IteratorResult<T>> => {
             stop();
             return Promise.resolve({ done: true, value } as IteratorResult<T>);
