@@ -5,6 +5,7 @@ import {
   type ClientOptions,
   callOrThrow,
   connectCallOptions,
+  createRawClient,
 } from "@baton/core";
 import {
   AgentService,
@@ -14,7 +15,7 @@ import {
   type StatusResponse,
 } from "@baton/wire/baaaht";
 import { Health } from "@baton/wire/baaaht/grpc-health";
-import { type Client, createClient } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { Agents } from "./agents.js";
 import { Containers } from "./containers.js";
 import { Events } from "./events.js";
@@ -127,10 +128,10 @@ export class BaaahtClient extends BatonClient {
     });
     const t = this.connection.transport;
     this.raw = {
-      orchestrator: createClient(OrchestratorService, t),
-      agent: createClient(AgentService, t),
-      gateway: createClient(GatewayService, t),
-      health: createClient(Health, t),
+      orchestrator: createRawClient(OrchestratorService, t),
+      agent: createRawClient(AgentService, t),
+      gateway: createRawClient(GatewayService, t),
+      health: createRawClient(Health, t),
     };
     this.sessions = new Sessions(this.raw.orchestrator, settings);
     this.containers = new Containers(this.raw.orchestrator);

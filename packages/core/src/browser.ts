@@ -27,6 +27,7 @@ export * from "./exchange.js";
 export * from "./idle-timer.js";
 export * from "./logger.js";
 export * from "./pagination.js";
+export * from "./raw-client.js";
 export * from "./resumable-stream.js";
 export * from "./retry.js";
 export * from "./timers.js";

@@ -116,15 +116,34 @@ function rethrowBaton(err: unknown): never {
   throw toBatonError(err);
 }
 
-/** Iterates a server stream, rethrowing failures as {@link BatonError}s. */
-export async function* streamOrThrow<T>(
-  stream: AsyncIterable<T>,
-  map?: ErrorMapper,
-): AsyncGenerator<T, void, undefined> {
-  try {
-    yield* stream;
-  } catch (err) {
+/**
+ * Iterates a server stream, rethrowing failures as {@link BatonError}s. Written out rather
+ * than an async generator: it sits on every message, and a generator layer costs promises
+ * and a resumption per message; this one passes each `next()` through, with the mapping
+ * attached to it. `return` reaches the stream (a `break` cancels the call).
+ */
+export function streamOrThrow<T>(stream: AsyncIterable<T>, map?: ErrorMapper): AsyncIterableIterator<T> {
+  let it: AsyncIterator<T> | undefined;
+  const fail = (err: unknown): never => {
     const be = toBatonError(err);
     throw map ? map(be) : be;
-  }
+  };
+  const iterator: AsyncIterableIterator<T> = {
+    next() {
+      try {
+        it ??= stream[Symbol.asyncIterator]();
+        return it.next().then(undefined, fail) as Promise<IteratorResult<T>>;
+      } catch (err) {
+        return Promise.reject(err).then(undefined, fail);
+      }
+    },
+    async return(): Promise<IteratorResult<T>> {
+      await it?.return?.();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

@@ -17,7 +17,13 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { Connection, type ConnectionOptions, DeadlineExceededError, toBatonError } from "../src/index.js";
+import {
+  Connection,
+  type ConnectionOptions,
+  createRawClient,
+  DeadlineExceededError,
+  toBatonError,
+} from "../src/index.js";
 import { scratch, submitWithMetadata } from "./http1-server.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -87,7 +93,8 @@ const accepted = () =>
 function client(address: string, options: Partial<ConnectionOptions> = {}) {
   const conn = new Connection({ address, grpcTransport: "lean", retry: false, ...options });
   cleanups.push(() => conn.close());
-  return { conn, orca: createClient(Orchestrator, conn.transport) };
+  // Baton's clients are built with createRawClient: every test here drives it.
+  return { conn, orca: createRawClient(Orchestrator, conn.transport) };
 }
 
 const submit = { runId: "r", task: { id: "t", protocolVersion: 1 } };
@@ -789,6 +796,50 @@ describe("server streams over the lean transport: backpressure, break, TLS and U
       break;
     }
     await expect.poll(rst).toBe(http2.constants.NGHTTP2_CANCEL);
+  });
+
+  it("createRawClient: `break` cancels the call with RST_STREAM CANCEL; a stream nobody reads cancels on its signal", async () => {
+    const { address, rst } = await openStreamServer();
+    const { orca } = client(address);
+    for await (const r of orca.streamEvents(streamReq)) {
+      expect(r.event?.id).toBe("e-1");
+      break;
+    }
+    await expect.poll(rst).toBe(http2.constants.NGHTTP2_CANCEL);
+    // Never iterated: no unhandled rejection when its signal cancels it.
+    const controller = new AbortController();
+    orca.streamEvents(streamReq, { signal: controller.signal });
+    controller.abort();
+    await later();
+  });
+
+  it("createRawClient hands out the messages connect's createClient does, with the same header and error", async () => {
+    const { address } = await rawServer((stream) => {
+      stream.respond({ ...grpcHead, "x-h": "1" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () =>
+        stream.sendTrailers({ "grpc-status": String(Code.NotFound), "grpc-message": "gone", "x-t": "2" }),
+      );
+      stream.end(Buffer.concat([event(1), event(2)]));
+    });
+    const { conn } = client(address);
+    const seen = async (orca: ReturnType<typeof client>["orca"]) => {
+      const got: { header?: string | null; trailer?: string | null } = {};
+      const out = await drain(
+        orca.streamEvents(streamReq, {
+          onHeader: (h) => {
+            got.header = h.get("x-h");
+          },
+          onTrailer: (t) => {
+            got.trailer = t.get("x-t");
+          },
+        }),
+      );
+      return { ...got, ids: out.ids, code: out.err?.code, message: out.err?.rawMessage };
+    };
+    const lean = await seen(createRawClient(Orchestrator, conn.transport));
+    // As connect's: onTrailer is called on a clean end only (the error carries the trailer).
+    expect(lean).toEqual({ header: "1", ids: ["e-1", "e-2"], code: Code.NotFound, message: "gone" });
+    expect(await seen(createClient(Orchestrator, conn.transport))).toEqual(lean);
   });
 
   const files = scratch();

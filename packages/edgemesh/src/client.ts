@@ -5,9 +5,10 @@ import {
   type ClientOptions,
   callOrThrow,
   connectCallOptions,
+  createRawClient,
 } from "@baton/core";
 import { OrchestratorService } from "@baton/wire/edgemesh";
-import { type Client, createClient } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { ChatMemory } from "./chat-memory.js";
 import { Commands } from "./commands.js";
 import { Devices } from "./devices.js";
@@ -78,7 +79,7 @@ export class EdgemeshClient extends BatonClient {
   constructor(options: EdgemeshClientOptions = {}) {
     const { heartbeatIntervalMs, ...rest } = options;
     super(rest, EDGEMESH_DEFAULTS);
-    this.raw = createClient(OrchestratorService, this.connection.transport);
+    this.raw = createRawClient(OrchestratorService, this.connection.transport);
     this.#session = new SessionKeeper(this.raw, heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
     this.devices = new Devices(this.raw);
     this.commands = new Commands(this.raw, this.#session);

@@ -6,10 +6,11 @@ import {
   type Connection,
   callOrThrow,
   connectCallOptions,
+  createRawClient,
   idempotencyKey,
 } from "@baton/core";
 import { Orchestrator } from "@baton/wire/orca";
-import { type Client, createClient, createContextValues } from "@connectrpc/connect";
+import { type Client, createContextValues } from "@connectrpc/connect";
 import { BudgetView } from "./budget.js";
 import { buildEnvelope, RunHandle, type TaskInput, toUint64 } from "./run-handle.js";
 
@@ -113,7 +114,7 @@ export class OrcaClient extends BatonClient {
    */
   constructor(options: OrcaClientOptions = {}) {
     super(options, ORCA_DEFAULTS);
-    this.raw = createClient(Orchestrator, this.connection.transport);
+    this.raw = createRawClient(Orchestrator, this.connection.transport);
     this.runs = new Runs(this.raw, this.connection);
   }
 }

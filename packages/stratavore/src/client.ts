@@ -1,6 +1,6 @@
-import { BatonClient, type ClientDefaults, type ClientOptions } from "@baton/core";
+import { BatonClient, type ClientDefaults, type ClientOptions, createRawClient } from "@baton/core";
 import { DaemonService, ProjectService, RunnerService, SessionService } from "@baton/wire/stratavore";
-import { type Client, createClient } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { Daemon } from "./daemon.js";
 import { Projects } from "./projects.js";
 import { Runners } from "./runners.js";
@@ -57,10 +57,10 @@ export class StratavoreClient extends BatonClient {
     super(options, STRATAVORE_DEFAULTS);
     const t = this.connection.transport;
     this.raw = {
-      runners: createClient(RunnerService, t),
-      projects: createClient(ProjectService, t),
-      sessions: createClient(SessionService, t),
-      daemon: createClient(DaemonService, t),
+      runners: createRawClient(RunnerService, t),
+      projects: createRawClient(ProjectService, t),
+      sessions: createRawClient(SessionService, t),
+      daemon: createRawClient(DaemonService, t),
     };
     this.runners = new Runners(this.raw.runners, this.connection);
     this.projects = new Projects(this.raw.projects);
