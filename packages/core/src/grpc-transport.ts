@@ -1,12 +1,5 @@
 import type * as http2 from "node:http2";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  fromBinary,
-  isMessage,
-  type MessageShape,
-} from "@bufbuild/protobuf";
+import { create, type DescMessage, type DescMethod, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -21,6 +14,7 @@ import {
 } from "@connectrpc/connect";
 import { headerGrpcStatus, requestHeader, validateResponse, validateTrailer } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import { decodeBinary } from "./decode.js";
 import {
   codesOf,
   encodeEnvelope,
@@ -321,7 +315,7 @@ async function serverStreamOverStream(
         return err;
       }
       try {
-        return { done: false, value: fromBinary(output, frame.subarray(5)) };
+        return { done: false, value: decodeBinary(output, frame.subarray(5)) };
       } catch (err) {
         const ce = ConnectError.from(err, Code.Internal);
         fail(ce, true);
@@ -774,7 +768,7 @@ function parseUnary<Desc extends DescMessage>(desc: Desc, buf: Buffer): MessageS
     throw new ConnectError("protocol error: received compressed output without an agreed encoding", Code.Internal);
   }
   try {
-    return fromBinary(desc, buf.subarray(5));
+    return decodeBinary(desc, buf.subarray(5));
   } catch (err) {
     throw ConnectError.from(err, Code.Internal);
   }

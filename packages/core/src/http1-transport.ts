@@ -1,4 +1,4 @@
-import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import {
   appendHeaders,
   Code,
@@ -11,6 +11,7 @@ import {
 import * as connect from "@connectrpc/connect/protocol-connect";
 import * as grpcWeb from "@connectrpc/connect/protocol-grpc-web";
 import type { Dispatcher } from "undici";
+import { decodeBinary } from "./decode.js";
 import {
   codesOf,
   eagerUnaryRequest,
@@ -261,7 +262,7 @@ export function poolHeaders(entries: Iterable<[string, string]>): Record<string,
 /** Decodes a protobuf message of a response, a malformed one failing with INTERNAL. */
 function decode<Desc extends DescMessage>(desc: Desc, bytes: Uint8Array): MessageShape<Desc> {
   try {
-    return fromBinary(desc, bytes);
+    return decodeBinary(desc, bytes);
   } catch (err) {
     throw ConnectError.from(err, Code.Internal);
   }
