@@ -236,3 +236,16 @@ describe("decodeBinary", () => {
     both(wkt.ValueSchema, toBinary(wkt.ValueSchema, deep));
   });
 });
+
+describe("decodeBinary's zero messages", () => {
+  it("are create()'s, and share nothing mutable with each other", () => {
+    for (const desc of types) {
+      if (!hasFastDecoder(desc)) continue;
+      const a = decodeBinary(desc, new Uint8Array(0)) as Record<string, unknown>;
+      const b = decodeBinary(desc, new Uint8Array(0)) as Record<string, unknown>;
+      expect(a).toStrictEqual(create(desc));
+      for (const key of Object.keys(a))
+        if (typeof a[key] === "object" && a[key] !== null) expect(a[key]).not.toBe(b[key]);
+    }
+  });
+});

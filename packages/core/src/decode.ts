@@ -1,25 +1,16 @@
-import {
-  create,
-  type DescField,
-  type DescMessage,
-  fromBinary,
-  type MessageShape,
-  ScalarType,
-  type UnknownField,
-} from "@bufbuild/protobuf";
+import { create, type DescMessage, fromBinary, type MessageShape, ScalarType } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 
 // A binary decoder made once per message type. protobuf-es's `fromBinary` goes through its
 // reflection API for every message: a reflection object, a map of the fields by number and
 // checked setters, built again per message (and per nested message). A stream decodes the
-// same types again and again, so this looks each field up in a table made once, and sets
-// the plain property protobuf-es would set. The message it makes is the one `fromBinary`
-// makes, unknown fields included (tested against it field kind by field kind); types with
-// something it does not do the same way (maps, groups, closed enums, the wrapper and Struct
-// types protobuf-es unwraps) are decoded by `fromBinary` itself.
-
-/** A field's reader: reads one occurrence of it (its tag already read) into `message`. */
-type FieldReader = (reader: BinaryReader, message: Record<string, unknown>, wireType: WireType, depth: number) => void;
+// same types again and again, so this makes code for each type once (as protobufjs does): a
+// `switch` on the field number that sets the plain property protobuf-es would set. The
+// message it makes is the one `fromBinary` makes, unknown fields included (tested against
+// it on every type Baton speaks); types with something it does not do the same way (maps,
+// groups, closed enums, the wrapper and Struct types protobuf-es unwraps) are decoded by
+// `fromBinary` itself, as is everything where code cannot be made (a Content-Security-Policy
+// without 'unsafe-eval' in a browser).
 
 /** A message type's decoder (`depth`: nesting, bounded as protobuf-es bounds it). */
 type Decoder = (
@@ -73,35 +64,123 @@ export function hasFastDecoder(schema: DescMessage): boolean {
 function decoderOf(desc: DescMessage): Decoder | null {
   const known = decoders.get(desc);
   if (known !== undefined) return known;
-  if (!supported(desc, new Set())) {
-    decoders.set(desc, null);
-    return null;
-  }
-  const readers = new Map<number, FieldReader>();
-  const decoder: Decoder = (reader, length, target, depth) => {
-    if (depth + 1 > RECURSION_LIMIT)
-      throw new Error(`cannot decode ${desc} from binary: maximum recursion depth of ${RECURSION_LIMIT} reached`);
-    const message = target ?? (create(desc) as unknown as Record<string, unknown>);
-    const end = reader.pos + length;
-    let unknown: UnknownField[] | undefined;
-    while (reader.pos < end) {
-      const [no, wireType] = reader.tag();
-      const read = readers.get(no);
-      if (read === undefined) {
-        const data = reader.skip(wireType, no, RECURSION_LIMIT - depth - 1);
-        unknown ??= (message.$unknown as UnknownField[] | undefined) ?? [];
-        unknown.push({ no, wireType, data });
-        continue;
-      }
-      read(reader, message, wireType, depth + 1);
+  let decoder: Decoder | null = null;
+  if (supported(desc, new Set())) {
+    try {
+      decoder = compile(desc);
+    } catch {
+      // No code generation here (a Content-Security-Policy without 'unsafe-eval').
+      decoder = null;
     }
-    if (unknown !== undefined && unknown.length > 0) message.$unknown = unknown;
+  }
+  decoders.set(desc, decoder);
+  return decoder;
+}
+
+/**
+ * The decoder of a {@link supported} type, as code made for it: each field is read by a
+ * `case` of its own and stored under its own name, so the engine sees one shape and one
+ * property per store (one function for every type would see them all).
+ */
+function compile(desc: DescMessage): Decoder {
+  const nestedTypes: DescMessage[] = [];
+  const sub = (d: DescMessage) => {
+    let i = nestedTypes.indexOf(d);
+    if (i < 0) i = nestedTypes.push(d) - 1;
+    return `sub${i}`;
+  };
+  const cases: string[] = [];
+  for (const field of desc.fields) {
+    const name = JSON.stringify(field.localName);
+    const oneof = field.oneof ? JSON.stringify(field.oneof.localName) : undefined;
+    const set = (value: string) =>
+      oneof === undefined ? `m[${name}] = ${value};` : `m[${oneof}] = { case: ${name}, value: ${value} };`;
+    let body: string;
+    switch (field.fieldKind) {
+      case "scalar":
+        body = set(scalarRead(field.scalar, field.longAsString, field.utf8Validation));
+        break;
+      case "enum":
+        body = set("reader.int32()");
+        break;
+      case "message": {
+        // A repeated occurrence of a message field merges into the message read before.
+        const current =
+          oneof === undefined ? `m[${name}]` : `(m[${oneof}].case === ${name} ? m[${oneof}].value : undefined)`;
+        body = set(`${sub(field.message)}(reader, reader.uint32(), ${current}, depth + 1)`);
+        break;
+      }
+      case "list":
+        if (field.listKind === "message") {
+          body = `m[${name}].push(${sub(field.message)}(reader, reader.uint32(), undefined, depth + 1));`;
+        } else {
+          const scalar = field.listKind === "scalar" ? field.scalar : ScalarType.INT32;
+          const read = scalarRead(scalar, field.listKind === "scalar" && field.longAsString, field.utf8Validation);
+          body =
+            scalar === ScalarType.STRING || scalar === ScalarType.BYTES
+              ? `m[${name}].push(${read});`
+              : `if (wireType !== ${WireType.LengthDelimited}) { m[${name}].push(${read}); } else { const e = reader.uint32() + reader.pos; const l = m[${name}]; while (reader.pos < e) l.push(${read}); }`;
+        }
+        break;
+      default:
+        throw new Error(`${field} is not read by a compiled decoder`);
+    }
+    cases.push(`case ${field.number}: { ${body} break; }`);
+  }
+  const code = `
+    return function decode(reader, length, target, depth) {
+      if (depth + 1 > ${RECURSION_LIMIT}) throw new Error(limitMessage);
+      const m = target === undefined ? zero() : target;
+      const end = reader.pos + length;
+      let unknown;
+      while (reader.pos < end) {
+        const [no, wireType] = reader.tag();
+        switch (no) {
+          ${cases.join("\n          ")}
+          default: {
+            const data = reader.skip(wireType, no, ${RECURSION_LIMIT} - depth - 1);
+            if (unknown === undefined) unknown = m.$unknown === undefined ? [] : m.$unknown;
+            unknown.push({ no, wireType, data });
+          }
+        }
+      }
+      if (unknown !== undefined && unknown.length > 0) m.$unknown = unknown;
+      return m;
+    };`;
+  const subs = nestedTypes.map((d) => nested(d));
+  const make = new Function("zero", "limitMessage", ...subs.map((_, i) => `sub${i}`), code) as (
+    ...args: unknown[]
+  ) => Decoder;
+  return make(
+    zeroOf(desc),
+    `cannot decode ${desc} from binary: maximum recursion depth of ${RECURSION_LIMIT} reached`,
+    ...subs,
+  );
+}
+
+/**
+ * Makes `create(desc)`: a copy of one zero message made once, with a new object for each
+ * mutable zero value (lists, maps, bytes, oneofs), as `create` makes them. A type whose
+ * zero message has a prototype (proto2 defaults and presence) is made by `create` itself.
+ */
+function zeroOf(desc: DescMessage): () => Record<string, unknown> {
+  const template = create(desc) as unknown as Record<string, unknown>;
+  if (Object.getPrototypeOf(template) !== Object.prototype)
+    return () => create(desc) as unknown as Record<string, unknown>;
+  const fresh: Array<[string, () => unknown]> = [];
+  for (const member of desc.members) {
+    if (!Object.hasOwn(template, member.localName)) continue;
+    if (member.kind === "oneof") fresh.push([member.localName, () => ({ case: undefined })]);
+    else if (member.fieldKind === "list") fresh.push([member.localName, () => []]);
+    else if (member.fieldKind === "map") fresh.push([member.localName, () => ({})]);
+    else if (member.fieldKind === "scalar" && member.scalar === ScalarType.BYTES)
+      fresh.push([member.localName, () => new Uint8Array(0)]);
+  }
+  return () => {
+    const message = { ...template };
+    for (const [name, make] of fresh) message[name] = make();
     return message;
   };
-  // In the table before its fields are made: a type that contains itself finds its own decoder.
-  decoders.set(desc, decoder);
-  for (const field of desc.fields) readers.set(field.number, fieldReader(field));
-  return decoder;
 }
 
 /**
@@ -137,59 +216,6 @@ function nestedOk(desc: DescMessage, delimited: boolean, visiting: Set<DescMessa
   return !delimited && !UNWRAPPED.has(desc.typeName) && supported(desc, visiting);
 }
 
-/** The reader of one field of a {@link supported} type. */
-function fieldReader(field: DescField): FieldReader {
-  const name = field.localName;
-  const oneof = field.oneof?.localName;
-  const set = (message: Record<string, unknown>, value: unknown) => {
-    if (oneof === undefined) message[name] = value;
-    else message[oneof] = { case: name, value };
-  };
-  switch (field.fieldKind) {
-    case "scalar": {
-      const read = scalarReader(field.scalar, field.longAsString, field.utf8Validation);
-      return (reader, message) => set(message, read(reader));
-    }
-    case "enum":
-      return (reader, message) => set(message, reader.int32());
-    case "message": {
-      const sub = nested(field.message);
-      return (reader, message, _wireType, depth) => {
-        // A repeated occurrence of a message field merges into the message read before.
-        const current =
-          oneof === undefined
-            ? message[name]
-            : (message[oneof] as { case?: string; value?: unknown }).case === name
-              ? (message[oneof] as { value: unknown }).value
-              : undefined;
-        set(message, sub(reader, reader.uint32(), current as Record<string, unknown> | undefined, depth));
-      };
-    }
-    case "list": {
-      if (field.listKind === "message") {
-        const sub = nested(field.message);
-        return (reader, message, _wireType, depth) => {
-          (message[name] as unknown[]).push(sub(reader, reader.uint32(), undefined, depth));
-        };
-      }
-      const scalar = field.listKind === "scalar" ? field.scalar : ScalarType.INT32;
-      const read = scalarReader(scalar, field.listKind === "scalar" && field.longAsString, field.utf8Validation);
-      const packable = scalar !== ScalarType.STRING && scalar !== ScalarType.BYTES;
-      return (reader, message, wireType) => {
-        const list = message[name] as unknown[];
-        if (!packable || wireType !== WireType.LengthDelimited) {
-          list.push(read(reader));
-          return;
-        }
-        const end = reader.uint32() + reader.pos;
-        while (reader.pos < end) list.push(read(reader));
-      };
-    }
-    default:
-      throw new Error(`${field} is not read by the type's decoder`);
-  }
-}
-
 /**
  * A nested type's decoder, looked up when first used (a type that contains itself is
  * still being made when its fields are).
@@ -202,40 +228,39 @@ function nested(desc: DescMessage): Decoder {
   };
 }
 
-/** How one scalar is read, converted as protobuf-es converts it (64-bit ints as strings with `jstype = JS_STRING`). */
-function scalarReader(type: ScalarType, longAsString: boolean, utf8Validation: boolean): (r: BinaryReader) => unknown {
-  const long = (read: (r: BinaryReader) => bigint | string) =>
-    longAsString ? (r: BinaryReader) => String(read(r)) : read;
+/** The expression that reads one scalar, converted as protobuf-es converts it (64-bit ints as strings with `jstype = JS_STRING`). */
+function scalarRead(type: ScalarType, longAsString: boolean, utf8Validation: boolean): string {
+  const long = (read: string) => (longAsString ? `String(${read})` : read);
   switch (type) {
     case ScalarType.STRING:
-      return (r) => r.string(utf8Validation);
+      return `reader.string(${utf8Validation})`;
     case ScalarType.BOOL:
-      return (r) => r.bool();
+      return "reader.bool()";
     case ScalarType.DOUBLE:
-      return (r) => r.double();
+      return "reader.double()";
     case ScalarType.FLOAT:
-      return (r) => r.float();
+      return "reader.float()";
     case ScalarType.INT32:
-      return (r) => r.int32();
+      return "reader.int32()";
     case ScalarType.INT64:
-      return long((r) => r.int64());
+      return long("reader.int64()");
     case ScalarType.UINT64:
-      return long((r) => r.uint64());
+      return long("reader.uint64()");
     case ScalarType.FIXED64:
-      return long((r) => r.fixed64());
+      return long("reader.fixed64()");
     case ScalarType.BYTES:
-      return (r) => r.bytes();
+      return "reader.bytes()";
     case ScalarType.FIXED32:
-      return (r) => r.fixed32();
+      return "reader.fixed32()";
     case ScalarType.SFIXED32:
-      return (r) => r.sfixed32();
+      return "reader.sfixed32()";
     case ScalarType.SFIXED64:
-      return long((r) => r.sfixed64());
+      return long("reader.sfixed64()");
     case ScalarType.SINT64:
-      return long((r) => r.sint64());
+      return long("reader.sint64()");
     case ScalarType.UINT32:
-      return (r) => r.uint32();
+      return "reader.uint32()";
     case ScalarType.SINT32:
-      return (r) => r.sint32();
+      return "reader.sint32()";
   }
 }
