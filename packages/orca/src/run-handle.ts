@@ -10,7 +10,7 @@ import {
   NotFoundError,
   required,
   type StreamCallOptions,
-  streamOrThrow,
+  toBatonError,
 } from "@baton/core";
 import { type Envelope, EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "@baton/wire/orca";
 import { create } from "@bufbuild/protobuf";
@@ -242,48 +242,95 @@ export class RunHandle {
     const runId = this.id;
     const sinceMs = since instanceof Date ? since.getTime() : (since ?? 0);
     return {
-      async *[Symbol.asyncIterator]() {
-        if (!Number.isInteger(from) || from < 0) throw new InvalidArgumentError("from must be a non-negative integer");
-        if (max !== undefined && (!Number.isInteger(max) || max < 0))
-          throw new InvalidArgumentError("max must be a non-negative integer");
-        if (max === 0) return;
+      [Symbol.asyncIterator](): AsyncIterator<RunEvent> {
+        // What this iteration has delivered (read by `open` when it resumes).
         let delivered = 0;
-        // The resumable stream works on wire responses and this loop maps them: one
-        // async generator between the transport and the caller, not one per concern.
-        const stream = connection.resumable<StreamEventsResponse, number>({
-          open: (cursor, sig) =>
-            raw.streamEvents(
-              {
-                runId,
-                startEventId: BigInt(cursor ?? from),
-                sinceTsMs: BigInt(sinceMs),
-                maxEvents: max ? max - delivered : 0,
-              },
-              connectCallOptions({
-                signal: sig,
-                headers: { ...headers, ...(follow ? {} : { "orca-follow": "false" }) },
-                ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
-              }),
-            ),
-          // Ids are per-run sequence numbers and the cursor is exclusive, so a resumed stream
-          // starts after the last event seen; the loop below still drops any id at or below it.
-          cursorAfter: (r) => Number(r.event?.id) + 1,
-          // A follow never ends on its own (the client stops at `max`): a clean end is the
-          // server going away (a restart), so the stream resumes after the last event.
-          endless: follow,
-          ...(signal ? { signal } : {}),
-          ...(maxReconnects === undefined ? {} : { maxReconnects }),
-        });
+        const open = () =>
+          // The resumable stream works on wire responses and the iterator below maps them.
+          connection.resumable<StreamEventsResponse, number>({
+            open: (cursor, sig) =>
+              raw.streamEvents(
+                {
+                  runId,
+                  startEventId: BigInt(cursor ?? from),
+                  sinceTsMs: BigInt(sinceMs),
+                  maxEvents: max ? max - delivered : 0,
+                },
+                connectCallOptions({
+                  signal: sig,
+                  headers: { ...headers, ...(follow ? {} : { "orca-follow": "false" }) },
+                  ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+                }),
+              ),
+            // Ids are per-run sequence numbers and the cursor is exclusive, so a resumed stream
+            // starts after the last event seen; the iterator below still drops any id at or below it.
+            cursorAfter: (r) => Number(r.event?.id) + 1,
+            // A follow never ends on its own (the client stops at `max`): a clean end is the
+            // server going away (a restart), so the stream resumes after the last event.
+            endless: follow,
+            ...(signal ? { signal } : {}),
+            ...(maxReconnects === undefined ? {} : { maxReconnects }),
+          });
+        // An iterator written out rather than an async generator: it sits on every event,
+        // and a generator layer costs promises and a resumption per event.
+        let stream: AsyncIterator<StreamEventsResponse> | undefined;
+        let finished = false;
         let lastId = Number.NEGATIVE_INFINITY;
-        for await (const r of streamOrThrow(stream)) {
-          const ev = toRunEvent(runId, required(r.event, "event"));
-          if (ev.id <= lastId) continue;
+        const end = (): IteratorResult<RunEvent> => {
+          finished = true;
+          return { done: true, value: undefined };
+        };
+        const fail = (err: unknown): never => {
+          finished = true;
+          throw toBatonError(err);
+        };
+        const step = (
+          r: IteratorResult<StreamEventsResponse>,
+        ): IteratorResult<RunEvent> | Promise<IteratorResult<RunEvent>> => {
+          if (r.done) return end();
+          const ev = toRunEvent(runId, required(r.value.event, "event"));
+          // Already delivered (a resumed stream that overlaps): read on.
+          if (ev.id <= lastId) return (stream as AsyncIterator<StreamEventsResponse>).next().then(step, fail);
           lastId = ev.id;
           budget.applyEvent(ev.kind, ev.payload);
           delivered++;
-          yield ev;
-          if (max !== undefined && delivered >= max) return;
-        }
+          return { done: false, value: ev };
+        };
+        return {
+          next(): Promise<IteratorResult<RunEvent>> {
+            if (finished) return Promise.resolve({ done: true, value: undefined });
+            if (stream === undefined) {
+              const refusal =
+                !Number.isInteger(from) || from < 0
+                  ? "from must be a non-negative integer"
+                  : max !== undefined && (!Number.isInteger(max) || max < 0)
+                    ? "max must be a non-negative integer"
+                    : undefined;
+              if (refusal !== undefined) {
+                end();
+                return Promise.reject(new InvalidArgumentError(refusal));
+              }
+              if (max === 0) return Promise.resolve(end());
+              stream = open()[Symbol.asyncIterator]();
+            }
+            // `max` delivered: the call is cancelled, as a `break` cancels it.
+            if (max !== undefined && delivered >= max) {
+              const it = stream;
+              end();
+              return Promise.resolve(it.return?.()).then(() => ({ done: true, value: undefined }));
+            }
+            return stream.next().then(step, fail);
+          },
+          return(): Promise<IteratorResult<RunEvent>> {
+            const it = stream;
+            const wasRunning = !finished && it !== undefined;
+            end();
+            return Promise.resolve(wasRunning ? it?.return?.() : undefined).then(() => ({
+              done: true,
+              value: undefined,
+            }));
+          },
+        };
       },
     };
   }
