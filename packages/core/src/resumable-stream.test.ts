@@ -39,6 +39,22 @@ describe("resumableStream", () => {
     expect(log.opens.slice(0, 3)).toEqual([undefined, 4, 5]);
   });
 
+  it("takes a second next() during a reconnect's backoff after it: one attempt at a time, items in order", async () => {
+    const log = flakyLog(6, 2);
+    const s = resumableStream({
+      open: log.open,
+      cursorAfter: (x) => x.id + 1,
+      backoff: { initialBackoffMs: 20, jitter: 0 },
+    })[Symbol.asyncIterator]();
+    expect((await s.next()).value).toEqual({ id: 1 });
+    expect((await s.next()).value).toEqual({ id: 2 });
+    // The third ask hits the drop and backs off; the fourth is asked meanwhile.
+    const [a, b] = await Promise.all([s.next(), s.next()]);
+    expect([a.value, b.value]).toEqual([{ id: 3 }, { id: 4 }]);
+    expect(log.opens).toEqual([undefined, 3]);
+    await s.return?.();
+  });
+
   it("gives up after maxReconnects failures without progress", async () => {
     let opens = 0;
     const s = resumableStream({

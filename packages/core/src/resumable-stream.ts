@@ -71,52 +71,122 @@ export function resumableStream<T, C>(options: ResumableStreamOptions<T, C>): As
   const isResumable = options.isResumable ?? isDroppedConnection;
   const logger = options.logger ?? silentLogger;
   const window = Math.max(1, options.dedupeWindow ?? 10_000);
+  const cancelled = (cause: unknown) => new CanceledError("the stream was cancelled", { cause });
+  const done = (): IteratorResult<T> => ({ done: true, value: undefined });
   return {
-    async *[Symbol.asyncIterator]() {
+    // An iterator written out rather than an async generator: it sits on every item, and a
+    // generator layer costs promises and a resumption per item. An item is passed on as
+    // the underlying stream gave it; the reconnects are an async function off that path.
+    [Symbol.asyncIterator](): AsyncIterator<T> {
       const seen = new Set<string>();
-      let cursor: C | undefined;
+      // The last item received: the cursor is made from it when a stream is reopened.
+      let last: { item: T } | undefined;
       let failures = 0;
-      for (;;) {
-        if (options.signal?.aborted)
-          throw new CanceledError("the stream was cancelled", { cause: options.signal.reason });
-        const controller = new AbortController();
-        const onAbort = () => controller.abort(options.signal?.reason);
+      let finished = false;
+      let it: AsyncIterator<T> | undefined;
+      let controller: AbortController | undefined;
+      const onAbort = () => controller?.abort(options.signal?.reason);
+      /** Lets go of the current attempt: its listener, and the call (aborted). */
+      const close = () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        controller?.abort();
+        controller = undefined;
+        it = undefined;
+      };
+      const open = (): AsyncIterator<T> => {
+        controller = new AbortController();
         options.signal?.addEventListener("abort", onAbort, { once: true });
-        try {
-          for await (const item of options.open(cursor, controller.signal)) {
-            cursor = options.cursorAfter(item);
-            const key = options.keyOf?.(item);
-            if (key !== undefined) {
-              if (seen.has(key)) continue;
-              seen.add(key);
-              if (seen.size > window) seen.delete(seen.values().next().value as string);
-            }
-            // Only a new item is progress: a server that resends what was delivered and ends
-            // again still runs out of reconnects.
-            failures = 0;
-            yield item;
-          }
+        const stream = options.open(last === undefined ? undefined : options.cursorAfter(last.item), controller.signal);
+        it = stream[Symbol.asyncIterator]();
+        return it;
+      };
+      const onItem = (r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+        if (r.done) {
           // A stream that ended because the caller aborted was cancelled, not completed.
-          if (options.signal?.aborted)
-            throw new CanceledError("the stream was cancelled", { cause: options.signal.reason });
-          if (!options.endless) return;
-          throw new EndedEarly("the server ended a stream that does not end (a restart?)");
-        } catch (err) {
-          if (options.signal?.aborted) throw new CanceledError("the stream was cancelled", { cause: err });
-          const be = toBatonError(err);
-          failures++;
-          const resumable = be instanceof EndedEarly || isResumable(be);
-          if (!resumable || (maxReconnects > 0 && failures > maxReconnects)) throw be;
-          const delay = backoffDelay(failures, policy);
-          logger.warn("stream dropped, resuming", { attempt: failures, delayMs: delay, error: be.message });
-          await sleep(delay, options.signal).catch((reason: unknown) => {
-            throw new CanceledError("the stream was cancelled", { cause: reason });
-          });
-        } finally {
-          options.signal?.removeEventListener("abort", onAbort);
-          controller.abort();
+          if (options.signal?.aborted) return recover(cancelled(options.signal.reason));
+          if (!options.endless) {
+            finished = true;
+            close();
+            return r;
+          }
+          return recover(new EndedEarly("the server ended a stream that does not end (a restart?)"));
         }
-      }
+        last = { item: r.value };
+        const key = options.keyOf?.(r.value);
+        if (key !== undefined) {
+          if (seen.has(key)) return (it as AsyncIterator<T>).next().then(onItem, recover);
+          seen.add(key);
+          if (seen.size > window) seen.delete(seen.values().next().value as string);
+        }
+        // Only a new item is progress: a server that resends what was delivered and ends
+        // again still runs out of reconnects.
+        failures = 0;
+        return r;
+      };
+      /** After a failed or ended attempt: resumes from the cursor after a backoff, or throws. */
+      const recover = async (err: unknown): Promise<IteratorResult<T>> => {
+        close();
+        if (finished) return done();
+        if (options.signal?.aborted) {
+          finished = true;
+          throw err instanceof CanceledError ? err : cancelled(err);
+        }
+        const be = toBatonError(err);
+        failures++;
+        const resumable = be instanceof EndedEarly || isResumable(be);
+        if (!resumable || (maxReconnects > 0 && failures > maxReconnects)) {
+          finished = true;
+          throw be;
+        }
+        const delay = backoffDelay(failures, policy);
+        logger.warn("stream dropped, resuming", { attempt: failures, delayMs: delay, error: be.message });
+        await sleep(delay, options.signal).catch((reason: unknown) => {
+          finished = true;
+          throw cancelled(reason);
+        });
+        if (finished) return done();
+        return start();
+      };
+      /** Opens an attempt and asks it for its first item. */
+      const start = (): Promise<IteratorResult<T>> => {
+        if (options.signal?.aborted) {
+          finished = true;
+          return Promise.reject(cancelled(options.signal.reason));
+        }
+        let next: Promise<IteratorResult<T>>;
+        try {
+          next = open().next();
+        } catch (err) {
+          return recover(err);
+        }
+        return next.then(onItem, recover);
+      };
+      // The next() in flight: a second ask waits behind it (items in order, one attempt at
+      // a time), as an async generator queues them.
+      let pending: Promise<IteratorResult<T>> | undefined;
+      const settled = () => {
+        pending = undefined;
+      };
+      const next = (): Promise<IteratorResult<T>> => {
+        if (pending !== undefined) return pending.then(next, next);
+        if (finished) return Promise.resolve(done());
+        const p = it === undefined ? start() : it.next().then(onItem, recover);
+        pending = p;
+        p.then(settled, settled);
+        return p;
+      };
+      return {
+        next,
+        return(): Promise<IteratorResult<T>> {
+          const current = it;
+          finished = true;
+          close();
+          // Not awaited past a failure: the call is aborted either way.
+          return Promise.resolve(current?.return?.())
+            .catch(() => {})
+            .then(done);
+        },
+      };
     },
   };
 }
