@@ -57,7 +57,14 @@ function serverStreamingFn(transport: Transport, method: DescMethodServerStreami
       },
       return(value?: unknown) {
         const done = { done: true as const, value };
-        if (it) return it.return ? it.return().then(() => done) : Promise.resolve(done);
+        // The call is cancelled either way: a transport that fails to say so does not fail the `break`.
+        if (it)
+          return it.return
+            ? it.return().then(
+                () => done,
+                () => done,
+              )
+            : Promise.resolve(done);
         // Not started reading: cancel the response once it comes, if it does.
         started
           .then(
