@@ -1,5 +1,6 @@
 import { create, type DescMessage, fromBinary, type MessageShape, ScalarType } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
 // A binary decoder made once per message type. protobuf-es's `fromBinary` goes through its
 // reflection API for every message: a reflection object, a map of the fields by number and
@@ -22,20 +23,6 @@ type Decoder = (
 
 /** protobuf-es's default recursion limit. */
 const RECURSION_LIMIT = 100;
-
-/** Types protobuf-es represents differently from their messages in a field. */
-const UNWRAPPED = new Set([
-  "google.protobuf.DoubleValue",
-  "google.protobuf.FloatValue",
-  "google.protobuf.Int64Value",
-  "google.protobuf.UInt64Value",
-  "google.protobuf.Int32Value",
-  "google.protobuf.UInt32Value",
-  "google.protobuf.BoolValue",
-  "google.protobuf.StringValue",
-  "google.protobuf.BytesValue",
-  "google.protobuf.Struct",
-]);
 
 const decoders = new WeakMap<DescMessage, Decoder | null>();
 
@@ -211,9 +198,12 @@ function supported(desc: DescMessage, visiting: Set<DescMessage>): boolean {
   return true;
 }
 
-/** Whether a nested message type is read as protobuf-es reads it (not a group, not unwrapped). */
+/**
+ * Whether a nested message type is read as protobuf-es reads it: not a group, and not a type
+ * it represents otherwise in a field (a wrapper as its value, Struct as a JSON object).
+ */
 function nestedOk(desc: DescMessage, delimited: boolean, visiting: Set<DescMessage>): boolean {
-  return !delimited && !UNWRAPPED.has(desc.typeName) && supported(desc, visiting);
+  return !delimited && !isWrapperDesc(desc) && desc.typeName !== "google.protobuf.Struct" && supported(desc, visiting);
 }
 
 /**
@@ -228,39 +218,30 @@ function nested(desc: DescMessage): Decoder {
   };
 }
 
+/** The `BinaryReader` method that reads each scalar type. */
+const SCALAR_READ: Record<ScalarType, string> = {
+  [ScalarType.DOUBLE]: "double",
+  [ScalarType.FLOAT]: "float",
+  [ScalarType.INT64]: "int64",
+  [ScalarType.UINT64]: "uint64",
+  [ScalarType.INT32]: "int32",
+  [ScalarType.FIXED64]: "fixed64",
+  [ScalarType.FIXED32]: "fixed32",
+  [ScalarType.BOOL]: "bool",
+  [ScalarType.STRING]: "string",
+  [ScalarType.BYTES]: "bytes",
+  [ScalarType.UINT32]: "uint32",
+  [ScalarType.SFIXED32]: "sfixed32",
+  [ScalarType.SFIXED64]: "sfixed64",
+  [ScalarType.SINT32]: "sint32",
+  [ScalarType.SINT64]: "sint64",
+};
+
+/** The 64-bit types, read as strings with `jstype = JS_STRING`. */
+const LONG = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.FIXED64, ScalarType.SFIXED64, ScalarType.SINT64]);
+
 /** The expression that reads one scalar, converted as protobuf-es converts it (64-bit ints as strings with `jstype = JS_STRING`). */
 function scalarRead(type: ScalarType, longAsString: boolean, utf8Validation: boolean): string {
-  const long = (read: string) => (longAsString ? `String(${read})` : read);
-  switch (type) {
-    case ScalarType.STRING:
-      return `reader.string(${utf8Validation})`;
-    case ScalarType.BOOL:
-      return "reader.bool()";
-    case ScalarType.DOUBLE:
-      return "reader.double()";
-    case ScalarType.FLOAT:
-      return "reader.float()";
-    case ScalarType.INT32:
-      return "reader.int32()";
-    case ScalarType.INT64:
-      return long("reader.int64()");
-    case ScalarType.UINT64:
-      return long("reader.uint64()");
-    case ScalarType.FIXED64:
-      return long("reader.fixed64()");
-    case ScalarType.BYTES:
-      return "reader.bytes()";
-    case ScalarType.FIXED32:
-      return "reader.fixed32()";
-    case ScalarType.SFIXED32:
-      return "reader.sfixed32()";
-    case ScalarType.SFIXED64:
-      return long("reader.sfixed64()");
-    case ScalarType.SINT64:
-      return long("reader.sint64()");
-    case ScalarType.UINT32:
-      return "reader.uint32()";
-    case ScalarType.SINT32:
-      return "reader.sint32()";
-  }
+  const read = `reader.${SCALAR_READ[type]}(${type === ScalarType.STRING ? utf8Validation : ""})`;
+  return longAsString && LONG.has(type) ? `String(${read})` : read;
 }

@@ -193,6 +193,7 @@ export class ShutdownGate {
         // The rejecter of the next() in flight (undefined when none is), which is over now.
         const take = () => {
           const reject = rejectNext;
+          resolveNext = rejectNext = undefined;
           pending = undefined;
           waiters.delete(onEnded);
           return reject;
@@ -206,14 +207,12 @@ export class ShutdownGate {
         // The drain period is over while the handler is still working on a message.
         const onEnded = () => {
           const reject = take();
-          resolveNext = rejectNext = undefined;
           stop();
           reject?.(shuttingDown());
         };
         const onValue = (r: IteratorResult<T>) => {
           const resolve = resolveNext;
           const reject = take();
-          resolveNext = rejectNext = undefined;
           if (!resolve || !reject) return; // already ended by the shutdown
           if (r.done) finished = true;
           if (ended.aborted) {
@@ -225,7 +224,6 @@ export class ShutdownGate {
         };
         const onError = (err: unknown) => {
           const reject = take();
-          resolveNext = rejectNext = undefined;
           if (!reject) return;
           finished = true;
           // The handler's own refusals stand; a cancellation caused by the shutdown does not.
