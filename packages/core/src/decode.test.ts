@@ -166,7 +166,15 @@ function both(desc: DescMessage, bytes: Uint8Array) {
     expect(() => decodeBinary(desc, bytes)).toThrow();
     return;
   }
-  expect(decodeBinary(desc, bytes)).toStrictEqual(expected);
+  const got = decodeBinary(desc, bytes);
+  expect(got).toStrictEqual(expected);
+  // The same properties in the same order (what `Object.keys`, a spread and JSON see).
+  expect(Object.keys(got)).toEqual(Object.keys(expected as object));
+}
+
+/** A field's tag and value as bytes: a length-delimited `bytes` or a varint of `groups` 7-bit groups. */
+function lengthDelimited(no: number, bytes: number[]): Uint8Array {
+  return new Uint8Array([(no << 3) | 2, bytes.length, ...bytes]);
 }
 
 describe("decodeBinary", () => {
@@ -234,6 +242,79 @@ describe("decodeBinary", () => {
     }
     expect(() => fromBinary(wkt.ValueSchema, toBinary(wkt.ValueSchema, deep))).toThrow(/recursion/);
     both(wkt.ValueSchema, toBinary(wkt.ValueSchema, deep));
+  });
+});
+
+describe("decodeBinary's own readers", () => {
+  it("read strings as fromBinary does: empty, ASCII around the short-string limit, UTF-8, invalid UTF-8, cut short", () => {
+    const ascii = (n: number) => Array.from({ length: n }, (_, i) => 0x20 + (i % 95));
+    const cases: number[][] = [
+      [],
+      [0x00, 0x7f],
+      ascii(31),
+      ascii(32),
+      ascii(33),
+      ascii(200),
+      [...ascii(31), 0xc3, 0xa9], // é after 31 ASCII bytes: the 32nd byte is not ASCII
+      [...ascii(40), 0xf0, 0x9f, 0x99, 0x82],
+      [0xff], // never valid UTF-8: refused (proto3 strings are validated)
+      [0x61, 0x80], // a lone continuation byte
+      [0xc3], // a sequence cut short
+      [0x61, 0xed, 0xa0, 0x80], // an encoded surrogate
+    ];
+    for (const bytes of cases) {
+      both(wkt.StringValueSchema, lengthDelimited(1, bytes));
+      both(orca.EnvelopeSchema, new Uint8Array([...lengthDelimited(5, bytes), ...lengthDelimited(1, bytes)]));
+    }
+    // A length past the end, and a length that is itself cut short.
+    both(wkt.StringValueSchema, new Uint8Array([0x0a, 5, 0x61, 0x62]));
+    both(wkt.StringValueSchema, new Uint8Array([0x0a, 0x80]));
+  });
+
+  it("read 64-bit varints as fromBinary does: up to 7 bytes here, longer ones, non-canonical and cut-short ones", () => {
+    const varint = (v: bigint) => {
+      const out: number[] = [];
+      let x = BigInt.asUintN(64, v);
+      do {
+        const b = Number(x & 0x7fn);
+        x >>= 7n;
+        out.push(x > 0n ? b | 0x80 : b);
+      } while (x > 0n);
+      return out;
+    };
+    const values = [
+      0n,
+      1n,
+      127n,
+      128n,
+      (1n << 49n) - 1n,
+      1n << 49n,
+      (1n << 53n) + 1n,
+      (1n << 63n) - 1n,
+      -1n,
+      -(1n << 40n),
+    ];
+    const encodings = [
+      ...values.map(varint),
+      [0x80, 0x80, 0x00], // 0 in three bytes
+      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], // 2^49 - 1, the longest read here
+      [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], // 2^49 in eight bytes
+      [0xff, 0xff, 0xff], // cut short
+      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], // eleven bytes
+    ];
+    for (const bytes of encodings) {
+      for (const desc of [wkt.Int64ValueSchema, wkt.UInt64ValueSchema]) {
+        both(desc, new Uint8Array([0x08, ...bytes]));
+      }
+      // Envelope: ts_ms (uint64, 9) next to a string.
+      both(orca.EnvelopeSchema, new Uint8Array([0x48, ...bytes, ...lengthDelimited(1, [0x61])]));
+    }
+    expect(hasFastDecoder(wkt.Int64ValueSchema)).toBe(true);
+  });
+
+  it("read tags as fromBinary does: field 0, wire types 6 and 7, a tag over 32 bits", () => {
+    for (const tag of [[0x00], [0x0e], [0x0f], [0x80, 0x80, 0x80, 0x80, 0x10], [0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]])
+      both(orca.EnvelopeSchema, new Uint8Array([...tag, 0x00]));
   });
 });
 
