@@ -9,6 +9,7 @@
  */
 export * from "./address.js";
 export { isBodyInMemory } from "./body-in-memory.js";
+export { type BufferedIterator, takeBuffered, takeFrom } from "./buffered.js";
 export * from "./call.js";
 export type { FetchLike, Pem, Protocol, TlsOptions, TokenProvider } from "./connection.js";
 export * from "./connection-base.js";

@@ -14,6 +14,7 @@ import {
 } from "@connectrpc/connect";
 import { headerGrpcStatus, requestHeader, validateResponse, validateTrailer } from "@connectrpc/connect/protocol-grpc";
 import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import { type BufferedIterator, takeBuffered } from "./buffered.js";
 import { decodeBinary } from "./decode.js";
 import {
   codesOf,
@@ -377,8 +378,24 @@ async function serverStreamOverStream(
       drain();
     }
 
-    const iterator: AsyncIterator<unknown> = {
+    /** A failure {@link takeBuffered} found (a frame that does not decode): the next `next()` rejects with it. */
+    let taken: ConnectError | undefined;
+    const iterator: BufferedIterator<unknown> = {
+      [takeBuffered]() {
+        if (waiter !== undefined || taken !== undefined || head >= queue.length) return undefined;
+        const r = take();
+        if (r instanceof ConnectError) {
+          taken = r;
+          return undefined;
+        }
+        return r as IteratorYieldResult<unknown>;
+      },
       next() {
+        if (taken !== undefined) {
+          const err = taken;
+          taken = undefined;
+          return Promise.reject(err);
+        }
         if (head < queue.length) {
           const r = take();
           return r instanceof ConnectError ? Promise.reject(r) : Promise.resolve(r);

@@ -10,6 +10,7 @@
  */
 export * from "./address.js";
 export { isBodyInMemory } from "./body-in-memory.js";
+export { type BufferedIterator, takeBuffered, takeFrom } from "./buffered.js";
 export * from "./call.js";
 export * from "./client.js";
 export * from "./connection.js";

@@ -1,7 +1,38 @@
 import { ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { type BufferedIterator, takeBuffered, takeFrom } from "./buffered.js";
 import { CanceledError, Code, InternalError, UnavailableError } from "./errors.js";
 import { resumableStream } from "./resumable-stream.js";
+
+/**
+ * A fake transport stream that receives `batches` of ids (each batch "arrives" on the next
+ * turn) and holds them: it hands held ones out through takeBuffered, the rest, the end and
+ * the failure (`failAfter`: once its batches are spent) through next().
+ */
+function batchedStream(batches: number[][], failAfter?: Error): BufferedIterator<{ id: number }> & { takes: number } {
+  const held: number[] = [];
+  let next = 0;
+  const arrive = async () => {
+    await new Promise((r) => setImmediate(r));
+    if (next < batches.length) held.push(...(batches[next++] as number[]));
+  };
+  return {
+    takes: 0,
+    [takeBuffered]() {
+      const id = held.shift();
+      if (id === undefined) return undefined;
+      this.takes++;
+      return { done: false, value: { id } };
+    },
+    async next() {
+      if (held.length === 0) await arrive();
+      const id = held.shift();
+      if (id !== undefined) return { done: false, value: { id } };
+      if (failAfter) throw failAfter;
+      return { done: true, value: undefined };
+    },
+  };
+}
 
 /** A fake server log of n items; each connection drops after `dropAfter` items. */
 function flakyLog(n: number, dropAfter: number, overlap = 0) {
@@ -24,6 +55,50 @@ function flakyLog(n: number, dropAfter: number, overlap = 0) {
 }
 
 describe("resumableStream", () => {
+  it("takes the items a stream holds at once, drops duplicates among them, and gets the end and failures by next()", async () => {
+    const drop = new ConnectError("connection reset", Code.Unavailable);
+    const streams = [
+      batchedStream(
+        [
+          [1, 2, 3],
+          [4, 5, 6, 7],
+        ],
+        drop,
+      ),
+      // The resumed stream starts before the cursor: 6 and 7 again, in a batch with new ids.
+      batchedStream([[6, 7, 8, 9], [10]]),
+    ];
+    const opens: Array<number | undefined> = [];
+    const s = resumableStream({
+      open: (cursor) => {
+        opens.push(cursor);
+        return { [Symbol.asyncIterator]: () => streams[opens.length - 1] as BufferedIterator<{ id: number }> };
+      },
+      cursorAfter: (x) => x.id + 1,
+      keyOf: (x) => String(x.id),
+      backoff: { initialBackoffMs: 0 },
+    });
+    // Read as a layer on top reads: next(), then every item the resumable stream holds.
+    const it = s[Symbol.asyncIterator]();
+    const got: number[] = [];
+    let taken = 0;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      got.push(r.value.id);
+      for (let t = takeFrom(it); t !== undefined; t = takeFrom(it)) {
+        got.push(t.value.id);
+        taken++;
+      }
+    }
+    expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(opens).toEqual([undefined, 8]);
+    // Of each batch, all but the first item were taken without a next().
+    expect(taken).toBe(2 + 3 + 1);
+    expect(streams[0]?.takes).toBe(5);
+    // After the end, nothing is held and next() stays done.
+    expect(takeFrom(it)).toBeUndefined();
+    expect(await it.next()).toEqual({ done: true, value: undefined });
+  });
+
   it("resumes after drops with no loss and no duplicates", async () => {
     const log = flakyLog(20, 3, 2);
     const got: number[] = [];

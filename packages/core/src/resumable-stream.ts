@@ -1,3 +1,4 @@
+import { type BufferedIterator, takeBuffered, takeFrom } from "./buffered.js";
 import { type BatonError, CanceledError, Code, toBatonError, UnavailableError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { backoffDelay, type RetryOptions, resolveRetryPolicy, sleep } from "./retry.js";
@@ -66,127 +67,194 @@ export function isDroppedConnection(err: BatonError): boolean {
  *   `maxReconnects` consecutive attempts failed.
  */
 export function resumableStream<T, C>(options: ResumableStreamOptions<T, C>): AsyncIterable<T> {
-  const policy = resolveRetryPolicy(options.backoff ?? { initialBackoffMs: 50, maxBackoffMs: 2000 });
-  const maxReconnects = options.maxReconnects ?? 10;
-  const isResumable = options.isResumable ?? isDroppedConnection;
-  const logger = options.logger ?? silentLogger;
-  const window = Math.max(1, options.dedupeWindow ?? 10_000);
-  const cancelled = (cause: unknown) => new CanceledError("the stream was cancelled", { cause });
-  const done = (): IteratorResult<T> => ({ done: true, value: undefined });
-  return {
-    // An iterator written out rather than an async generator: it sits on every item, and a
-    // generator layer costs promises and a resumption per item. An item is passed on as
-    // the underlying stream gave it; the reconnects are an async function off that path.
-    [Symbol.asyncIterator](): AsyncIterator<T> {
-      const seen = new Set<string>();
-      // The last item received: the cursor is made from it when a stream is reopened.
-      let last: { item: T } | undefined;
-      let failures = 0;
-      let finished = false;
-      let it: AsyncIterator<T> | undefined;
-      let controller: AbortController | undefined;
-      const onAbort = () => controller?.abort(options.signal?.reason);
-      /** Lets go of the current attempt: its listener, and the call (aborted). */
-      const close = () => {
-        options.signal?.removeEventListener("abort", onAbort);
-        controller?.abort();
-        controller = undefined;
-        it = undefined;
-      };
-      const open = (): AsyncIterator<T> => {
-        controller = new AbortController();
-        options.signal?.addEventListener("abort", onAbort, { once: true });
-        const stream = options.open(last === undefined ? undefined : options.cursorAfter(last.item), controller.signal);
-        it = stream[Symbol.asyncIterator]();
-        return it;
-      };
-      const onItem = (r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
-        if (r.done) {
-          // A stream that ended because the caller aborted was cancelled, not completed.
-          if (options.signal?.aborted) return recover(cancelled(options.signal.reason));
-          if (!options.endless) {
-            finished = true;
-            close();
-            return r;
-          }
-          return recover(new EndedEarly("the server ended a stream that does not end (a restart?)"));
-        }
-        last = { item: r.value };
-        const key = options.keyOf?.(r.value);
-        if (key !== undefined) {
-          if (seen.has(key)) return (it as AsyncIterator<T>).next().then(onItem, recover);
-          seen.add(key);
-          if (seen.size > window) seen.delete(seen.values().next().value as string);
-        }
-        // Only a new item is progress: a server that resends what was delivered and ends
-        // again still runs out of reconnects.
-        failures = 0;
-        return r;
-      };
-      /** After a failed or ended attempt: resumes from the cursor after a backoff, or throws. */
-      const recover = async (err: unknown): Promise<IteratorResult<T>> => {
-        close();
-        if (finished) return done();
-        if (options.signal?.aborted) {
-          finished = true;
-          throw err instanceof CanceledError ? err : cancelled(err);
-        }
-        const be = toBatonError(err);
-        failures++;
-        const resumable = be instanceof EndedEarly || isResumable(be);
-        if (!resumable || (maxReconnects > 0 && failures > maxReconnects)) {
-          finished = true;
-          throw be;
-        }
-        const delay = backoffDelay(failures, policy);
-        logger.warn("stream dropped, resuming", { attempt: failures, delayMs: delay, error: be.message });
-        await sleep(delay, options.signal).catch((reason: unknown) => {
-          finished = true;
-          throw cancelled(reason);
-        });
-        if (finished) return done();
-        return start();
-      };
-      /** Opens an attempt and asks it for its first item. */
-      const start = (): Promise<IteratorResult<T>> => {
-        if (options.signal?.aborted) {
-          finished = true;
-          return Promise.reject(cancelled(options.signal.reason));
-        }
-        let next: Promise<IteratorResult<T>>;
-        try {
-          next = open().next();
-        } catch (err) {
-          return recover(err);
-        }
-        return next.then(onItem, recover);
-      };
-      // The next() in flight: a second ask waits behind it (items in order, one attempt at
-      // a time), as an async generator queues them.
-      let pending: Promise<IteratorResult<T>> | undefined;
-      const settled = () => {
-        pending = undefined;
-      };
-      const next = (): Promise<IteratorResult<T>> => {
-        if (pending !== undefined) return pending.then(next, next);
-        if (finished) return Promise.resolve(done());
-        const p = it === undefined ? start() : it.next().then(onItem, recover);
-        pending = p;
-        p.then(settled, settled);
-        return p;
-      };
-      return {
-        next,
-        return(): Promise<IteratorResult<T>> {
-          const current = it;
-          finished = true;
-          close();
-          // Not awaited past a failure: the call is aborted either way.
-          return Promise.resolve(current?.return?.())
-            .catch(() => {})
-            .then(done);
-        },
-      };
-    },
+  const settings: Settings = {
+    policy: resolveRetryPolicy(options.backoff ?? { initialBackoffMs: 50, maxBackoffMs: 2000 }),
+    maxReconnects: options.maxReconnects ?? 10,
+    isResumable: options.isResumable ?? isDroppedConnection,
+    logger: options.logger ?? silentLogger,
+    window: Math.max(1, options.dedupeWindow ?? 10_000),
   };
+  return {
+    [Symbol.asyncIterator]: () => new Resumable(options, settings),
+  };
+}
+
+/** What {@link resumableStream} resolves from its options once, for every iteration. */
+interface Settings {
+  policy: ReturnType<typeof resolveRetryPolicy>;
+  maxReconnects: number;
+  isResumable: (err: BatonError) => boolean;
+  logger: Logger;
+  window: number;
+}
+
+const cancelled = (cause: unknown) => new CanceledError("the stream was cancelled", { cause });
+const done = <T>(): IteratorResult<T> => ({ done: true, value: undefined });
+
+/**
+ * One iteration of a {@link resumableStream}. An iterator written out, and a class rather
+ * than closures per iteration: it sits on every item, a generator layer would cost promises
+ * and a resumption per item, and methods shared by every stream keep the engine's optimized
+ * code valid from one stream to the next. An item is passed on as the underlying stream gave
+ * it (taken at once when that stream already holds it); the reconnects are an async method
+ * off that path.
+ */
+class Resumable<T, C> implements BufferedIterator<T> {
+  readonly #options: ResumableStreamOptions<T, C>;
+  readonly #settings: Settings;
+  readonly #seen = new Set<string>();
+  /** The last item received: the cursor is made from it when a stream is reopened. */
+  #last: { item: T } | undefined;
+  #failures = 0;
+  #finished = false;
+  #it: AsyncIterator<T> | undefined;
+  #controller: AbortController | undefined;
+  /** The next() in flight: a second ask waits behind it (items in order, one attempt at a time), as an async generator queues them. */
+  #pending: Promise<IteratorResult<T>> | undefined;
+  readonly #onAbort = () => this.#controller?.abort(this.#options.signal?.reason);
+  readonly #settled = () => {
+    this.#pending = undefined;
+  };
+  readonly #onItem = (r: IteratorResult<T>) => this.#item(r);
+  readonly #recover = (err: unknown) => this.#recoverFrom(err);
+  readonly #nextAgain = () => this.next();
+
+  constructor(options: ResumableStreamOptions<T, C>, settings: Settings) {
+    this.#options = options;
+    this.#settings = settings;
+  }
+
+  /** Lets go of the current attempt: its listener, and the call (aborted). */
+  #close(): void {
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
+    this.#controller?.abort();
+    this.#controller = undefined;
+    this.#it = undefined;
+  }
+
+  #open(): AsyncIterator<T> {
+    const options = this.#options;
+    this.#controller = new AbortController();
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    const cursor = this.#last === undefined ? undefined : options.cursorAfter(this.#last.item);
+    const it = options.open(cursor, this.#controller.signal)[Symbol.asyncIterator]();
+    this.#it = it;
+    return it;
+  }
+
+  /** Records a new item; false for one already delivered (dropped). */
+  #accept(value: T): boolean {
+    this.#last = { item: value };
+    const key = this.#options.keyOf?.(value);
+    if (key !== undefined) {
+      const seen = this.#seen;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      if (seen.size > this.#settings.window) seen.delete(seen.values().next().value as string);
+    }
+    // Only a new item is progress: a server that resends what was delivered and ends
+    // again still runs out of reconnects.
+    this.#failures = 0;
+    return true;
+  }
+
+  #item(r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> {
+    const options = this.#options;
+    if (r.done) {
+      // A stream that ended because the caller aborted was cancelled, not completed.
+      if (options.signal?.aborted) return this.#recoverFrom(cancelled(options.signal.reason));
+      if (!options.endless) {
+        this.#finished = true;
+        this.#close();
+        return r;
+      }
+      return this.#recoverFrom(new EndedEarly("the server ended a stream that does not end (a restart?)"));
+    }
+    if (this.#accept(r.value)) return r;
+    return this.#readOn(this.#it as AsyncIterator<T>);
+  }
+
+  /** The next item of `it` after a duplicate: one it holds, or its next(). */
+  #readOn(it: AsyncIterator<T>): IteratorResult<T> | Promise<IteratorResult<T>> {
+    return this.#takeFromCurrent(it) ?? it.next().then(this.#onItem, this.#recover);
+  }
+
+  /** After a failed or ended attempt: resumes from the cursor after a backoff, or throws. */
+  async #recoverFrom(err: unknown): Promise<IteratorResult<T>> {
+    const options = this.#options;
+    const settings = this.#settings;
+    this.#close();
+    if (this.#finished) return done();
+    if (options.signal?.aborted) {
+      this.#finished = true;
+      throw err instanceof CanceledError ? err : cancelled(err);
+    }
+    const be = toBatonError(err);
+    const failures = ++this.#failures;
+    const resumable = be instanceof EndedEarly || settings.isResumable(be);
+    if (!resumable || (settings.maxReconnects > 0 && failures > settings.maxReconnects)) {
+      this.#finished = true;
+      throw be;
+    }
+    const delay = backoffDelay(failures, settings.policy);
+    settings.logger.warn("stream dropped, resuming", { attempt: failures, delayMs: delay, error: be.message });
+    await sleep(delay, options.signal).catch((reason: unknown) => {
+      this.#finished = true;
+      throw cancelled(reason);
+    });
+    if (this.#finished) return done();
+    return this.#start();
+  }
+
+  /** Opens an attempt and asks it for its first item. */
+  #start(): Promise<IteratorResult<T>> {
+    const signal = this.#options.signal;
+    if (signal?.aborted) {
+      this.#finished = true;
+      return Promise.reject(cancelled(signal.reason));
+    }
+    let next: Promise<IteratorResult<T>>;
+    try {
+      next = this.#open().next();
+    } catch (err) {
+      return this.#recoverFrom(err);
+    }
+    return next.then(this.#onItem, this.#recover);
+  }
+
+  [takeBuffered](): IteratorYieldResult<T> | undefined {
+    const it = this.#it;
+    if (it === undefined || this.#pending !== undefined || this.#finished) return undefined;
+    return this.#takeFromCurrent(it);
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#pending !== undefined) return this.#pending.then(this.#nextAgain, this.#nextAgain);
+    if (this.#finished) return Promise.resolve(done());
+    const it = this.#it;
+    if (it !== undefined) {
+      const r = this.#takeFromCurrent(it);
+      if (r !== undefined) return Promise.resolve(r);
+    }
+    const p = it === undefined ? this.#start() : it.next().then(this.#onItem, this.#recover);
+    this.#pending = p;
+    p.then(this.#settled, this.#settled);
+    return p;
+  }
+
+  /** An item the current attempt already holds (duplicates dropped), or undefined. */
+  #takeFromCurrent(it: AsyncIterator<T>): IteratorYieldResult<T> | undefined {
+    for (let r = takeFrom(it); r !== undefined; r = takeFrom(it)) if (this.#accept(r.value)) return r;
+    return undefined;
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    const current = this.#it;
+    this.#finished = true;
+    this.#close();
+    // Not awaited past a failure: the call is aborted either way.
+    return Promise.resolve(current?.return?.())
+      .catch(() => {})
+      .then(done<T>);
+  }
 }

@@ -22,6 +22,7 @@ import {
   type ConnectionOptions,
   createRawClient,
   DeadlineExceededError,
+  takeFrom,
   toBatonError,
 } from "../src/index.js";
 import { scratch, submitWithMetadata } from "./http1-server.js";
@@ -486,6 +487,31 @@ async function drain(iterable: AsyncIterable<StreamEventsResponse>): Promise<{ i
   return { ids };
 }
 
+/**
+ * Reads a stream as Baton's layers on top read it: `next()`, then every message the
+ * iterator already holds (`taken`: how many came that way).
+ */
+async function drainTaking(
+  iterable: AsyncIterable<StreamEventsResponse>,
+): Promise<{ ids: string[]; taken: number; err?: ConnectError }> {
+  const it = iterable[Symbol.asyncIterator]();
+  const ids: string[] = [];
+  let taken = 0;
+  try {
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      ids.push(r.value.event?.id ?? "");
+      for (let t = takeFrom(it); t !== undefined; t = takeFrom(it)) {
+        ids.push(t.value.event?.id ?? "");
+        taken++;
+      }
+    }
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConnectError);
+    return { ids, taken, err: err as ConnectError };
+  }
+  return { ids, taken };
+}
+
 /** A server whose streams send two events and stay open; `rst()` is the RST_STREAM code its stream closed with. */
 async function openStreamServer(): Promise<{ address: string; rst: () => number | undefined }> {
   let code: number | undefined;
@@ -545,6 +571,35 @@ describe("server streams over the lean transport", () => {
     const body = seen?.body ?? Buffer.alloc(0);
     expect(body.readUInt32BE(1)).toBe(body.length - 5);
     expect(fromBinary(StreamEventsRequestSchema, body.subarray(5)).runId).toBe("r");
+  });
+
+  it("hands out the messages it holds at once (takeBuffered), in order, with the end and a bad frame by next()", async () => {
+    let bad = false;
+    const { address } = await rawServer(async (stream) => {
+      stream.respond(grpcHead, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers(ok));
+      // 30 frames in one write, the next 10 cut in two, then (on the second call) a frame that does not decode.
+      stream.write(Buffer.concat(Array.from({ length: 30 }, (_, i) => event(i))));
+      await later();
+      const rest = Buffer.concat(Array.from({ length: 10 }, (_, i) => event(30 + i)));
+      stream.write(rest.subarray(0, 25));
+      await later();
+      stream.write(rest.subarray(25));
+      await later();
+      stream.end(bad ? Buffer.concat([event(40), envelope(new Uint8Array([0x0a, 0x05])), event(41)]) : event(40));
+    });
+    const { orca } = client(address);
+    const clean = await drainTaking(orca.streamEvents(streamReq));
+    expect(clean.err).toBeUndefined();
+    expect(clean.ids).toEqual(Array.from({ length: 41 }, (_, i) => `e-${i}`));
+    // Most of each chunk was taken without a promise.
+    expect(clean.taken).toBeGreaterThanOrEqual(30);
+    bad = true;
+    const broken = await drainTaking(orca.streamEvents(streamReq));
+    // The message after the bad frame is never handed out: the stream fails at the bad frame.
+    expect(broken.ids).toEqual(Array.from({ length: 41 }, (_, i) => `e-${i}`));
+    expect(broken.err?.code).toBe(Code.Internal);
+    expect(broken.err?.rawMessage).toMatch(/premature EOF/);
   });
 
   it("reads trailers-only answers: OK as an empty stream, an error status as the error", async () => {

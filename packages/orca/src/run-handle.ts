@@ -10,6 +10,7 @@ import {
   NotFoundError,
   required,
   type StreamCallOptions,
+  takeFrom,
   toBatonError,
 } from "@baton/core";
 import { type Envelope, EnvelopeSchema, type Orchestrator, type StreamEventsResponse } from "@baton/wire/orca";
@@ -243,9 +244,8 @@ export class RunHandle {
     const sinceMs = since instanceof Date ? since.getTime() : (since ?? 0);
     return {
       [Symbol.asyncIterator](): AsyncIterator<RunEvent> {
-        // What this iteration has delivered (read by `open` when it resumes).
-        let delivered = 0;
-        const open = () =>
+        // `delivered`: what this iteration has delivered (read when it resumes).
+        const open = (events: EventStream) =>
           // The resumable stream works on wire responses and the iterator below maps them.
           connection.resumable<StreamEventsResponse, number>({
             open: (cursor, sig) =>
@@ -254,7 +254,7 @@ export class RunHandle {
                   runId,
                   startEventId: BigInt(cursor ?? from),
                   sinceTsMs: BigInt(sinceMs),
-                  maxEvents: max ? max - delivered : 0,
+                  maxEvents: max ? max - events.delivered : 0,
                 },
                 connectCallOptions({
                   signal: sig,
@@ -271,66 +271,7 @@ export class RunHandle {
             ...(signal ? { signal } : {}),
             ...(maxReconnects === undefined ? {} : { maxReconnects }),
           });
-        // An iterator written out rather than an async generator: it sits on every event,
-        // and a generator layer costs promises and a resumption per event.
-        let stream: AsyncIterator<StreamEventsResponse> | undefined;
-        let finished = false;
-        let lastId = Number.NEGATIVE_INFINITY;
-        const end = (): IteratorResult<RunEvent> => {
-          finished = true;
-          return { done: true, value: undefined };
-        };
-        const fail = (err: unknown): never => {
-          finished = true;
-          throw toBatonError(err);
-        };
-        const step = (
-          r: IteratorResult<StreamEventsResponse>,
-        ): IteratorResult<RunEvent> | Promise<IteratorResult<RunEvent>> => {
-          if (r.done) return end();
-          const ev = toRunEvent(runId, required(r.value.event, "event"));
-          // Already delivered (a resumed stream that overlaps): read on.
-          if (ev.id <= lastId) return (stream as AsyncIterator<StreamEventsResponse>).next().then(step, fail);
-          lastId = ev.id;
-          budget.applyEvent(ev.kind, ev.payload);
-          delivered++;
-          return { done: false, value: ev };
-        };
-        return {
-          next(): Promise<IteratorResult<RunEvent>> {
-            if (finished) return Promise.resolve({ done: true, value: undefined });
-            if (stream === undefined) {
-              const refusal =
-                !Number.isInteger(from) || from < 0
-                  ? "from must be a non-negative integer"
-                  : max !== undefined && (!Number.isInteger(max) || max < 0)
-                    ? "max must be a non-negative integer"
-                    : undefined;
-              if (refusal !== undefined) {
-                end();
-                return Promise.reject(new InvalidArgumentError(refusal));
-              }
-              if (max === 0) return Promise.resolve(end());
-              stream = open()[Symbol.asyncIterator]();
-            }
-            // `max` delivered: the call is cancelled, as a `break` cancels it.
-            if (max !== undefined && delivered >= max) {
-              const it = stream;
-              end();
-              return Promise.resolve(it.return?.()).then(() => ({ done: true, value: undefined }));
-            }
-            return stream.next().then(step, fail);
-          },
-          return(): Promise<IteratorResult<RunEvent>> {
-            const it = stream;
-            const wasRunning = !finished && it !== undefined;
-            end();
-            return Promise.resolve(wasRunning ? it?.return?.() : undefined).then(() => ({
-              done: true,
-              value: undefined,
-            }));
-          },
-        };
+        return new EventStream(open, runId, budget, from, max);
       },
     };
   }
@@ -452,5 +393,120 @@ function decodePayload(json: string): unknown {
     return JSON.parse(json);
   } catch {
     return json;
+  }
+}
+
+/**
+ * One iteration of {@link RunHandle.events}: wire responses mapped to events, overlaps of a
+ * resumed stream dropped, `max` enforced. An iterator written out, and a class rather than
+ * closures per iteration: it sits on every event, a generator layer costs promises and a
+ * resumption per event, and methods shared by every stream keep the engine's optimized code
+ * valid from one stream to the next. An event the stream below already holds is taken at
+ * once (one promise per event in all).
+ */
+class EventStream implements AsyncIterator<RunEvent> {
+  readonly #open: (events: EventStream) => AsyncIterable<StreamEventsResponse>;
+  readonly #runId: string;
+  readonly #budget: BudgetView;
+  readonly #from: number;
+  readonly #max: number | undefined;
+  #stream: AsyncIterator<StreamEventsResponse> | undefined;
+  #finished = false;
+  #delivered = 0;
+  #lastId = Number.NEGATIVE_INFINITY;
+  readonly #step = (r: IteratorResult<StreamEventsResponse>) => this.#onResponse(r);
+  readonly #fail = (err: unknown): never => {
+    this.#finished = true;
+    throw toBatonError(err);
+  };
+
+  constructor(
+    open: (events: EventStream) => AsyncIterable<StreamEventsResponse>,
+    runId: string,
+    budget: BudgetView,
+    from: number,
+    max: number | undefined,
+  ) {
+    this.#open = open;
+    this.#runId = runId;
+    this.#budget = budget;
+    this.#from = from;
+    this.#max = max;
+  }
+
+  /** How many events this iteration has delivered. */
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  #end(): IteratorResult<RunEvent> {
+    this.#finished = true;
+    return { done: true, value: undefined };
+  }
+
+  /** The event of a response, or undefined for one already delivered (a resumed stream that overlaps). */
+  #accept(response: StreamEventsResponse): IteratorYieldResult<RunEvent> | undefined {
+    const ev = toRunEvent(this.#runId, required(response.event, "event"));
+    if (ev.id <= this.#lastId) return undefined;
+    this.#lastId = ev.id;
+    this.#budget.applyEvent(ev.kind, ev.payload);
+    this.#delivered++;
+    return { done: false, value: ev };
+  }
+
+  /** The next event `stream` already holds, or undefined. */
+  #take(stream: AsyncIterator<StreamEventsResponse>): IteratorYieldResult<RunEvent> | undefined {
+    for (let r = takeFrom(stream); r !== undefined; r = takeFrom(stream)) {
+      const ev = this.#accept(r.value);
+      if (ev !== undefined) return ev;
+    }
+    return undefined;
+  }
+
+  #onResponse(r: IteratorResult<StreamEventsResponse>): IteratorResult<RunEvent> | Promise<IteratorResult<RunEvent>> {
+    if (r.done) return this.#end();
+    const stream = this.#stream as AsyncIterator<StreamEventsResponse>;
+    // Already delivered: read on.
+    return this.#accept(r.value) ?? this.#take(stream) ?? stream.next().then(this.#step, this.#fail);
+  }
+
+  next(): Promise<IteratorResult<RunEvent>> {
+    if (this.#finished) return Promise.resolve({ done: true, value: undefined });
+    const max = this.#max;
+    let stream = this.#stream;
+    if (stream === undefined) {
+      const from = this.#from;
+      const refusal =
+        !Number.isInteger(from) || from < 0
+          ? "from must be a non-negative integer"
+          : max !== undefined && (!Number.isInteger(max) || max < 0)
+            ? "max must be a non-negative integer"
+            : undefined;
+      if (refusal !== undefined) {
+        this.#end();
+        return Promise.reject(new InvalidArgumentError(refusal));
+      }
+      if (max === 0) return Promise.resolve(this.#end());
+      stream = this.#open(this)[Symbol.asyncIterator]();
+      this.#stream = stream;
+    }
+    // `max` delivered: the call is cancelled, as a `break` cancels it.
+    if (max !== undefined && this.#delivered >= max) {
+      this.#end();
+      return Promise.resolve(stream.return?.()).then(() => ({ done: true, value: undefined }));
+    }
+    const ev = this.#take(stream);
+    if (ev !== undefined) return Promise.resolve(ev);
+    return stream.next().then(this.#step, this.#fail);
+  }
+
+  return(): Promise<IteratorResult<RunEvent>> {
+    const it = this.#stream;
+    const wasRunning = !this.#finished && it !== undefined;
+    this.#end();
+    return Promise.resolve(wasRunning ? it?.return?.() : undefined).then(() => ({
+      done: true,
+      value: undefined,
+    }));
   }
 }
