@@ -654,7 +654,10 @@ function readSingle(
       else finish(undefined, message);
     };
     const onError = (err: unknown) => finish(ConnectError.from(err, Code.Canceled));
-    const onGone = () => finish(new ConnectError("the client closed the stream", Code.Canceled));
+    // Every request's stream closes, most after their read settled: no error made for those.
+    const onGone = () => {
+      if (!settled) finish(new ConnectError("the client closed the stream", Code.Canceled));
+    };
     disarm = deadline?.((reason) => finish(reason));
     if (settled) return; // the deadline had passed already
     req.on("data", onData);
