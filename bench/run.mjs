@@ -34,6 +34,7 @@ const cfg = quick
       unaryCalls: (inFlight) => Math.max(50, inFlight),
       restCalls: 100,
       streamEvents: 500,
+      streamRounds: 1,
       memoryEvents: 5000,
       fanoutStreams: 50,
       fanoutEvents: 3,
@@ -45,6 +46,8 @@ const cfg = quick
       unaryCalls: (inFlight) => (inFlight === 1 ? 1500 : inFlight >= 1000 ? 10_000 : 5000),
       restCalls: 5000,
       streamEvents: 20_000,
+      // A replay takes ~0.1 s and this machine's noise is ±30% round to round: more rounds.
+      streamRounds: 15,
       memoryEvents: 1_000_000,
       fanoutStreams: 1000,
       fanoutEvents: 50,
@@ -61,6 +64,7 @@ const ctx = {
   startBaton: () => startProcess(server("baton"), { pin, nodeArgs }),
   startPeerGrpc: () => startProcess(server("grpc-js"), { pin, nodeArgs }),
   startPeerHttp: () => startProcess(server("http"), { pin, nodeArgs }),
+  startBareStream: () => startProcess(server("h2-replay"), { pin, nodeArgs }),
 };
 const suites = {
   unary: unaryVsGrpcJs,
@@ -81,11 +85,18 @@ for (const [name, suite] of Object.entries(suites)) {
   process.stderr.write(`bench: ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 
-const meta = { date: started.toISOString(), quick, rounds: cfg.rounds, machine: machine(pin) };
+const meta = {
+  date: started.toISOString(),
+  quick,
+  rounds: cfg.rounds,
+  streamRounds: cfg.streamRounds,
+  machine: machine(pin),
+};
 const table = markdown();
 console.log(table);
 console.log(
-  `\nratio = Baton / peer; ↑ higher is better, ↓ lower is better. Medians of ${cfg.rounds} alternating rounds;` +
+  `\nratio = Baton / peer; ↑ higher is better, ↓ lower is better. Medians of ${cfg.rounds} alternating rounds` +
+    ` (${cfg.streamRounds} for StreamEvents);` +
     " spread = ± half the range of the rounds around the median.",
 );
 console.log(`machine: ${Object.values(meta.machine).join("; ")}`);

@@ -28,16 +28,15 @@ async function countGrpcJs(client, request, want) {
   if (got !== want) throw new Error(`grpc-js stream gave ${got}/${want}`);
 }
 
-/** StreamEvents msg/s, Baton vs grpc-js, on the same baton-server run. */
-export async function streamReplay({ cfg, startBaton }) {
-  const server = await startBaton();
-  const address = server.info.address;
-  const orca = new OrcaClient({ address });
+/**
+ * StreamEvents replays of `run`'s first `n` events, Baton's `run.events()` next to a grpc-js
+ * client (a `data` listener), alternating; with `server`, its CPU per message too. Adds the
+ * rows of `section`.
+ */
+async function compareReplay({ cfg, orca, address, runId, n, section, server, target }) {
+  const run = orca.runs.getHandle(runId);
   const peer = grpcJsClient(address);
-  const n = cfg.streamEvents;
   try {
-    const run = await orca.runs.start({ workflowId: "bench-stream" });
-    await load(n - 1, 50, (i) => unary(peer, "submitTask", { runId: run.id, task: grpcJsEnvelope(`s-${i}`) }));
     const measure = (fn) => async () => {
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
@@ -49,6 +48,7 @@ export async function streamReplay({ cfg, startBaton }) {
       [
         {
           name: "baton",
+          server,
           measure: measure(async () => {
             let got = 0;
             for await (const _ of run.events({ max: n, follow: false })) got++;
@@ -57,12 +57,13 @@ export async function streamReplay({ cfg, startBaton }) {
         },
         {
           name: "grpc-js",
-          measure: measure(() => countGrpcJs(peer, { runId: run.id, startEventId: "1", maxEvents: n }, n)),
+          server,
+          measure: measure(() => countGrpcJs(peer, { runId, startEventId: "1", maxEvents: n }, n)),
         },
       ],
-      cfg.rounds,
+      cfg.streamRounds,
+      n,
     );
-    const section = `StreamEvents replay of ${n.toLocaleString("en-US")} events, same server`;
     addRow({
       section,
       name: "messages/s",
@@ -72,7 +73,7 @@ export async function streamReplay({ cfg, startBaton }) {
       peer: p.opsPerSec,
       peerName: "grpc-js",
       spread: b.opsPerSecSpread,
-      target: 1.0,
+      target,
     });
     addRow({
       section,
@@ -82,11 +83,69 @@ export async function streamReplay({ cfg, startBaton }) {
       baton: b.clientCpuUsPerOp,
       peer: p.clientCpuUsPerOp,
       peerName: "grpc-js",
+      spread: b.clientCpuUsPerOpSpread,
+    });
+    if (server)
+      addRow({
+        section,
+        name: "server CPU per message (same server, each client's rounds)",
+        unit: "µs",
+        better: "lower",
+        baton: b.serverCpuUsPerOp,
+        peer: p.serverCpuUsPerOp,
+        peerName: "grpc-js",
+        spread: b.serverCpuUsPerOpSpread,
+      });
+  } finally {
+    peer.close();
+  }
+}
+
+/**
+ * StreamEvents msg/s, Baton vs grpc-js: from baton-server (a real replay; the server's CPU
+ * per message bounds both clients), and from a bare HTTP/2 source that writes events
+ * encoded once as fast as the socket takes them (the client is the bottleneck: the clients'
+ * own speed).
+ */
+export async function streamReplay({ cfg, startBaton, startBareStream }) {
+  const n = cfg.streamEvents;
+  const count = n.toLocaleString("en-US");
+  const server = await startBaton();
+  const orca = new OrcaClient({ address: server.info.address });
+  const filler = grpcJsClient(server.info.address);
+  try {
+    const run = await orca.runs.start({ workflowId: "bench-stream" });
+    await load(n - 1, 50, (i) => unary(filler, "submitTask", { runId: run.id, task: grpcJsEnvelope(`s-${i}`) }));
+    await compareReplay({
+      cfg,
+      orca,
+      address: server.info.address,
+      runId: run.id,
+      n,
+      server,
+      section: `StreamEvents replay of ${count} events from baton-server`,
+      target: 1.0,
     });
   } finally {
+    filler.close();
     await orca.close();
-    peer.close();
     await server.close();
+  }
+  const bare = await startBareStream();
+  const client = new OrcaClient({ address: bare.info.address });
+  try {
+    await compareReplay({
+      cfg,
+      orca: client,
+      address: bare.info.address,
+      runId: "bench-stream",
+      n,
+      section: `StreamEvents of ${count} events from a bare HTTP/2 source (the client is the bottleneck)`,
+      target: 1.0,
+    });
+  } finally {
+    await client.close();
+    await bare.close();
   }
 }
 
