@@ -53,6 +53,8 @@ export interface Deadline {
  */
 export function deadline(timeoutMs: number | undefined, signal: AbortSignal | undefined): Deadline {
   checkTimeout("timeoutMs", timeoutMs);
+  // No bound (most calls): nothing to make.
+  if (!timeoutMs) return signal === undefined ? UNBOUNDED : { signal, exceeded: neverExceeded };
   // AbortSignal.timeout takes whole milliseconds only.
   const timeout = timeoutMs ? AbortSignal.timeout(Math.ceil(timeoutMs)) : undefined;
   const signals = [signal, timeout].filter((s): s is AbortSignal => s !== undefined);
@@ -64,3 +66,7 @@ export function deadline(timeoutMs: number | undefined, signal: AbortSignal | un
         : undefined,
   };
 }
+
+const neverExceeded = (): undefined => undefined;
+/** The deadline of work with neither a timeout nor a signal. */
+const UNBOUNDED: Deadline = Object.freeze({ signal: undefined, exceeded: neverExceeded });

@@ -69,7 +69,7 @@ describe("resumableStream", () => {
       batchedStream([[6, 7, 8, 9], [10]]),
     ];
     const opens: Array<number | undefined> = [];
-    const s = resumableStream({
+    const s = resumableStream<{ id: number }, number>({
       open: (cursor) => {
         opens.push(cursor);
         return { [Symbol.asyncIterator]: () => streams[opens.length - 1] as BufferedIterator<{ id: number }> };

@@ -52,6 +52,7 @@ const decoder = new TextDecoder();
 export function createJsonCalls(options: JsonCallsOptions): PortariumCalls {
   const baseUrl = removeTrailingSlash(options.baseUrl);
   const querySerializer = createQuerySerializer();
+  const pathSerializer = templatePathSerializer();
   const base = lowerCased(options.headers);
   const send = async (method: string, schemaPath: string, init: CallInitLike = {}) => {
     const headers: Record<string, string> = {};
@@ -64,7 +65,7 @@ export function createJsonCalls(options: JsonCallsOptions): PortariumCalls {
       baseUrl,
       params: init.params ?? {},
       querySerializer,
-      pathSerializer: defaultPathSerializer,
+      pathSerializer,
     });
     const res = await options.exchange({
       method,
@@ -108,14 +109,79 @@ function resultOf(method: string, res: ExchangeResponse): { data?: unknown; erro
 
 /** A {@link CallResponse} whose `Headers` are built only when read (an error needs them, a success does not). */
 function leanResponse(res: ExchangeResponse): CallResponse {
-  let headers: Headers | undefined;
-  return {
-    ok: res.status >= 200 && res.status < 300,
-    status: res.status,
-    get headers() {
-      headers ??= headersOf(res.headers);
-      return headers;
-    },
+  return new LeanResponse(res);
+}
+
+class LeanResponse implements CallResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly #raw: ExchangeResponse["headers"];
+  #headers: Headers | undefined;
+
+  constructor(res: ExchangeResponse) {
+    this.ok = res.status >= 200 && res.status < 300;
+    this.status = res.status;
+    this.#raw = res.headers;
+  }
+
+  get headers(): Headers {
+    this.#headers ??= headersOf(this.#raw);
+    return this.#headers;
+  }
+}
+
+/** A URL split at its `{name}` path parameters: the text around them, and their names. */
+interface PathTemplate {
+  readonly literals: string[];
+  readonly names: string[];
+}
+
+/** How many URL templates one client keeps (its resources use a few dozen). */
+const MAX_TEMPLATES = 512;
+
+/**
+ * openapi-fetch's `defaultPathSerializer` for the parameters the resources pass (strings,
+ * numbers, booleans in the `simple` style): each URL is split at its `{name}`s once, and a
+ * call's URL is the parts joined with its `encodeURIComponent`-ed values (a missing one
+ * left as `{name}`, as openapi-fetch leaves it). openapi-fetch matches a regular expression
+ * and replaces each parameter in the whole string per call, the larger part of a call's own
+ * cost. Label, matrix and exploded parameters, and list or object values, go to
+ * openapi-fetch's serializer.
+ */
+function templatePathSerializer(): (pathname: string, pathParams: Record<string, unknown>) => string {
+  const templates = new Map<string, PathTemplate | null>();
+  const templateOf = (pathname: string): PathTemplate | null => {
+    let template = templates.get(pathname);
+    if (template !== undefined) return template;
+    const literals: string[] = [];
+    const names: string[] = [];
+    let last = 0;
+    for (const m of pathname.matchAll(/\{([^{}]+)\}/g)) {
+      literals.push(pathname.slice(last, m.index));
+      names.push(m[1] as string);
+      last = m.index + m[0].length;
+    }
+    literals.push(pathname.slice(last));
+    const plain = names.every((n) => !n.endsWith("*") && !n.startsWith(".") && !n.startsWith(";"));
+    template = plain ? { literals, names } : null;
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(pathname, template);
+    return template;
+  };
+  return (pathname, pathParams) => {
+    const template = templateOf(pathname);
+    if (template === null) return defaultPathSerializer(pathname, pathParams);
+    const { literals, names } = template;
+    let url = literals[0] as string;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      const value = pathParams[name];
+      if (value === undefined || value === null) url += `{${name}}`;
+      else if (typeof value === "object") return defaultPathSerializer(pathname, pathParams);
+      else url += encodeURIComponent(value as string | number | boolean);
+      url += literals[i + 1] as string;
+    }
+    return url;
   };
 }
 
