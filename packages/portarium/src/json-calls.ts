@@ -147,8 +147,10 @@ const MAX_TEMPLATES = 512;
  * and replaces each parameter in the whole string per call, the larger part of a call's own
  * cost. Label, matrix and exploded parameters, and list or object values, go to
  * openapi-fetch's serializer.
+ *
+ * @internal
  */
-function templatePathSerializer(): (pathname: string, pathParams: Record<string, unknown>) => string {
+export function templatePathSerializer(): (pathname: string, pathParams: Record<string, unknown>) => string {
   const templates = new Map<string, PathTemplate | null>();
   const templateOf = (pathname: string): PathTemplate | null => {
     let template = templates.get(pathname);
