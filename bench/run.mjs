@@ -35,6 +35,7 @@ const cfg = quick
       restCalls: 100,
       streamEvents: 500,
       streamRounds: 1,
+      restRounds: 1,
       memoryEvents: 5000,
       fanoutStreams: 50,
       fanoutEvents: 3,
@@ -48,6 +49,8 @@ const cfg = quick
       streamEvents: 20_000,
       // A replay takes ~0.1 s and this machine's noise is ±30% round to round: more rounds.
       streamRounds: 15,
+      // Sequential REST calls sit at parity with undici.request within this machine's noise.
+      restRounds: 9,
       memoryEvents: 1_000_000,
       fanoutStreams: 1000,
       fanoutEvents: 50,
@@ -90,13 +93,14 @@ const meta = {
   quick,
   rounds: cfg.rounds,
   streamRounds: cfg.streamRounds,
+  restRounds: cfg.restRounds,
   machine: machine(pin),
 };
 const table = markdown();
 console.log(table);
 console.log(
   `\nratio = Baton / peer; ↑ higher is better, ↓ lower is better. Medians of ${cfg.rounds} alternating rounds` +
-    ` (${cfg.streamRounds} for StreamEvents);` +
+    ` (${cfg.streamRounds} for StreamEvents, ${cfg.restRounds} for Portarium);` +
     " spread = ± half the range of the rounds around the median.",
 );
 console.log(`machine: ${Object.values(meta.machine).join("; ")}`);

@@ -55,10 +55,19 @@ export async function portariumGetRun({ cfg, startBaton }) {
       const calls = inFlight === 1 ? cfg.unaryCalls(1) : cfg.restCalls;
       const [b, p] = await alternate(
         [
-          { name: "baton", measure: (warm) => load(warm ? Math.min(calls, cfg.warmup) : calls, inFlight, baton) },
-          { name: "undici", measure: (warm) => load(warm ? Math.min(calls, cfg.warmup) : calls, inFlight, undici) },
+          {
+            name: "baton",
+            server,
+            measure: (warm) => load(warm ? Math.min(calls, cfg.warmup) : calls, inFlight, baton),
+          },
+          {
+            name: "undici",
+            server,
+            measure: (warm) => load(warm ? Math.min(calls, cfg.warmup) : calls, inFlight, undici),
+          },
         ],
-        cfg.rounds,
+        cfg.restRounds,
+        calls,
       );
       const label = inFlight === 1 ? "sequential" : `${inFlight} in flight`;
       const section = "Portarium GetRun (REST, HTTP/1.1): Baton client vs undici.request, same server";
@@ -80,6 +89,15 @@ export async function portariumGetRun({ cfg, startBaton }) {
         better: "lower",
         baton: b.clientCpuUsPerOp,
         peer: p.clientCpuUsPerOp,
+        peerName: "undici.request",
+      });
+      addRow({
+        section,
+        name: `server CPU per call, ${label}`,
+        unit: "µs",
+        better: "lower",
+        baton: b.serverCpuUsPerOp,
+        peer: p.serverCpuUsPerOp,
         peerName: "undici.request",
       });
     }
