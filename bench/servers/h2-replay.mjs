@@ -44,7 +44,7 @@ const eventFrame = (runId, id) =>
     ),
   );
 
-/** The chunks of events `from`..`from + count - 1`, made once per (run, from, count). */
+/** The chunks of events `from`..`from + count - 1`, kept for the last (run, from, count) asked for. */
 const made = new Map();
 function chunksOf(runId, from, count) {
   const key = `${runId}/${from}/${count}`;

@@ -1,5 +1,5 @@
-// Server streams: StreamEvents replay from baton-server, Baton's `run.events()` next to a
-// grpc-js client; and Baton's client memory over a long stream (1M events in the full run)
+// Server streams: StreamEvents from baton-server and from a bare HTTP/2 source, Baton's
+// `run.events()` next to a grpc-js client; and Baton's client memory over a long stream (1M events in the full run)
 // served by the bare grpc-js server, which makes events as fast as it can.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

@@ -171,11 +171,8 @@ class Resumable<T, C> implements BufferedIterator<T> {
       return this.#recoverFrom(new EndedEarly("the server ended a stream that does not end (a restart?)"));
     }
     if (this.#accept(r.value)) return r;
-    return this.#readOn(this.#it as AsyncIterator<T>);
-  }
-
-  /** The next item of `it` after a duplicate: one it holds, or its next(). */
-  #readOn(it: AsyncIterator<T>): IteratorResult<T> | Promise<IteratorResult<T>> {
+    // A duplicate: the next item the stream holds, or its next().
+    const it = this.#it as AsyncIterator<T>;
     return this.#takeFromCurrent(it) ?? it.next().then(this.#onItem, this.#recover);
   }
 

@@ -89,7 +89,7 @@ export function createJsonCalls(options: JsonCallsOptions): PortariumCalls {
 
 /** openapi-fetch's `{ data }` or `{ error }` of a response read whole, the same way it reads one. */
 function resultOf(method: string, res: ExchangeResponse): { data?: unknown; error?: unknown; response: CallResponse } {
-  const response = leanResponse(res);
+  const response = new LeanResponse(res);
   const length = res.headers["content-length"];
   if (
     res.status === 204 ||
@@ -108,10 +108,6 @@ function resultOf(method: string, res: ExchangeResponse): { data?: unknown; erro
 }
 
 /** A {@link CallResponse} whose `Headers` are built only when read (an error needs them, a success does not). */
-function leanResponse(res: ExchangeResponse): CallResponse {
-  return new LeanResponse(res);
-}
-
 class LeanResponse implements CallResponse {
   readonly ok: boolean;
   readonly status: number;
